@@ -1,0 +1,45 @@
+import { Packr } from "msgpackr";
+import { type ErrorInfo, StreamsError } from "./errors.js";
+import type { Message } from "./messages.js";
+import { validateMessage } from "./validate.js";
+
+// Records (msgpackr's structure extension) make repeated shapes such as entries compact and fast.
+// Structures are written inline per message, so any two msgpackr peers agree without shared state.
+const packr = new Packr({ useRecords: true, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
+
+/** Encodes one message envelope (`{ $type, ...fields }`). */
+export function encodeMessage(message: Message): Uint8Array {
+  return packr.pack(message);
+}
+
+/** Decodes bytes without checking the message's shape (what a client does with server answers). */
+export function decodeAny(bytes: Uint8Array): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (error) {
+    throw new StreamsError("invalid_argument", `malformed envelope: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Decodes and validates a message a server received; malformed input is `invalid_argument`. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  if (!(bytes instanceof Uint8Array)) throw new StreamsError("invalid_argument", "malformed envelope: not binary");
+  return validateMessage(decodeAny(bytes));
+}
+
+/** Encodes any msgpack value with the shared codec (transports use it for frames). */
+export function encodeValue(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+export function encodeError(error: StreamsError): Uint8Array {
+  return packr.pack(error.toInfo());
+}
+
+export function decodeError(bytes: Uint8Array): StreamsError {
+  const info = decodeAny(bytes);
+  if (typeof info !== "object" || info === null) return new StreamsError("internal", "malformed error frame");
+  return StreamsError.fromInfo(info as ErrorInfo);
+}

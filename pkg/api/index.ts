@@ -1,0 +1,8 @@
+export * from "./codec.js";
+export * from "./errors.js";
+export * from "./messages.js";
+export * from "./names.js";
+export * from "./offsets.js";
+export * from "./stream.js";
+export * from "./types.js";
+export { checkBytes, checkMetadata, checkRecord, checkSequence, isKnownRequestType, validateMessage } from "./validate.js";

@@ -1,0 +1,54 @@
+import type { StreamsError } from "./errors.js";
+
+/** What a connection's credentials allow. Undefined on a stream means unrestricted (in-process use). */
+export interface Principal {
+  /** The token subject, for logs and status. */
+  readonly subject?: string;
+  /** Whether the principal may read (`read`) or write (`write`) the store. */
+  can(storeId: string, access: "read" | "write"): boolean;
+}
+
+/**
+ * The server side of one logical stream, as a transport hands it to a Node.
+ * Messages are encoded envelopes; the Node decodes and validates them.
+ */
+export interface ServerStream {
+  /** The next message from the client, or undefined once the client has half-closed. Rejects when the stream is cancelled. */
+  receive(): Promise<Uint8Array | undefined>;
+  /** Sends one message; resolves when the transport has room for more (flow control). */
+  send(message: Uint8Array): Promise<void>;
+  /** Ends the stream normally. */
+  end(): void;
+  /** Ends the stream with an error the client receives. */
+  fail(error: StreamsError): void;
+  /** Aborted when the client cancels or the connection is lost; the reason is a StreamsError. */
+  readonly signal: AbortSignal;
+  /** Credentials of the connection; undefined = unrestricted. May change on token refresh. */
+  readonly principal?: Principal | undefined;
+}
+
+/** The client side of one logical stream. */
+export interface ClientStream {
+  send(message: Uint8Array): Promise<void>;
+  /** The next message, or undefined when the server ended the stream. Rejects with the StreamsError that ended it. */
+  receive(): Promise<Uint8Array | undefined>;
+  /** Half-closes: the client sends nothing more. */
+  end(): void;
+  /** Abandons the stream; pending and later receives reject with `cancelled`. */
+  cancel(reason?: unknown): void;
+}
+
+export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface ConnectionState {
+  status: ConnectionStatus;
+  reconnects: number;
+}
+
+/** How a client reaches servers: in-process, WebSocket, … */
+export interface Provider {
+  /** Opens a logical stream on `storeId` whose first message is `first`. Failures surface on receive. */
+  open(storeId: string, first: Uint8Array): ClientStream;
+  readonly state: ConnectionState;
+  close(): Promise<void>;
+}

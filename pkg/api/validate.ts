@@ -1,0 +1,122 @@
+import { invalidArgument, StreamsError } from "./errors.js";
+import { type Message, MessageTypes } from "./messages.js";
+import { assertName } from "./names.js";
+
+/** Checks one field of a decoded message; throws `invalid_argument` naming the field. */
+type FieldCheck = (value: unknown, field: string) => void;
+
+const optional =
+  (check: FieldCheck): FieldCheck =>
+  (value, field) => {
+    if (value !== undefined && value !== null) check(value, field);
+  };
+
+const name: FieldCheck = (value, field) => assertName(value, field);
+
+const string: FieldCheck = (value, field) => {
+  if (typeof value !== "string") throw invalidArgument(field, "must be a string");
+};
+
+const bool: FieldCheck = (value, field) => {
+  if (typeof value !== "boolean") throw invalidArgument(field, "must be a boolean");
+};
+
+/** A bound or limit: a safe integer ≥ 0 (0 means unbounded). */
+const uint: FieldCheck = (value, field) => {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) throw invalidArgument(field, "must be an integer");
+  if (value < 0) throw invalidArgument(field, "must not be negative");
+};
+
+export const checkSequence: FieldCheck = (value, field) => {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw invalidArgument(field, "must be an integer >= 1");
+  }
+};
+
+export const checkBytes: FieldCheck = (value, field) => {
+  if (!(value instanceof Uint8Array)) throw invalidArgument(field, "must be binary (Uint8Array)");
+};
+
+export const checkMetadata: FieldCheck = (value, field) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw invalidArgument(field, "must be an object of strings");
+  }
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== "string") throw invalidArgument(`${field}.${key}`, "must be a string");
+  }
+};
+
+const offsets: FieldCheck = (value, field) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw invalidArgument(field, "must be an object mapping space names to offsets");
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) throw invalidArgument(field, "must name at least one space");
+  for (const key of keys) {
+    assertName(key, `${field} key`);
+    string((value as { [key: string]: unknown })[key], `${field}.${key}`);
+  }
+};
+
+export const checkRecord: FieldCheck = (value, field) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalidArgument(field, "must be a record object");
+  const record = value as { [key: string]: unknown };
+  checkSequence(record.sequence, `${field}.sequence`);
+  checkBytes(record.payload, `${field}.payload`);
+  optional(checkMetadata)(record.metadata, `${field}.metadata`);
+};
+
+const records: FieldCheck = (value, field) => {
+  if (!Array.isArray(value)) throw invalidArgument(field, "must be an array of records");
+  for (let i = 0; i < value.length; i++) checkRecord(value[i], `${field}[${i}]`);
+};
+
+const readBounds = {
+  minTimestamp: optional(uint),
+  maxTimestamp: optional(uint),
+  limit: optional(uint),
+  follow: optional(bool),
+};
+
+/** Field checks of each message a server receives. */
+const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
+  [MessageTypes.produce]: { space: name, segment: name },
+  [MessageTypes.recordBatch]: { records },
+  [MessageTypes.publish]: { space: name, segment: name, payload: checkBytes, metadata: optional(checkMetadata) },
+  [MessageTypes.consumeSegment]: {
+    space: name,
+    segment: name,
+    minSequence: optional(uint),
+    maxSequence: optional(uint),
+    offset: optional(string),
+    ...readBounds,
+  },
+  [MessageTypes.consumeSpace]: { space: name, offset: optional(string), ...readBounds },
+  [MessageTypes.consume]: { offsets, ...readBounds },
+  [MessageTypes.peek]: { space: name, segment: name },
+  [MessageTypes.getSpaces]: {},
+  [MessageTypes.getSegments]: { space: name },
+  [MessageTypes.getStatus]: {},
+};
+
+/** Whether the server knows how to receive messages of this type. */
+export function isKnownRequestType(type: string): boolean {
+  return Object.hasOwn(SCHEMAS, type);
+}
+
+/**
+ * Validates a decoded message a server received: known type, every field of the right type.
+ * Throws `invalid_argument` whose message names the offending field.
+ */
+export function validateMessage(value: unknown): Message {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new StreamsError("invalid_argument", "message: must be an object with a $type");
+  }
+  const message = value as { [key: string]: unknown };
+  const type = message.$type;
+  if (typeof type !== "string") throw invalidArgument("$type", "must be a message type string");
+  const schema = SCHEMAS[type];
+  if (schema === undefined || !Object.hasOwn(SCHEMAS, type)) throw invalidArgument("$type", `unknown message type '${type}'`);
+  for (const [field, check] of Object.entries(schema)) check(message[field], field);
+  return value as Message;
+}

@@ -1,0 +1,139 @@
+import {
+  assertName,
+  checkBytes,
+  checkMetadata,
+  checkRecord,
+  invalidArgument,
+  type Record,
+  type SegmentStatus,
+  StreamsError,
+  type StoreStatus,
+  sequenceConflict,
+} from "../pkg/api/index.js";
+import type { SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures } from "./types.js";
+
+/**
+ * Base of every backend, in the manner of abstract-level: public methods validate their arguments
+ * and the store's state, then call the backend's `_method`. Backends implement only the `_` methods.
+ */
+export abstract class AbstractStore implements Store {
+  #closing: Promise<void> | undefined;
+
+  protected constructor(
+    readonly storeId: string,
+    readonly features: StoreFeatures,
+  ) {}
+
+  protected get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    if (!Array.isArray(records) || records.length === 0) throw invalidArgument("records", "must be a non-empty array");
+    for (let i = 0; i < records.length; i++) checkRecord(records[i], `records[${i}]`);
+    this.#assertOpen();
+    return this._produce(space, segment, records);
+  }
+
+  async publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    checkBytes(payload, "payload");
+    if (metadata !== undefined) checkMetadata(metadata, "metadata");
+    this.#assertOpen();
+    return this._publish(space, segment, payload, metadata ?? {});
+  }
+
+  readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry> {
+    assertName(range.space, "space");
+    assertName(range.segment, "segment");
+    this.#assertOpen();
+    return this._readSegment(range);
+  }
+
+  readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
+    assertName(range.space, "space");
+    this.#assertOpen();
+    return this._readSpace(range);
+  }
+
+  async peek(space: string, segment: string): Promise<StoredEntry | undefined> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    this.#assertOpen();
+    return this._peek(space, segment);
+  }
+
+  async segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    this.#assertOpen();
+    return this._segmentStatus(space, segment);
+  }
+
+  async segmentStatuses(space: string): Promise<SegmentStatus[]> {
+    assertName(space, "space");
+    this.#assertOpen();
+    return this._segmentStatuses(space);
+  }
+
+  async listSpaces(): Promise<string[]> {
+    this.#assertOpen();
+    return this._listSpaces();
+  }
+
+  async listSegments(space: string): Promise<string[]> {
+    assertName(space, "space");
+    this.#assertOpen();
+    return this._listSegments(space);
+  }
+
+  async status(): Promise<StoreStatus> {
+    this.#assertOpen();
+    return this._status();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this._close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new StreamsError("unavailable", `store ${this.storeId} is closed`);
+  }
+
+  protected abstract _produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus>;
+  protected abstract _publish(
+    space: string,
+    segment: string,
+    payload: Uint8Array,
+    metadata: { [key: string]: string },
+  ): Promise<SegmentStatus>;
+  protected abstract _readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry>;
+  protected abstract _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry>;
+  protected abstract _peek(space: string, segment: string): Promise<StoredEntry | undefined>;
+  protected abstract _segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined>;
+  protected abstract _segmentStatuses(space: string): Promise<SegmentStatus[]>;
+  protected abstract _listSpaces(): Promise<string[]>;
+  protected abstract _listSegments(space: string): Promise<string[]>;
+  protected abstract _status(): Promise<StoreStatus>;
+  protected abstract _close(): Promise<void>;
+}
+
+/**
+ * Checks a batch against the segment's last sequence (DESIGN §8): the first record must be
+ * `last + 1` and the rest contiguous. Throws `sequence_conflict` with `expected` and `actual`.
+ */
+export function checkBatchSequences(lastSequence: number, records: readonly Record[]): void {
+  let expected = lastSequence + 1;
+  for (const record of records) {
+    if (record.sequence !== expected) throw sequenceConflict(expected, record.sequence);
+    expected++;
+  }
+}

@@ -1,0 +1,82 @@
+import type { Record, SegmentStatus, StoreStatus, Trx } from "../pkg/api/index.js";
+
+/** An entry as a store keeps it: the wire Entry without its offset, plus its commit position in the space. */
+export interface StoredEntry {
+  space: string;
+  segment: string;
+  sequence: number;
+  timestamp: number;
+  trx: Trx;
+  payload: Uint8Array;
+  metadata: { [key: string]: string };
+  /**
+   * Position in the space's commit order: strictly increasing in the order entries became visible,
+   * so a reader that has seen position p never later finds an entry at a position ≤ p.
+   */
+  position: number;
+}
+
+/** A segment read. Bounds are inclusive; 0 or absent means unbounded. */
+export interface SegmentRange {
+  space: string;
+  segment: string;
+  minSequence?: number;
+  maxSequence?: number;
+  minTimestamp?: number;
+  maxTimestamp?: number;
+  limit?: number;
+}
+
+/** A space read in commit order, after `afterPosition` (0 or absent: from the start). */
+export interface SpaceRange {
+  space: string;
+  afterPosition?: number;
+  minTimestamp?: number;
+  maxTimestamp?: number;
+  limit?: number;
+}
+
+/** What a backend supports; the conformance suite skips what a backend declares it does not. */
+export interface StoreFeatures {
+  /** Data survives closing the store and opening it again from its factory. */
+  reopen: boolean;
+  /** Acknowledged writes survive a process kill. */
+  durable: boolean;
+}
+
+/**
+ * One store's durable, ordered streams. Implementations extend AbstractStore, which validates
+ * arguments and then calls the backend's `_method`.
+ */
+export interface Store {
+  readonly storeId: string;
+  readonly features: StoreFeatures;
+  /** Commits one batch atomically; the first sequence must be lastSequence + 1 and the rest contiguous. */
+  produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus>;
+  /** Appends one record at the segment's next sequence. Never conflicts. */
+  publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus>;
+  /** One ordered range scan over a segment, in sequence order. Releases its resources when the loop ends. */
+  readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry>;
+  /** One ordered range scan over a space, in commit order. */
+  readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry>;
+  /** The latest entry of a segment, or undefined when it has none. */
+  peek(space: string, segment: string): Promise<StoredEntry | undefined>;
+  /** The head of a segment, or undefined when it has no entries. */
+  segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined>;
+  /** Heads of every segment of a space, sorted by segment name. */
+  segmentStatuses(space: string): Promise<SegmentStatus[]>;
+  /** Spaces, sorted by code point. */
+  listSpaces(): Promise<string[]>;
+  /** Segments of a space, sorted by code point. */
+  listSegments(space: string): Promise<string[]>;
+  status(): Promise<StoreStatus>;
+  /** Idempotent. Waits for in-flight commits. */
+  close(): Promise<void>;
+}
+
+export interface StoreFactory {
+  /** Opens (creating if needed) the store with this id; ids arrive in lower case. */
+  open(storeId: string): Promise<Store>;
+  /** Releases what the factory itself holds (not the stores it opened). Idempotent. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,1 @@
+export { createInProcProvider, type InProcOptions } from "./provider.js";

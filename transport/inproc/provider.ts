@@ -1,0 +1,80 @@
+import {
+  type ClientStream,
+  type ConnectionState,
+  cancelledError,
+  decodeError,
+  encodeError,
+  type Provider,
+  type ServerStream,
+  StreamsError,
+} from "../../pkg/api/index.js";
+import type { NodeManager } from "../../pkg/server/types.js";
+import { Pipe } from "./pipe.js";
+
+export interface InProcOptions {
+  /** Messages queued per direction before a sender waits (flow control). Default 16. */
+  window?: number;
+}
+
+const DEFAULTS: Required<InProcOptions> = { window: 16 };
+
+/**
+ * A provider that serves streams from a NodeManager in the same process. Every message and error
+ * still passes through the real codec, so nothing works in-process that would fail on the wire.
+ */
+export function createInProcProvider(manager: Pick<NodeManager, "handleStream">, options: InProcOptions = {}): Provider {
+  const { window } = { ...DEFAULTS, ...options };
+  if (!Number.isSafeInteger(window) || window < 1) throw new TypeError("window must be an integer >= 1");
+  const state: ConnectionState = { status: "connected", reconnects: 0 };
+  const open = new Set<() => void>();
+
+  return {
+    get state() {
+      return { ...state };
+    },
+    open(storeId: string, first: Uint8Array): ClientStream {
+      if (state.status === "closed") throw new StreamsError("unavailable", "provider is closed");
+      const up = new Pipe(window);
+      const down = new Pipe(window);
+      const abort = new AbortController();
+      const disconnect = () => {
+        const error = new StreamsError("unavailable", "provider closed");
+        abort.abort(error);
+        up.abort(error);
+        down.abort(error);
+      };
+      open.add(disconnect);
+      const server: ServerStream = {
+        receive: () => up.pull(),
+        send: (message) => down.push(message),
+        end: () => down.end(),
+        fail: (error) => down.fail(decodeError(encodeError(error))),
+        signal: abort.signal,
+        principal: undefined,
+      };
+      void up.push(first).catch(() => undefined);
+      void manager.handleStream(storeId, server).finally(() => {
+        open.delete(disconnect);
+        up.abort();
+      });
+      return {
+        send: (message) => up.push(message),
+        receive: () => down.pull(),
+        end: () => up.end(),
+        cancel: (reason?: unknown) => {
+          const error = cancelledError();
+          if (reason !== undefined) Object.defineProperty(error, "cause", { value: reason });
+          abort.abort(error);
+          up.abort(error);
+          down.abort(error);
+        },
+      };
+    },
+    async close() {
+      if (state.status === "closed") return;
+      state.status = "closed";
+      for (const disconnect of [...open]) disconnect();
+      open.clear();
+    },
+  };
+}
