@@ -6,3 +6,4 @@ export * from "./offsets.js";
 export * from "./stream.js";
 export * from "./types.js";
 export { checkBytes, checkMetadata, checkRecord, checkSequence, isKnownRequestType, validateMessage } from "./validate.js";
+export * from "./frames.js";

@@ -1,0 +1,134 @@
+import { Packr } from "msgpackr";
+import { type ErrorInfo, StreamsError } from "./errors.js";
+
+/**
+ * Frames multiplex logical streams (channels) on one WebSocket connection. Each WebSocket binary
+ * message is one frame, a msgpack array `[kind, channel, ...fields]`:
+ *
+ * | kind    | fields                         | direction        | meaning                                            |
+ * |---------|--------------------------------|------------------|----------------------------------------------------|
+ * | open    | storeId, first message (bin)   | client → server  | opens channel `channel` with its first message     |
+ * | data    | message (bin)                  | both             | one encoded envelope (costs the sender one credit) |
+ * | end     |                                | both             | half-close: the sender sends nothing more           |
+ * | error   | ErrorInfo                      | both             | ends the channel with an error                     |
+ * | cancel  |                                | client → server  | abandons the channel                               |
+ * | credit  | n                              | both             | the receiver grants the sender n more data frames  |
+ * | refresh | token                          | client → server  | a fresh token for the connection (channel 0)       |
+ * | refreshed | ok, expiresAt?, ErrorInfo?   | server → client  | answer to a refresh (channel 0)                    |
+ *
+ * Channels are positive integers chosen by the client. Each side may send INITIAL_CREDIT data frames
+ * per channel (the open counts as one on the client side) before it must wait for credit.
+ */
+export const FrameKinds = {
+  open: 1,
+  data: 2,
+  end: 3,
+  error: 4,
+  cancel: 5,
+  credit: 6,
+  refresh: 7,
+  refreshed: 8,
+} as const;
+
+export type FrameKind = (typeof FrameKinds)[keyof typeof FrameKinds];
+
+/** Data frames a sender may have outstanding on a channel before it needs credit. */
+export const INITIAL_CREDIT = 32;
+
+export type Frame =
+  | { kind: typeof FrameKinds.open; channel: number; storeId: string; message: Uint8Array }
+  | { kind: typeof FrameKinds.data; channel: number; message: Uint8Array }
+  | { kind: typeof FrameKinds.end; channel: number }
+  | { kind: typeof FrameKinds.error; channel: number; error: ErrorInfo }
+  | { kind: typeof FrameKinds.cancel; channel: number }
+  | { kind: typeof FrameKinds.credit; channel: number; credit: number }
+  | { kind: typeof FrameKinds.refresh; channel: 0; token: string }
+  | { kind: typeof FrameKinds.refreshed; channel: 0; ok: boolean; expiresAt?: number; error?: ErrorInfo };
+
+const framePackr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  switch (frame.kind) {
+    case FrameKinds.open:
+      return framePackr.pack([frame.kind, frame.channel, frame.storeId, frame.message]);
+    case FrameKinds.data:
+      return framePackr.pack([frame.kind, frame.channel, frame.message]);
+    case FrameKinds.end:
+    case FrameKinds.cancel:
+      return framePackr.pack([frame.kind, frame.channel]);
+    case FrameKinds.error:
+      return framePackr.pack([frame.kind, frame.channel, frame.error]);
+    case FrameKinds.credit:
+      return framePackr.pack([frame.kind, frame.channel, frame.credit]);
+    case FrameKinds.refresh:
+      return framePackr.pack([frame.kind, 0, frame.token]);
+    case FrameKinds.refreshed:
+      return framePackr.pack([frame.kind, 0, frame.ok, frame.expiresAt ?? null, frame.error ?? null]);
+  }
+}
+
+/** A frame that could not be decoded; `channel` is set when the frame could still be attributed to one. */
+export class FrameError extends StreamsError {
+  constructor(
+    message: string,
+    readonly channel: number | undefined,
+  ) {
+    super("invalid_argument", message);
+  }
+}
+
+const isChannel = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** Decodes a frame; throws FrameError (with the channel when it is known) on malformed input. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  let value: unknown;
+  try {
+    value = framePackr.unpack(bytes);
+  } catch (error) {
+    throw new FrameError(`malformed frame: ${error instanceof Error ? error.message : String(error)}`, undefined);
+  }
+  if (!Array.isArray(value) || value.length < 2) throw new FrameError("malformed frame: not a [kind, channel, ...] array", undefined);
+  const [kind, channel] = value as unknown[];
+  if (!isChannel(channel)) throw new FrameError("malformed frame: bad channel", undefined);
+  const bad = (what: string) => new FrameError(`malformed ${what} frame`, channel);
+  switch (kind) {
+    case FrameKinds.open: {
+      const [, , storeId, message] = value as unknown[];
+      if (typeof storeId !== "string" || !(message instanceof Uint8Array) || channel === 0) throw bad("open");
+      return { kind, channel, storeId, message };
+    }
+    case FrameKinds.data: {
+      const message = (value as unknown[])[2];
+      if (!(message instanceof Uint8Array)) throw bad("data");
+      return { kind, channel, message };
+    }
+    case FrameKinds.end:
+    case FrameKinds.cancel:
+      return { kind, channel };
+    case FrameKinds.error: {
+      const error = (value as unknown[])[2];
+      if (typeof error !== "object" || error === null) throw bad("error");
+      return { kind, channel, error: error as ErrorInfo };
+    }
+    case FrameKinds.credit: {
+      const credit = (value as unknown[])[2];
+      if (typeof credit !== "number" || !Number.isSafeInteger(credit) || credit < 1) throw bad("credit");
+      return { kind, channel, credit };
+    }
+    case FrameKinds.refresh: {
+      const token = (value as unknown[])[2];
+      if (typeof token !== "string" || channel !== 0) throw bad("refresh");
+      return { kind, channel: 0, token };
+    }
+    case FrameKinds.refreshed: {
+      const [, , ok, expiresAt, error] = value as unknown[];
+      if (typeof ok !== "boolean" || channel !== 0) throw bad("refreshed");
+      const frame: Frame = { kind, channel: 0, ok };
+      if (typeof expiresAt === "number") frame.expiresAt = expiresAt;
+      if (typeof error === "object" && error !== null) frame.error = error as ErrorInfo;
+      return frame;
+    }
+    default:
+      throw new FrameError(`unknown frame kind ${String(kind)}`, channel);
+  }
+}
