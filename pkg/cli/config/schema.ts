@@ -1,0 +1,125 @@
+import { httpUrl, integer, oneOf, type Setting, switchOrAuto, text } from "./settings.js";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface AuthConfig {
+  /** HMAC secret (HS256/384/512), at least 32 bytes. */
+  jwtSecret: string | undefined;
+  /** File whose text (trimmed) is the HMAC secret. */
+  jwtSecretFile: string | undefined;
+  /** PEM public key file (RS*, PS*, ES*, EdDSA). */
+  jwtPublicKeyFile: string | undefined;
+  jwksUrl: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  clockToleranceSec: number;
+}
+
+export interface LimitsConfig {
+  maxFrameBytes: number;
+  maxPayloadBytes: number;
+  maxStreamsPerConnection: number;
+  maxConnections: number;
+  pingIntervalMs: number;
+  /** 0 turns idle eviction off. */
+  idleTtlMs: number;
+  idleCheckIntervalMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** Everything `streamkit serve` runs with. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  unixSocket: string | undefined;
+  dataDir: string;
+  store: "level" | "memory";
+  logLevel: LogLevel;
+  /** `"auto"`: pretty when stderr is a TTY. */
+  logPretty: boolean | "auto";
+  auth: AuthConfig;
+  limits: LimitsConfig;
+}
+
+/** A Setting for every leaf of a config shape, groups nested alike. */
+export type SchemaOf<C> = { [K in keyof C]-?: C[K] extends object ? SchemaOf<C[K]> : Setting<C[K]> };
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+const HOUR_MS = 3_600_000;
+
+/** sun_path holds 108 bytes on Linux, one of them the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
+  host: text({ defaultValue: "127.0.0.1", description: "Interface the TCP listener binds to (0.0.0.0 for all)." }),
+  port: integer({ defaultValue: 8080, min: 0, max: 65535, description: "TCP port; 0 picks a free one (the log names it)." }),
+  unixSocket: text({
+    description: "Also listen on this unix socket path (mode 0660; a stale socket file is replaced).",
+    check: (value) =>
+      Buffer.byteLength(value) > MAX_SOCKET_PATH_BYTES ? `must be at most ${MAX_SOCKET_PATH_BYTES} bytes long` : undefined,
+  }),
+  dataDir: text({ defaultValue: "./data", description: "Directory for LevelDB stores and the generated dev secret." }),
+  store: oneOf({ values: ["level", "memory"], defaultValue: "level", description: "Storage backend; memory keeps nothing across restarts." }),
+  logLevel: oneOf({ values: LOG_LEVELS, defaultValue: "info", description: "Lowest level logged." }),
+  logPretty: switchOrAuto({ defaultValue: "auto", description: "Human-readable logs instead of JSON lines; auto = when stderr is a TTY." }),
+  auth: {
+    jwtSecret: text({ secret: true, description: "HMAC secret for HS256/384/512 tokens (at least 32 bytes)." }),
+    jwtSecretFile: text({ description: "File holding the HMAC secret (its text, trimmed)." }),
+    jwtPublicKeyFile: text({ description: "PEM public key (SPKI) or X.509 certificate for RS/PS/ES/EdDSA tokens." }),
+    jwksUrl: httpUrl({ description: "JWKS endpoint for asymmetric tokens." }),
+    jwtIssuer: text({ description: "Required `iss` claim." }),
+    jwtAudience: text({ description: "Required `aud` claim." }),
+    clockToleranceSec: integer({ defaultValue: 5, min: 0, max: 3600, description: "Leeway for `exp` and `nbf`, in seconds." }),
+  },
+  limits: {
+    maxFrameBytes: integer({ defaultValue: 8 * MIB, min: 1024, max: GIB, description: "Largest WebSocket frame accepted." }),
+    maxPayloadBytes: integer({ defaultValue: 6 * MIB, min: 1, max: GIB, description: "Largest record payload; below maxFrameBytes." }),
+    maxStreamsPerConnection: integer({ defaultValue: 256, min: 1, max: 1_000_000, description: "Logical streams open at once on one connection." }),
+    maxConnections: integer({ defaultValue: 10_000, min: 1, max: 10_000_000, description: "WebSocket connections held at once." }),
+    pingIntervalMs: integer({ defaultValue: 30_000, min: 100, max: HOUR_MS, description: "Server ping interval; a peer missing two pongs is dropped." }),
+    idleTtlMs: integer({ defaultValue: 300_000, min: 0, max: 24 * HOUR_MS, description: "Close a store unused this long (0: never)." }),
+    idleCheckIntervalMs: integer({ defaultValue: 60_000, min: 100, max: HOUR_MS, description: "How often idle stores are looked for." }),
+    shutdownTimeoutMs: integer({ defaultValue: 10_000, min: 1, max: HOUR_MS, description: "Graceful stop budget; past it the process exits with 1." }),
+  },
+};
+
+/** One leaf of the schema with the names it goes by in each source. */
+export interface SettingEntry {
+  /** Dotted JSON path, also the name in messages: `limits.maxFrameBytes`. */
+  readonly path: string;
+  /** Command-line flag without dashes: `max-frame-bytes`. */
+  readonly flag: string;
+  /** Environment variable: `STREAMKIT_MAX_FRAME_BYTES`. */
+  readonly env: string;
+  readonly setting: Setting<unknown>;
+}
+
+function isSetting(value: unknown): value is Setting<unknown> {
+  return typeof value === "object" && value !== null && "fromText" in value;
+}
+
+const words = (camel: string): string[] => camel.split(/(?=[A-Z])/).map((word) => word.toLowerCase());
+
+function collect(group: object, prefix: string, into: SettingEntry[]): SettingEntry[] {
+  for (const [key, value] of Object.entries(group) as [string, unknown][]) {
+    const path = prefix + key;
+    if (isSetting(value)) {
+      into.push({ path, flag: words(key).join("-"), env: `STREAMKIT_${words(key).join("_").toUpperCase()}`, setting: value });
+    } else if (typeof value === "object" && value !== null) {
+      collect(value, `${path}.`, into);
+    }
+  }
+  return into;
+}
+
+/** Every key, in schema order. Flags and env vars are named after the last path segment. */
+export const SETTINGS: readonly SettingEntry[] = collect(SERVE_SCHEMA, "", []);
+
+/** Top-level groups (`auth`, `limits`). */
+export const GROUPS: ReadonlySet<string> = new Set(
+  Object.entries(SERVE_SCHEMA)
+    .filter(([, value]) => !isSetting(value))
+    .map(([key]) => key),
+);

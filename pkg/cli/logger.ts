@@ -1,0 +1,21 @@
+import { pino, type Logger as PinoLogger } from "pino";
+import pretty from "pino-pretty";
+import type { LogLevel } from "./config/index.js";
+
+export interface CliLoggerOptions {
+  level: LogLevel;
+  /** `"auto"`: pretty when stderr is a TTY. */
+  pretty: boolean | "auto";
+}
+
+/**
+ * A pino logger writing to stderr: JSON lines, or pino-pretty's format for people. Writes are
+ * synchronous so nothing is lost when the process exits right after a log line.
+ */
+export function createCliLogger(options: CliLoggerOptions): PinoLogger {
+  const wantsPretty = options.pretty === "auto" ? process.stderr.isTTY : options.pretty;
+  const destination = wantsPretty
+    ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: "pid,hostname" })
+    : pino.destination({ dest: 2, sync: true });
+  return pino({ name: "streamkit", level: options.level }, destination);
+}

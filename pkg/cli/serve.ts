@@ -1,0 +1,84 @@
+import { DEV_TOKEN_SCOPE } from "./auth.js";
+import { ConfigError, loadConfig, type LoadedConfig, wantsHelp } from "./config/index.js";
+import { serveHelp, type Verb } from "./help.js";
+import { createCliLogger } from "./logger.js";
+import { type RunningServer, startServer } from "./server.js";
+import { watchStopSignals } from "./signals.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+function printConfigProblems(error: ConfigError): void {
+  process.stderr.write(`streamkit serve: invalid configuration\n${error.problems.map((problem) => `  - ${problem}\n`).join("")}`);
+}
+
+/**
+ * Plain lines, whatever the log format: a person copies them from the terminal, a script picks the
+ * line starting with `token: `.
+ */
+function printDevToken(server: RunningServer, token: string): void {
+  process.stderr.write(
+    [
+      `Dev token (scope ${DEV_TOKEN_SCOPE}, valid 24 h; configure a JWT key for production):`,
+      `token: ${token}`,
+      `client: createClient(createWsProvider(${JSON.stringify(server.wsUrl)}, { token: ${JSON.stringify(token)} }))`,
+      "",
+    ].join("\n"),
+  );
+}
+
+/** Resolves when a timer of `ms` fires; the timer does not keep the process alive. */
+function deadline(ms: number): { reached: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return { reached, cancel: () => clearTimeout(timer) };
+}
+
+/** `streamkit serve`: runs until SIGINT/SIGTERM; resolves to the exit code. */
+export async function serve(argv: readonly string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(serveHelp());
+    return EXIT_OK;
+  }
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig({ argv, env: process.env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    printConfigProblems(error);
+    return EXIT_USAGE;
+  }
+  const { config } = loaded;
+  const logger = createCliLogger({ level: config.logLevel, pretty: config.logPretty });
+  for (const warning of loaded.warnings) logger.warn({}, warning);
+  using signals = watchStopSignals();
+  let server: RunningServer;
+  try {
+    server = await startServer(config, { logger });
+  } catch (error) {
+    logger.fatal({ err: error }, "cannot start");
+    return EXIT_FAILURE;
+  }
+  if (server.devToken !== undefined) printDevToken(server, server.devToken);
+
+  const signal = await signals.next();
+  logger.info({ signal, timeoutMs: config.limits.shutdownTimeoutMs }, "shutting down");
+  const timeout = deadline(config.limits.shutdownTimeoutMs);
+  const outcome = await Promise.race([
+    server.close().then(() => ({ forced: false as const })),
+    signals.next().then((second) => ({ forced: true as const, reason: `second ${second}` })),
+    timeout.reached.then(() => ({ forced: true as const, reason: "shutdown timeout" })),
+  ]).catch((error: unknown) => ({ forced: true as const, reason: String(error) }));
+  timeout.cancel();
+  if (outcome.forced) {
+    logger.error({ reason: outcome.reason }, "forced exit before a graceful stop");
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
+}
+
+export const serveVerb: Verb = { summary: "Run the server (WebSocket /streamz, /healthz, /readyz).", help: serveHelp, run: serve };

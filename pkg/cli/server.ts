@@ -1,0 +1,145 @@
+import { access, constants, mkdir } from "node:fs/promises";
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo, Server as NetServer } from "node:net";
+import { resolve } from "node:path";
+import { createLevelStoreFactory } from "../../store/level/index.js";
+import { createMemoryStoreFactory } from "../../store/memory/index.js";
+import type { StoreFactory } from "../../store/types.js";
+import { attachStreamz, type StreamzServer } from "../../transport/ws/index.js";
+import { createNodeManager, type NodeManager } from "../server/index.js";
+import type { Logger } from "../server/logger.js";
+import { createServerAuth } from "./auth.js";
+import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
+import { closeServer, listenTcp, listenUnixSocket } from "./listeners.js";
+import { createCliLogger } from "./logger.js";
+import { createProbeHandler, type DependencyStatus, type Readiness } from "./probes.js";
+
+/** The close code and reason that tell clients to reconnect (elsewhere). */
+export const GOING_AWAY = { code: 1001, reason: "going away" } as const;
+
+export interface RunningServer {
+  /** Base HTTP URL of the TCP listener (`/healthz`, `/readyz`), e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** The same listener for the client provider, e.g. `ws://127.0.0.1:8080`. */
+  readonly wsUrl: string;
+  readonly unixSocket: string | undefined;
+  /** Present when no key is configured: a 24 h token for every store, signed with the dev secret. */
+  readonly devToken: string | undefined;
+  readonly config: ServeConfig;
+  /**
+   * Graceful stop: stops accepting, closes WebSocket connections with 1001 "going away", waits for
+   * in-flight commits and closes the stores. Idempotent.
+   */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** Default: a pino logger on stderr at the config's level and format. */
+  logger?: Logger;
+}
+
+type Phase = "starting" | "ready" | "stopping";
+
+/** Unspecified bind addresses are not dialable; clients on this machine use loopback. */
+function dialableHost(address: AddressInfo): string {
+  if (address.address === "0.0.0.0") return "127.0.0.1";
+  if (address.address === "::") return "[::1]";
+  return address.family === "IPv6" ? `[${address.address}]` : address.address;
+}
+
+function openStoreFactory(config: ServeConfig): StoreFactory {
+  return config.store === "level" ? createLevelStoreFactory({ dataDir: resolve(config.dataDir) }) : createMemoryStoreFactory();
+}
+
+async function storeStatus(config: ServeConfig, phase: Phase): Promise<DependencyStatus> {
+  const details = config.store === "level" ? { backend: "level", dataDir: resolve(config.dataDir) } : { backend: "memory" };
+  if (phase !== "ready") return { state: phase, ...details };
+  if (config.store === "memory") return { state: "ok", ...details };
+  try {
+    await access(resolve(config.dataDir), constants.R_OK | constants.W_OK);
+    return { state: "ok", ...details };
+  } catch (error) {
+    return { state: "failing", ...details, error: (error as Error).message };
+  }
+}
+
+/**
+ * Runs the `streamkit serve` server in this process: stores, NodeManager with idle eviction, one
+ * HTTP server with `/healthz`, `/readyz` and the WebSocket endpoint, on TCP and optionally a unix
+ * socket. `input` is validated like a config file (ConfigError naming every problem).
+ */
+export async function startServer(input: ServeConfigInput = {}, options: StartServerOptions = {}): Promise<RunningServer> {
+  const config = await resolveConfig(input);
+  const logger = options.logger ?? createCliLogger({ level: config.logLevel, pretty: config.logPretty });
+  const { limits } = config;
+  let phase: Phase = "starting";
+  const listening: { tcp?: string; unixSocket?: string } = {};
+
+  const readiness = async (): Promise<Readiness> => {
+    const listeners: DependencyStatus = { state: phase === "ready" ? "ok" : phase, ...listening };
+    const dependencies = { listeners, store: await storeStatus(config, phase) };
+    const ready = Object.values(dependencies).every((dependency) => dependency.state === "ok");
+    return { status: ready ? "ready" : "not_ready", dependencies };
+  };
+
+  await mkdir(resolve(config.dataDir), { recursive: true });
+  const auth = await createServerAuth(config.auth, config.dataDir, logger);
+  const storeFactory = openStoreFactory(config);
+  const manager: NodeManager = createNodeManager({
+    storeFactory,
+    logger,
+    limits: { maxPayloadBytes: limits.maxPayloadBytes },
+    idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
+  });
+  const httpServer: HttpServer = createServer(createProbeHandler(readiness));
+  const streamz: StreamzServer = attachStreamz(httpServer, {
+    manager,
+    authenticator: auth.authenticator,
+    maxFrameBytes: limits.maxFrameBytes,
+    maxStreamsPerConnection: limits.maxStreamsPerConnection,
+    maxConnections: limits.maxConnections,
+    pingIntervalMs: limits.pingIntervalMs,
+    logger,
+  });
+  let unixServer: NetServer | undefined;
+
+  const shutdown = async (): Promise<void> => {
+    phase = "stopping";
+    const listenersClosed = Promise.all([closeServer(httpServer), ...(unixServer === undefined ? [] : [closeServer(unixServer)])]);
+    httpServer.closeIdleConnections();
+    await streamz.close(GOING_AWAY);
+    await manager.close();
+    await storeFactory.close?.();
+    httpServer.closeAllConnections();
+    await listenersClosed;
+    logger.info({}, "server stopped");
+  };
+
+  let address: AddressInfo;
+  try {
+    address = await listenTcp(httpServer, config.host, config.port);
+    listening.tcp = `${address.address}:${address.port}`;
+    if (config.unixSocket !== undefined) {
+      unixServer = await listenUnixSocket(resolve(config.unixSocket), httpServer);
+      listening.unixSocket = resolve(config.unixSocket);
+    }
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  phase = "ready";
+  const host = `${dialableHost(address)}:${address.port}`;
+  logger.info({ url: `http://${host}`, address: listening.tcp, unixSocket: listening.unixSocket, store: config.store }, "listening");
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= shutdown());
+  return {
+    url: `http://${host}`,
+    wsUrl: `ws://${host}`,
+    unixSocket: listening.unixSocket,
+    devToken: auth.devToken,
+    config,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

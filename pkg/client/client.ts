@@ -1,0 +1,120 @@
+import { type Entry, MessageTypes, type Provider, type PublishRequest, type Request } from "../api/index.js";
+import {
+  type Fields,
+  optionalObject,
+  requireBytes,
+  requireCount,
+  requireObject,
+  requireRecordSource,
+  requireSignal,
+  requireString,
+  requireStringMap,
+} from "./args.js";
+import { BatchReader } from "./batches.js";
+import { createConnection } from "./connection.js";
+import { consumeIterable } from "./consume.js";
+import { produce } from "./produce.js";
+import { toEntry, withoutType } from "./replies.js";
+import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
+import type { CallOptions, ClientOptions, ConsumeIterable, StreamsClient } from "./types.js";
+import { unary } from "./unary.js";
+
+const DEFAULTS: Required<ClientOptions> = { batchSize: 1_000 };
+
+/** The trailing options' signal, after checking their types. */
+function signalOf(options: unknown): AbortSignal | undefined {
+  return requireSignal(optionalObject(options, "options").signal, "options.signal");
+}
+
+/** A read's signal: given in the query or in the trailing options, not both. */
+function readSignal(query: Fields, options: unknown): AbortSignal | undefined {
+  const fromQuery = requireSignal(query.signal, "query.signal");
+  const fromOptions = signalOf(options);
+  if (fromQuery !== undefined && fromOptions !== undefined) throw new TypeError("give signal in the query or in options, not both");
+  return fromQuery ?? fromOptions;
+}
+
+/** Creates the SDK over a provider (WebSocket, in-process, …). Closing the client closes the provider. */
+export function createClient(provider: Provider, options: ClientOptions = {}): StreamsClient {
+  if (typeof provider !== "object" || provider === null || typeof provider.open !== "function") {
+    throw new TypeError("provider must be a Provider (createWsProvider, createInProcProvider, …)");
+  }
+  const settings = requireObject(options, "options");
+  const defaultBatchSize = settings.batchSize === undefined ? DEFAULTS.batchSize : requireCount(settings.batchSize, "options.batchSize");
+  const connection = createConnection(provider);
+
+  const read = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => Request): ConsumeIterable => {
+    requireString(storeId, "storeId");
+    const request = toRequest(query);
+    return consumeIterable(connection, storeId, request, readSignal(query as Fields, options));
+  };
+
+  return {
+    async produce(storeId, space, segment, records, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireString(segment, "segment");
+      const source = requireRecordSource(records, "records");
+      const fields = optionalObject(options, "options");
+      const signal = requireSignal(fields.signal, "options.signal");
+      const batchSize = fields.batchSize === undefined ? defaultBatchSize : requireCount(fields.batchSize, "options.batchSize");
+      const batches = new BatchReader(source, batchSize);
+      connection.assertOpen();
+      return produce(connection, storeId, space, segment, batches, signal);
+    },
+
+    async publish(storeId, space, segment, payload, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireString(segment, "segment");
+      requireBytes(payload, "payload");
+      const fields = optionalObject(options, "options");
+      const signal = requireSignal(fields.signal, "options.signal");
+      const request: PublishRequest = { $type: MessageTypes.publish, space, segment, payload };
+      if (fields.metadata !== undefined) {
+        requireStringMap(fields.metadata, "options.metadata");
+        request.metadata = fields.metadata;
+      }
+      return withoutType(await unary(connection, storeId, request, MessageTypes.segmentStatus, signal));
+    },
+
+    consumeSegment: (storeId, query, options?) => read(storeId, query, options, consumeSegmentRequest),
+    consumeSpace: (storeId, query, options?) => read(storeId, query, options, consumeSpaceRequest),
+    consume: (storeId, query, options?) => read(storeId, query, options, consumeRequest),
+
+    async peek(storeId, space, segment, options?: CallOptions): Promise<Entry> {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireString(segment, "segment");
+      const reply = await unary(connection, storeId, { $type: MessageTypes.peek, space, segment }, MessageTypes.entry, signalOf(options));
+      return toEntry(reply.entry);
+    },
+
+    async getSpaces(storeId, options?) {
+      requireString(storeId, "storeId");
+      const reply = await unary(connection, storeId, { $type: MessageTypes.getSpaces }, MessageTypes.names, signalOf(options));
+      return reply.names;
+    },
+
+    async getSegments(storeId, space, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      const reply = await unary(connection, storeId, { $type: MessageTypes.getSegments, space }, MessageTypes.names, signalOf(options));
+      return reply.names;
+    },
+
+    async getStatus(storeId, options?) {
+      requireString(storeId, "storeId");
+      const reply = await unary(connection, storeId, { $type: MessageTypes.getStatus }, MessageTypes.storeStatus, signalOf(options));
+      return withoutType(reply);
+    },
+
+    get state() {
+      return connection.state;
+    },
+
+    close: () => connection.close(),
+
+    [Symbol.asyncDispose]: () => connection.close(),
+  };
+}

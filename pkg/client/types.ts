@@ -1,0 +1,87 @@
+import type { ConnectionState, Entry, Record, SegmentStatus, StoreStatus } from "../api/index.js";
+
+/** The trailing options every call takes. */
+export interface CallOptions {
+  /** Aborting rejects the call (or ends the loop) with a `cancelled` StreamsError whose `cause` is the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface ProduceOptions extends CallOptions {
+  /** Records per batch (each batch commits atomically). Default: the client's `batchSize`, 1,000 unless set. */
+  batchSize?: number;
+}
+
+export interface PublishOptions extends CallOptions {
+  metadata?: { [key: string]: string };
+}
+
+/** Bounds shared by every read. Inclusive; 0 or absent means unbounded. */
+export interface ReadQuery extends CallOptions {
+  minTimestamp?: number;
+  maxTimestamp?: number;
+  /** Absent or 0: no limit (the server clamps to 10,000,000). */
+  limit?: number;
+  /** Catch-up subscription: history, then live entries. */
+  follow?: boolean;
+}
+
+export interface ConsumeSegmentQuery extends ReadQuery {
+  space: string;
+  segment: string;
+  minSequence?: number;
+  maxSequence?: number;
+  /** An offset from an earlier read of this segment; an alternative to `minSequence`. `""` = from the start. */
+  offset?: string;
+}
+
+export interface ConsumeSpaceQuery extends ReadQuery {
+  space: string;
+  /** An offset from an earlier read of this space (consumeSpace or consume). `""` = from the start. */
+  offset?: string;
+}
+
+export interface ConsumeQuery extends ReadQuery {
+  /** Space name → offset to resume after (`""` = from the start). */
+  offsets: { [space: string]: string };
+}
+
+export interface ConsumeState extends ConnectionState {
+  /** Entries re-read after the iterator's last resume. */
+  caughtUp: number;
+}
+
+/** A read: each iteration opens one stream and yields its entries in order. */
+export interface ConsumeIterable extends AsyncIterable<Entry> {
+  readonly state: ConsumeState;
+}
+
+export interface ClientOptions {
+  /** Default records per produce batch. Default 1,000. */
+  batchSize?: number;
+}
+
+export type RecordSource = Iterable<Record> | AsyncIterable<Record>;
+
+/**
+ * The Streamkit client SDK (DESIGN §5). Arguments of a wrong type are TypeErrors, sent nowhere: the
+ * promise-returning methods reject with them, the reads throw them at the call. Every other failure
+ * is a StreamsError.
+ */
+export interface StreamsClient extends AsyncDisposable {
+  /** Appends records in batches pipelined on one stream; one status per committed batch. */
+  produce(storeId: string, space: string, segment: string, records: RecordSource, options?: ProduceOptions): Promise<SegmentStatus[]>;
+  /** Appends one record at the segment's next sequence. */
+  publish(storeId: string, space: string, segment: string, payload: Uint8Array, options?: PublishOptions): Promise<SegmentStatus>;
+  /** `signal` may be given in the query or in `options`, not both. */
+  consumeSegment(storeId: string, query: ConsumeSegmentQuery, options?: CallOptions): ConsumeIterable;
+  consumeSpace(storeId: string, query: ConsumeSpaceQuery, options?: CallOptions): ConsumeIterable;
+  consume(storeId: string, query: ConsumeQuery, options?: CallOptions): ConsumeIterable;
+  /** The latest entry; an empty segment gives a placeholder with sequence 0. */
+  peek(storeId: string, space: string, segment: string, options?: CallOptions): Promise<Entry>;
+  getSpaces(storeId: string, options?: CallOptions): Promise<string[]>;
+  getSegments(storeId: string, space: string, options?: CallOptions): Promise<string[]>;
+  getStatus(storeId: string, options?: CallOptions): Promise<StoreStatus>;
+  readonly state: ConnectionState;
+  /** Idempotent; closes the provider. Later calls reject with `unavailable`. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,16 @@
+export { createNodeManager, type NodeInfo, type StoreNodeManager } from "./node-manager.js";
+export { StoreNode, type StoreNodeOptions } from "./node.js";
+export type { CircuitInfo, CircuitState } from "./circuit-breaker.js";
+export type { Logger } from "./logger.js";
+export { silentLogger } from "./logger.js";
+export {
+  type CircuitBreakerOptions,
+  DEFAULT_CIRCUIT_BREAKER,
+  DEFAULT_IDLE_EVICTION,
+  DEFAULT_LIMITS,
+  type IdleEvictionOptions,
+  MAX_CONSUME_LIMIT,
+  type NodeManagerOptions,
+  type ServerLimits,
+} from "./options.js";
+export type { Node, NodeManager } from "./types.js";

@@ -1,0 +1,164 @@
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  opName,
+  READ_ONLY_REQUESTS,
+  type ServerStream,
+  StreamsError,
+  invalidArgument,
+} from "../api/index.js";
+import type { Store } from "../../store/types.js";
+import { raceAbort } from "./abortable.js";
+import { dispatch, type HandlerContext } from "./handlers/index.js";
+import type { Logger } from "./logger.js";
+import type { ServerLimits } from "./options.js";
+import type { Node } from "./types.js";
+
+export interface StoreNodeOptions {
+  storeId: string;
+  store: Store;
+  limits: ServerLimits;
+  logger: Logger;
+}
+
+/** A stream being handled: its abort switch (node close) and a guard so it ends only once. */
+interface OpenStream {
+  readonly abort: AbortController;
+  finish(error?: StreamsError): void;
+}
+
+/** The permission a request needs: reads for READ_ONLY_REQUESTS, writes for the rest. */
+function accessOf(request: Message): "read" | "write" {
+  return READ_ONLY_REQUESTS.has(request.$type) ? "read" : "write";
+}
+
+/** Serves one store: decodes each stream's first message, checks access and runs its handler. */
+export class StoreNode implements Node, AsyncDisposable {
+  readonly storeId: string;
+  readonly #store: Store;
+  readonly #limits: ServerLimits;
+  readonly #logger: Logger;
+  readonly #open = new Set<OpenStream>();
+  readonly #running = new Set<Promise<void>>();
+  #lastAccess: number;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: StoreNodeOptions) {
+    this.storeId = options.storeId;
+    this.#store = options.store;
+    this.#limits = options.limits;
+    this.#logger = options.logger;
+    this.#lastAccess = Date.now();
+  }
+
+  get openStreams(): number {
+    return this.#open.size;
+  }
+
+  get lastAccess(): number {
+    return this.#lastAccess;
+  }
+
+  /** Marks the node as used now (the manager calls it when handing the node out). */
+  touch(): void {
+    this.#lastAccess = Date.now();
+  }
+
+  handle(stream: ServerStream): Promise<void> {
+    const running = this.#serve(stream);
+    this.#running.add(running);
+    return running.finally(() => this.#running.delete(running));
+  }
+
+  async #serve(stream: ServerStream): Promise<void> {
+    if (this.#closing !== undefined) {
+      stream.fail(new StreamsError("unavailable", `store ${this.storeId} is closing`));
+      return;
+    }
+    const open = this.#track(stream);
+    let op = "unknown";
+    try {
+      const signal = AbortSignal.any([stream.signal, open.abort.signal]);
+      const context = this.#context(stream, signal);
+      const request = await context.receive();
+      if (request === undefined) throw invalidArgument("message", "the stream ended before its first message");
+      op = opName(request.$type);
+      this.#authorize(stream, request);
+      await dispatch(request, context);
+      open.finish();
+    } catch (error) {
+      open.finish(this.#toStreamsError(error, stream, op));
+    } finally {
+      this.#open.delete(open);
+      this.touch();
+    }
+  }
+
+  #track(stream: ServerStream): OpenStream {
+    let finished = false;
+    const open: OpenStream = {
+      abort: new AbortController(),
+      finish: (error) => {
+        if (finished) return;
+        finished = true;
+        if (error === undefined) stream.end();
+        else stream.fail(error);
+      },
+    };
+    this.#open.add(open);
+    this.touch();
+    return open;
+  }
+
+  #context(stream: ServerStream, signal: AbortSignal): HandlerContext {
+    return {
+      storeId: this.storeId,
+      store: this.#store,
+      limits: this.#limits,
+      signal,
+      receive: async () => {
+        const bytes = await raceAbort(stream.receive(), signal);
+        return bytes === undefined ? undefined : decodeMessage(bytes);
+      },
+      send: (message) => raceAbort(stream.send(encodeMessage(message)), signal),
+    };
+  }
+
+  #authorize(stream: ServerStream, request: Message): void {
+    const principal = stream.principal;
+    if (principal === undefined) return;
+    const access = accessOf(request);
+    if (!principal.can(this.storeId, access)) {
+      throw new StreamsError("permission_denied", `${opName(request.$type)} needs ${access} access to store ${this.storeId}`);
+    }
+  }
+
+  /** StreamsErrors end the stream as they are; anything else is a bug, logged and reported as `internal`. */
+  #toStreamsError(error: unknown, stream: ServerStream, op: string): StreamsError {
+    if (error instanceof StreamsError) return error;
+    if (stream.signal.aborted && error === stream.signal.reason) return StreamsError.from(error, "cancelled");
+    this.#logger.error({ err: error, storeId: this.storeId, op }, "stream handler failed");
+    return new StreamsError("internal", `internal error in ${op}`, { cause: error });
+  }
+
+  /** Ends open streams with `unavailable`, waits for their handlers, then closes the store. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const reason = new StreamsError("unavailable", `store ${this.storeId} closed on this server`);
+    for (const open of this.#open) {
+      open.finish(reason);
+      open.abort.abort(reason);
+    }
+    await Promise.allSettled(this.#running);
+    await this.#store.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

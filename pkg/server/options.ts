@@ -1,0 +1,115 @@
+import type { StoreFactory } from "../../store/types.js";
+import { type Logger, silentLogger } from "./logger.js";
+
+/** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
+export interface IdleEvictionOptions {
+  idleTtlMs: number;
+  checkIntervalMs: number;
+}
+
+/** After `failureThreshold` consecutive open failures a store id fails fast for `openMs`, then one trial goes through. */
+export interface CircuitBreakerOptions {
+  failureThreshold: number;
+  openMs: number;
+}
+
+export interface ServerLimits {
+  /** Largest record payload accepted, in bytes (default 6 MiB). */
+  maxPayloadBytes: number;
+}
+
+export interface NodeManagerOptions {
+  storeFactory: StoreFactory;
+  /** Accepted for live notifications; not used by this server yet. */
+  busFactory?: () => unknown;
+  /** Partial values are merged with the defaults; `false` disables eviction. */
+  idleEviction?: Partial<IdleEvictionOptions> | false;
+  circuitBreaker?: Partial<CircuitBreakerOptions>;
+  logger?: Logger;
+  /** Names this server instance (status, logs). Default: a random UUID. */
+  nodeId?: string;
+  limits?: Partial<ServerLimits>;
+}
+
+export interface ResolvedNodeManagerOptions {
+  storeFactory: StoreFactory;
+  busFactory: (() => unknown) | undefined;
+  idleEviction: IdleEvictionOptions | false;
+  circuitBreaker: CircuitBreakerOptions;
+  logger: Logger;
+  nodeId: string;
+  limits: ServerLimits;
+}
+
+/** `limit` of a read is clamped to this (DESIGN §2); absent or 0 means this. */
+export const MAX_CONSUME_LIMIT = 10_000_000;
+
+export const DEFAULT_IDLE_EVICTION: IdleEvictionOptions = { idleTtlMs: 5 * 60_000, checkIntervalMs: 30_000 };
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failureThreshold: 3, openMs: 30_000 };
+export const DEFAULT_LIMITS: ServerLimits = { maxPayloadBytes: 6 * 1024 * 1024 };
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`${name} must be an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Defaults overridden by the values `partial` sets (an explicit undefined keeps the default). */
+function withDefaults<T extends object>(defaults: T, partial: Partial<T> | undefined): T {
+  const merged = { ...defaults };
+  for (const [key, value] of Object.entries(partial ?? {})) {
+    if (value !== undefined) (merged as { [key: string]: unknown })[key] = value;
+  }
+  return merged;
+}
+
+function isObject(value: unknown): value is { [key: string]: unknown } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function resolveLogger(logger: unknown): Logger {
+  if (logger === undefined) return silentLogger;
+  const methods = ["debug", "info", "warn", "error"] as const;
+  if (!isObject(logger) || methods.some((method) => typeof logger[method] !== "function")) {
+    throw new TypeError("logger must have debug, info, warn and error methods");
+  }
+  return logger as unknown as Logger;
+}
+
+/** Merges options with the defaults and validates them; mistakes are TypeErrors. */
+export function resolveNodeManagerOptions(options: NodeManagerOptions): ResolvedNodeManagerOptions {
+  if (!isObject(options)) throw new TypeError("options must be an object");
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits } = options;
+  if (!isObject(storeFactory) || typeof storeFactory.open !== "function") {
+    throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
+  }
+  if (busFactory !== undefined && typeof busFactory !== "function") throw new TypeError("busFactory must be a function");
+  if (idleEviction !== undefined && idleEviction !== false && !isObject(idleEviction)) {
+    throw new TypeError("idleEviction must be an object or false");
+  }
+  if (circuitBreaker !== undefined && !isObject(circuitBreaker)) throw new TypeError("circuitBreaker must be an object");
+  if (limits !== undefined && !isObject(limits)) throw new TypeError("limits must be an object");
+  if (nodeId !== undefined && (typeof nodeId !== "string" || nodeId === "")) throw new TypeError("nodeId must be a non-empty string");
+
+  const eviction = idleEviction === false ? false : withDefaults(DEFAULT_IDLE_EVICTION, idleEviction);
+  if (eviction !== false) {
+    positiveInteger(eviction.idleTtlMs, "idleEviction.idleTtlMs");
+    positiveInteger(eviction.checkIntervalMs, "idleEviction.checkIntervalMs");
+  }
+  const breaker = withDefaults(DEFAULT_CIRCUIT_BREAKER, circuitBreaker);
+  positiveInteger(breaker.failureThreshold, "circuitBreaker.failureThreshold");
+  positiveInteger(breaker.openMs, "circuitBreaker.openMs");
+  const resolvedLimits = withDefaults(DEFAULT_LIMITS, limits);
+  positiveInteger(resolvedLimits.maxPayloadBytes, "limits.maxPayloadBytes");
+
+  return {
+    storeFactory,
+    busFactory,
+    idleEviction: eviction,
+    circuitBreaker: breaker,
+    logger: resolveLogger(logger),
+    nodeId: nodeId ?? globalThis.crypto.randomUUID(),
+    limits: resolvedLimits,
+  };
+}

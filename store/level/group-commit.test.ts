@@ -1,0 +1,82 @@
+import { ClassicLevel } from "classic-level";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Record, StreamsError } from "../../pkg/api/index.js";
+import { Heads } from "../heads.js";
+import { GroupCommit, type LevelDb } from "./group-commit.js";
+import { recoverHeads } from "./recover.js";
+
+const records = (from: number, to: number): Record[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ sequence: from + i, payload: new Uint8Array([from + i]) }));
+
+async function rejection(promise: Promise<unknown>): Promise<StreamsError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as StreamsError;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("GroupCommit failures", () => {
+  let dir: string;
+  let db: LevelDb;
+
+  const openDb = async (): Promise<LevelDb> => {
+    const opened: LevelDb = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await opened.open();
+    return opened;
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "streamkit-group-commit-"));
+    db = await openDb();
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rejects every batch of a failed write and rolls the heads back to what is on disk", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    const first = commits.commit("s", "a", records(1, 2));
+    const second = commits.commit("s", "b", records(1, 1));
+    // Closing the database under the queued group makes its write fail.
+    const closed = db.close();
+    expect((await rejection(first)).kind).toBe("unavailable");
+    expect((await rejection(second)).kind).toBe("unavailable");
+    await closed;
+    expect(commits.committed.segmentHead("s", "a")).toBeUndefined();
+    // The pending heads forgot the failed batches: sequence 1 is accepted again, not a conflict.
+    expect((await rejection(commits.commit("s", "a", records(1, 1)))).kind).toBe("unavailable");
+    db = await openDb();
+    const recovered = await recoverHeads(db);
+    expect(recovered.listSpaces()).toEqual([]);
+    expect(await db.keys().all()).toEqual([]);
+  });
+
+  it("keeps the batches being written when a batch queued behind them fails", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    const writing = commits.commit("s", "a", records(1, 2));
+    await Promise.resolve(); // the first group's write is now under way
+    const refuse = (): never => {
+      throw new Error("refused by test hook");
+    };
+    db.hooks.prewrite.add(refuse);
+    const refused = commits.commit("s", "b", records(1, 1));
+    db.hooks.prewrite.delete(refuse);
+    expect((await rejection(refused)).kind).toBe("unavailable");
+    expect((await writing).lastSequence).toBe(2);
+    // The pending heads still hold the batch that was being written, and none of the refused one.
+    expect((await commits.commit("s", "a", records(3, 3))).lastSequence).toBe(3);
+    expect((await commits.commit("s", "b", records(1, 1))).lastSequence).toBe(1);
+    const recovered = await recoverHeads(db);
+    expect(recovered.segmentStatuses("s").map((status) => [status.segment, status.lastSequence])).toEqual([
+      ["a", 3],
+      ["b", 1],
+    ]);
+  });
+});

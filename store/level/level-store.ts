@@ -1,0 +1,122 @@
+import { ClassicLevel } from "classic-level";
+import { type Record, type SegmentStatus, type StoreStatus, StreamsError } from "../../pkg/api/index.js";
+import { AbstractStore } from "../abstract-store.js";
+import { segmentBounds, spaceBounds } from "../read-bounds.js";
+import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
+import { GroupCommit, type LevelDb } from "./group-commit.js";
+import { numberKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
+import { recoverHeads } from "./recover.js";
+import { entryAt, scanEntries } from "./scan.js";
+import { decodeBatch } from "./values.js";
+
+const FEATURES: StoreFeatures = { reopen: true, durable: true };
+
+/** A store in its own LevelDB database: durable group commits, every read one ordered range scan. */
+export class LevelStore extends AbstractStore {
+  readonly #db: LevelDb;
+  readonly #commits: GroupCommit;
+  readonly #onClosing: (closed: Promise<void>) => void;
+
+  private constructor(storeId: string, db: LevelDb, commits: GroupCommit, onClosing: (closed: Promise<void>) => void) {
+    super(storeId, FEATURES);
+    this.#db = db;
+    this.#commits = commits;
+    this.#onClosing = onClosing;
+  }
+
+  /**
+   * Opens (creating if needed) the database at `location` and recovers its heads.
+   * `onClosing` learns when the store starts closing, with a promise of the database being closed.
+   */
+  static async open(
+    storeId: string,
+    location: string,
+    nodeId: string,
+    onClosing: (closed: Promise<void>) => void = () => undefined,
+  ): Promise<LevelStore> {
+    const db: LevelDb = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    try {
+      await db.open();
+    } catch (error) {
+      throw new StreamsError("unavailable", `cannot open store ${storeId}: ${describe(error)}`, { cause: error });
+    }
+    try {
+      const heads = await recoverHeads(db);
+      return new LevelStore(storeId, db, new GroupCommit(db, heads, nodeId), onClosing);
+    } catch (error) {
+      await db.close();
+      throw new StreamsError("unavailable", `cannot recover store ${storeId}: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  protected async _produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus> {
+    return this.#commits.commit(space, segment, records);
+  }
+
+  protected async _publish(
+    space: string,
+    segment: string,
+    payload: Uint8Array,
+    metadata: { [key: string]: string },
+  ): Promise<SegmentStatus> {
+    return this.#commits.publish(space, segment, payload, metadata);
+  }
+
+  protected _readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry> {
+    const bounds = segmentBounds(range);
+    const prefix = segmentBatchPrefix(range.space, range.segment);
+    // The first batch ending at or after minSequence holds it; the scan stops past maxSequence.
+    const keys = { gte: numberKey(prefix, bounds.minSequence), lte: numberKey(prefix, Number.MAX_SAFE_INTEGER) };
+    const window = { by: "sequence", from: bounds.minSequence, to: bounds.maxSequence } as const;
+    return scanEntries(this.#db, range.space, keys, window, bounds);
+  }
+
+  protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
+    const bounds = spaceBounds(range);
+    const prefix = spaceBatchPrefix(range.space);
+    const keys = { gt: numberKey(prefix, bounds.afterPosition), lte: numberKey(prefix, Number.MAX_SAFE_INTEGER) };
+    const window = { by: "position", from: bounds.afterPosition + 1, to: Number.MAX_SAFE_INTEGER } as const;
+    return scanEntries(this.#db, range.space, keys, window, bounds);
+  }
+
+  protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
+    const head = this.#commits.committed.segmentHead(space, segment);
+    if (head === undefined) return undefined;
+    // The segment's last batch is keyed by the head's last sequence.
+    const value = await this.#db.get(numberKey(segmentBatchPrefix(space, segment), head.lastSequence));
+    if (value === undefined) return undefined;
+    const batch = decodeBatch(value);
+    return entryAt(space, batch, batch.payloads.length - 1);
+  }
+
+  protected async _segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined> {
+    return this.#commits.committed.segmentStatus(space, segment);
+  }
+
+  protected async _segmentStatuses(space: string): Promise<SegmentStatus[]> {
+    return this.#commits.committed.segmentStatuses(space);
+  }
+
+  protected async _listSpaces(): Promise<string[]> {
+    return this.#commits.committed.listSpaces();
+  }
+
+  protected async _listSegments(space: string): Promise<string[]> {
+    return this.#commits.committed.listSegments(space);
+  }
+
+  protected async _status(): Promise<StoreStatus> {
+    return this.#commits.committed.status(this.storeId);
+  }
+
+  protected _close(): Promise<void> {
+    const closed = this.#commits.drain().then(() => this.#db.close());
+    this.#onClosing(closed.catch(() => undefined));
+    return closed;
+  }
+}
+
+function describe(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  return (error instanceof Error ? error.message : String(error)) + cause;
+}

@@ -1,0 +1,28 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoreFactory } from "../types.js";
+import { runStoreConformance, type StoreHarness } from "../conformance/index.js";
+import { createLevelStoreFactory } from "./index.js";
+
+/** Each factory gets a fresh temp data directory; a reopened factory shares it, and disposing removes it. */
+function levelHarness(): StoreHarness {
+  const dirs = new Map<StoreFactory, string>();
+  const make = (dataDir: string): StoreFactory => {
+    const factory = createLevelStoreFactory({ dataDir, nodeId: "conformance" });
+    dirs.set(factory, dataDir);
+    return factory;
+  };
+  return {
+    features: { reopen: true, durable: true },
+    createFactory: async () => make(await mkdtemp(join(tmpdir(), "streamkit-level-"))),
+    reopenFactory: async (factory) => make(dirs.get(factory) as string),
+    disposeFactory: async (factory) => {
+      const dir = dirs.get(factory) as string;
+      dirs.delete(factory);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+runStoreConformance("level", levelHarness());

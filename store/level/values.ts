@@ -1,0 +1,84 @@
+import { Packr } from "msgpackr";
+import type { Record, Trx } from "../../pkg/api/index.js";
+import type { BatchPlacement, SegmentHead } from "../heads.js";
+
+// Plain msgpack arrays: compact, and the cheapest shape for msgpackr to decode.
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
+
+/** One committed batch as stored: what its entries share, once, then each record's payload and metadata. */
+export interface StoredBatch {
+  segment: string;
+  firstSequence: number;
+  firstPosition: number;
+  timestamp: number;
+  trx: Trx;
+  payloads: Uint8Array[];
+  metadata: { [key: string]: string }[];
+}
+
+type BatchValue = [
+  segment: string,
+  firstSequence: number,
+  firstPosition: number,
+  timestamp: number,
+  trxId: string,
+  trxNode: string,
+  trxNumber: number,
+  payloads: Uint8Array[],
+  metadata: { [key: string]: string }[],
+];
+
+/** A batch's stored value; the same bytes go under its segment key and its space key. */
+export function encodeBatch(placement: BatchPlacement, trx: Trx, records: readonly Record[]): Buffer {
+  const payloads: Uint8Array[] = new Array<Uint8Array>(records.length);
+  const metadata: { [key: string]: string }[] = new Array<{ [key: string]: string }>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as Record;
+    payloads[i] = record.payload;
+    metadata[i] = record.metadata ?? {};
+  }
+  const value: BatchValue = [
+    placement.segment,
+    placement.firstSequence,
+    placement.firstPosition,
+    placement.timestamp,
+    trx.id,
+    trx.node,
+    trx.number,
+    payloads,
+    metadata,
+  ];
+  return packr.pack(value);
+}
+
+export function decodeBatch(bytes: Buffer): StoredBatch {
+  // Decoding from a plain Uint8Array view makes payloads plain Uint8Arrays (not Buffers), as from every backend.
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [segment, firstSequence, firstPosition, timestamp, id, node, number, payloads, metadata] = packr.unpack(view) as BatchValue;
+  return { segment, firstSequence, firstPosition, timestamp, trx: { id, node, number }, payloads, metadata };
+}
+
+export function encodeSegmentHead(head: SegmentHead): Buffer {
+  return packr.pack([head.firstSequence, head.firstTimestamp, head.lastSequence, head.lastTimestamp]);
+}
+
+export function decodeSegmentHead(bytes: Buffer): SegmentHead {
+  const [firstSequence, firstTimestamp, lastSequence, lastTimestamp] = packr.unpack(bytes) as [number, number, number, number];
+  return { firstSequence, firstTimestamp, lastSequence, lastTimestamp };
+}
+
+export function encodeSpaceHead(lastPosition: number, lastTimestamp: number): Buffer {
+  return packr.pack([lastPosition, lastTimestamp]);
+}
+
+export function decodeSpaceHead(bytes: Buffer): [lastPosition: number, lastTimestamp: number] {
+  return packr.unpack(bytes) as [number, number];
+}
+
+export function encodeCommitNumber(commitNumber: number): Buffer {
+  return packr.pack(commitNumber);
+}
+
+export function decodeCommitNumber(bytes: Buffer): number {
+  return packr.unpack(bytes) as number;
+}

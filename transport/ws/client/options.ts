@@ -1,0 +1,128 @@
+import type { Logger } from "../../../pkg/server/logger.js";
+import { silentLogger } from "../../../pkg/server/logger.js";
+import type { StreamsError } from "../../../pkg/api/index.js";
+import type { BrowserLikeSocket } from "./socket.js";
+
+/** A bearer token, or a callback that fetches a fresh one (called on every dial and every refresh). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** Reconnect timing: exponential backoff with jitter between failed dials. */
+export interface RetryPolicy {
+  /** Delay before the first retry. Default 100 ms. */
+  initialDelayMs: number;
+  /** Upper bound of a delay. Default 10 s. */
+  maxDelayMs: number;
+  /** Growth factor per failed attempt. Default 2. */
+  multiplier: number;
+  /** Random spread as a fraction of the delay (0.2 = ±20 %). Default 0.2. */
+  jitter: number;
+  /** Consecutive failed dials before streams waiting for the connection fail. Default Infinity. */
+  maxAttempts: number;
+}
+
+/** The browser WebSocket constructor shape: a URL and subprotocols, nothing else. */
+export interface WebSocketConstructor {
+  new (url: string, protocols?: string | string[]): BrowserLikeSocket;
+}
+
+export interface WsProviderOptions {
+  token?: TokenSource;
+  /** A WebSocket constructor used instead of the default; the token then travels as a subprotocol. */
+  WebSocket?: WebSocketConstructor;
+  retry?: Partial<RetryPolicy>;
+  /** Time allowed for one dial, token fetch included. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Called after each failed dial with its error and the attempt number (1-based). */
+  onDialFailure?: (error: StreamsError, attempt: number) => void;
+  /** Fraction of a token's lifetime after which it is refreshed in band. Default 0.8. */
+  refreshAt?: number;
+  /** Largest frame sent or accepted. Default 8 MiB. */
+  maxFrameBytes?: number;
+  logger?: Logger;
+}
+
+export interface ResolvedOptions {
+  url: string;
+  token: TokenSource | undefined;
+  WebSocket: WebSocketConstructor | undefined;
+  retry: RetryPolicy;
+  connectTimeoutMs: number;
+  onDialFailure: ((error: StreamsError, attempt: number) => void) | undefined;
+  refreshAt: number;
+  maxFrameBytes: number;
+  logger: Logger;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  initialDelayMs: 100,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+  jitter: 0.2,
+  maxAttempts: Number.POSITIVE_INFINITY,
+};
+
+const DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  refreshAt: 0.8,
+  maxFrameBytes: 8 * 1024 * 1024,
+  logger: silentLogger,
+};
+
+export const STREAMZ_PATH = "/streamz";
+
+/** `ws://host:port` → `ws://host:port/streamz`; http(s) URLs map to ws(s). */
+export function streamzUrl(base: string): string {
+  if (typeof base !== "string") throw new TypeError("url must be a string");
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new TypeError(`url is not a valid URL: ${base}`);
+  }
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new TypeError(`url must use ws:, wss:, http: or https:, got ${url.protocol}`);
+  if (!url.pathname.endsWith(STREAMZ_PATH)) url.pathname = url.pathname.replace(/\/*$/, "") + STREAMZ_PATH;
+  return url.toString();
+}
+
+const isNumberIn = (value: unknown, min: number, max: number): value is number =>
+  typeof value === "number" && !Number.isNaN(value) && value >= min && value <= max;
+
+function checkRetry(retry: RetryPolicy): void {
+  if (!isNumberIn(retry.initialDelayMs, 0, Number.MAX_SAFE_INTEGER)) throw new TypeError("retry.initialDelayMs must be a number >= 0");
+  if (!isNumberIn(retry.maxDelayMs, retry.initialDelayMs, Number.MAX_SAFE_INTEGER))
+    throw new TypeError("retry.maxDelayMs must be a number >= retry.initialDelayMs");
+  if (!isNumberIn(retry.multiplier, 1, Number.MAX_SAFE_INTEGER)) throw new TypeError("retry.multiplier must be a number >= 1");
+  if (!isNumberIn(retry.jitter, 0, 1)) throw new TypeError("retry.jitter must be a number in 0..1");
+  const attempts = retry.maxAttempts;
+  if (!(attempts === Number.POSITIVE_INFINITY || (Number.isSafeInteger(attempts) && attempts >= 1)))
+    throw new TypeError("retry.maxAttempts must be an integer >= 1 or Infinity");
+}
+
+/** Merges options with defaults and checks them; programmer mistakes are TypeErrors. */
+export function resolveOptions(url: string, options: WsProviderOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  const { token, WebSocket, onDialFailure } = options;
+  if (token !== undefined && typeof token !== "string" && typeof token !== "function")
+    throw new TypeError("token must be a string or a function returning one");
+  if (WebSocket !== undefined && typeof WebSocket !== "function") throw new TypeError("WebSocket must be a constructor");
+  if (onDialFailure !== undefined && typeof onDialFailure !== "function") throw new TypeError("onDialFailure must be a function");
+  if (options.retry !== undefined && (typeof options.retry !== "object" || options.retry === null))
+    throw new TypeError("retry must be an object");
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  checkRetry(retry);
+  const merged = {
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    refreshAt: options.refreshAt ?? DEFAULTS.refreshAt,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    logger: options.logger ?? DEFAULTS.logger,
+  };
+  if (!Number.isSafeInteger(merged.connectTimeoutMs) || merged.connectTimeoutMs < 1)
+    throw new TypeError("connectTimeoutMs must be an integer >= 1");
+  if (!isNumberIn(merged.refreshAt, 0, 1) || merged.refreshAt === 0) throw new TypeError("refreshAt must be a number in (0, 1]");
+  if (!Number.isSafeInteger(merged.maxFrameBytes) || merged.maxFrameBytes < 1024) throw new TypeError("maxFrameBytes must be an integer >= 1024");
+  const { logger } = merged;
+  if (typeof logger !== "object" || logger === null || typeof logger.warn !== "function") throw new TypeError("logger must be a Logger");
+  return { url: streamzUrl(url), token, WebSocket, onDialFailure, retry, ...merged };
+}

@@ -1,0 +1,86 @@
+import type { Authenticator } from "../../../pkg/server/auth/index.js";
+import { type Logger, silentLogger } from "../../../pkg/server/logger.js";
+import type { NodeManager } from "../../../pkg/server/types.js";
+
+const MiB = 1024 * 1024;
+
+export interface StreamzOptions {
+  /** Routes each logical stream to its store's node. */
+  manager: Pick<NodeManager, "handleStream">;
+  /** Verifies bearer tokens. Absent: no auth, every stream allowed (for hosts that authenticate themselves). */
+  authenticator?: Authenticator;
+  /** URL path of the endpoint. Default "/streamz". */
+  path?: string;
+  /** Largest frame a stream may send; larger ones fail that stream with `resource_exhausted`. Default 8 MiB. */
+  maxFrameBytes?: number;
+  /** Logical streams open at once on one connection. Default 256. */
+  maxStreamsPerConnection?: number;
+  /** Connections at once (including those authenticating); more are refused with HTTP 503. Default 10,000. */
+  maxConnections?: number;
+  /** WebSocket ping period; a peer that misses two pongs is dropped. Default 30 s. */
+  pingIntervalMs?: number;
+  /** Bytes written to a socket but not yet flushed above which data frames wait (every stream of the connection). Default 1 MiB. */
+  sendHighWaterMarkBytes?: number;
+  /** How long close() waits for peers to complete the close handshake before cutting them off. Default 5 s. */
+  closeTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface ResolvedStreamzOptions extends Required<Omit<StreamzOptions, "authenticator">> {
+  authenticator: Authenticator | undefined;
+  /** Frames up to this size are read (and refused per stream when over maxFrameBytes); larger ones close the connection (1009). */
+  hardFrameLimitBytes: number;
+}
+
+export const STREAMZ_DEFAULTS = {
+  path: "/streamz",
+  maxFrameBytes: 8 * MiB,
+  maxStreamsPerConnection: 256,
+  maxConnections: 10_000,
+  pingIntervalMs: 30_000,
+  sendHighWaterMarkBytes: MiB,
+  closeTimeoutMs: 5_000,
+  logger: silentLogger,
+} as const satisfies Omit<StreamzOptions, "manager" | "authenticator">;
+
+/** Slack above maxFrameBytes within which an oversized frame is still read, so it can be refused on its own stream. */
+const FRAME_SLACK_BYTES = MiB;
+
+function positiveInteger(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${field} must be a positive integer`);
+  return value;
+}
+
+export function resolveStreamzOptions(options: StreamzOptions): ResolvedStreamzOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  const merged = { ...STREAMZ_DEFAULTS, ...withoutUndefined(options) };
+  if (typeof merged.manager?.handleStream !== "function") throw new TypeError("manager must have handleStream(storeId, stream)");
+  const authenticator = options.authenticator;
+  if (authenticator !== undefined && typeof authenticator.authenticate !== "function") {
+    throw new TypeError("authenticator must have authenticate(token)");
+  }
+  if (typeof merged.path !== "string" || !merged.path.startsWith("/")) throw new TypeError("path must start with '/'");
+  const logger = merged.logger;
+  if (["debug", "info", "warn", "error"].some((level) => typeof logger[level as keyof Logger] !== "function")) {
+    throw new TypeError("logger must have debug, info, warn and error");
+  }
+  const maxFrameBytes = positiveInteger(merged.maxFrameBytes, "maxFrameBytes");
+  return {
+    manager: merged.manager,
+    authenticator,
+    path: merged.path,
+    maxFrameBytes,
+    hardFrameLimitBytes: maxFrameBytes + FRAME_SLACK_BYTES,
+    maxStreamsPerConnection: positiveInteger(merged.maxStreamsPerConnection, "maxStreamsPerConnection"),
+    maxConnections: positiveInteger(merged.maxConnections, "maxConnections"),
+    pingIntervalMs: positiveInteger(merged.pingIntervalMs, "pingIntervalMs"),
+    sendHighWaterMarkBytes: positiveInteger(merged.sendHighWaterMarkBytes, "sendHighWaterMarkBytes"),
+    closeTimeoutMs: positiveInteger(merged.closeTimeoutMs, "closeTimeoutMs"),
+    logger,
+  };
+}
+
+/** Options given as `undefined` keep their default (config loaders pass unset keys that way). */
+function withoutUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
