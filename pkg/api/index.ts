@@ -5,5 +5,13 @@ export * from "./names.js";
 export * from "./offsets.js";
 export * from "./stream.js";
 export * from "./types.js";
-export { checkBytes, checkMetadata, checkRecord, checkSequence, isKnownRequestType, validateMessage } from "./validate.js";
+export {
+  checkBytes,
+  checkMetadata,
+  checkRecord,
+  checkSequence,
+  isKnownRequestType,
+  MAX_LEASE_TTL_MS,
+  validateMessage,
+} from "./validate.js";
 export * from "./frames.js";

@@ -1,4 +1,4 @@
-import type { Entry, Record, SegmentStatus, SpaceStatus } from "./types.js";
+import type { Entry, LeaseResult, Record, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
 
 export const API_PREFIX = "streamkit://api/v1/";
 
@@ -19,6 +19,15 @@ export const MessageTypes = {
   entry: "streamkit://api/v1/entry",
   names: "streamkit://api/v1/names",
   storeStatus: "streamkit://api/v1/store_status",
+  caughtUp: "streamkit://api/v1/caught_up",
+  subscribeToSegmentStatus: "streamkit://api/v1/subscribe_to_segment_status",
+  leaseAcquire: "streamkit://api/v1/lease_acquire",
+  leaseRenew: "streamkit://api/v1/lease_renew",
+  leaseRelease: "streamkit://api/v1/lease_release",
+  leaseResult: "streamkit://api/v1/lease_result",
+  subscribeWorkers: "streamkit://api/v1/subscribe_workers",
+  workerKeepalive: "streamkit://api/v1/worker_keepalive",
+  workerInventory: "streamkit://api/v1/worker_inventory",
 } as const;
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
@@ -93,6 +102,50 @@ export interface GetStatusRequest {
   $type: typeof MessageTypes.getStatus;
 }
 
+/** Status subscription: a snapshot of every matching segment, then live updates and heartbeats. */
+export interface SubscribeToSegmentStatusRequest {
+  $type: typeof MessageTypes.subscribeToSegmentStatus;
+  space: string;
+  /** A segment name, or `*` for every segment of the space. */
+  segment: string;
+  /** 0 or absent: no heartbeats; otherwise clamped to 1–300. */
+  heartbeatIntervalSeconds?: number;
+}
+
+export interface LeaseRequest {
+  $type: typeof MessageTypes.leaseAcquire | typeof MessageTypes.leaseRenew | typeof MessageTypes.leaseRelease;
+  key: string;
+  holder: string;
+  /** 1..86,400,000; not needed by release. */
+  ttlMs?: number;
+}
+
+export interface LeaseResultMessage extends LeaseResult {
+  $type: typeof MessageTypes.leaseResult;
+}
+
+/** Opens a worker stream (with `workerId`) or an observer stream (without). */
+export interface SubscribeWorkersRequest {
+  $type: typeof MessageTypes.subscribeWorkers;
+  workerId?: string;
+  metadata?: { [key: string]: string };
+  /** How often the worker sends keepalives (ms); the server derives staleness from it. */
+  keepaliveMs?: number;
+}
+
+export interface WorkerKeepalive {
+  $type: typeof MessageTypes.workerKeepalive;
+}
+
+export interface WorkerInventoryMessage extends WorkerInventory {
+  $type: typeof MessageTypes.workerInventory;
+}
+
+/** A follow read has delivered its history and is live from here on. */
+export interface CaughtUpMessage {
+  $type: typeof MessageTypes.caughtUp;
+}
+
 export interface SegmentStatusMessage extends SegmentStatus {
   $type: typeof MessageTypes.segmentStatus;
 }
@@ -129,13 +182,27 @@ export type Request =
   | PeekRequest
   | GetSpacesRequest
   | GetSegmentsRequest
-  | GetStatusRequest;
+  | GetStatusRequest
+  | SubscribeToSegmentStatusRequest
+  | LeaseRequest
+  | SubscribeWorkersRequest;
 
-export type Response = SegmentStatusMessage | EntriesMessage | EntryMessage | NamesMessage | StoreStatusMessage;
+export type Response =
+  | SegmentStatusMessage
+  | EntriesMessage
+  | EntryMessage
+  | NamesMessage
+  | StoreStatusMessage
+  | CaughtUpMessage
+  | LeaseResultMessage
+  | WorkerInventoryMessage;
 
-export type Message = Request | RecordBatch | Response;
+export type Message = Request | RecordBatch | WorkerKeepalive | Response;
 
-/** Requests a read-only scope may make (consume, peek, list, status). */
+/**
+ * Requests a read-only scope may make (consume, peek, list, status, subscribe). A `:read` scope may
+ * observe workers but not register one: the workers handler checks that itself.
+ */
 export const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
   MessageTypes.consumeSegment,
   MessageTypes.consumeSpace,
@@ -144,6 +211,8 @@ export const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
   MessageTypes.getSpaces,
   MessageTypes.getSegments,
   MessageTypes.getStatus,
+  MessageTypes.subscribeToSegmentStatus,
+  MessageTypes.subscribeWorkers,
 ]);
 
 /** The short op name of a message type (`streamkit://api/v1/produce` → `produce`). */

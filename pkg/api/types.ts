@@ -51,3 +51,28 @@ export interface StoreStatus {
   storeId: string;
   spaces: SpaceStatus[];
 }
+
+/** Outcome of a lease operation; a refusal is `ok: false` naming the current holder, not an error. */
+export interface LeaseResult {
+  ok: boolean;
+  /** The holder after the operation ("" when nobody holds the key). */
+  holder: string;
+  /** Ms since epoch when the holder's lease ends (0 when nobody holds the key). */
+  expiresAt: number;
+  /** Fencing token: the same across renewals, strictly greater each time the key changes hands. */
+  token: number;
+}
+
+export interface WorkerInfo {
+  workerId: string;
+  /** Ms since epoch. */
+  since: number;
+  /** Ms since epoch of the last keepalive. */
+  lastSeen: number;
+  metadata: { [key: string]: string };
+}
+
+/** Every live worker of a store, sorted by workerId. */
+export interface WorkerInventory {
+  workers: WorkerInfo[];
+}

@@ -1,6 +1,6 @@
 import { invalidArgument, StreamsError } from "./errors.js";
 import { type Message, MessageTypes } from "./messages.js";
-import { assertName } from "./names.js";
+import { assertName, assertSegmentPattern } from "./names.js";
 
 /** Checks one field of a decoded message; throws `invalid_argument` naming the field. */
 type FieldCheck = (value: unknown, field: string) => void;
@@ -71,6 +71,16 @@ const records: FieldCheck = (value, field) => {
   for (let i = 0; i < value.length; i++) checkRecord(value[i], `${field}[${i}]`);
 };
 
+/** Lease TTL: an integer in 1..86,400,000 (24 h). */
+export const MAX_LEASE_TTL_MS = 86_400_000;
+const ttl: FieldCheck = (value, field) => {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > MAX_LEASE_TTL_MS) {
+    throw invalidArgument(field, `must be an integer in 1..${MAX_LEASE_TTL_MS}`);
+  }
+};
+
+const segmentPattern: FieldCheck = (value, field) => assertSegmentPattern(value, field);
+
 const readBounds = {
   minTimestamp: optional(uint),
   maxTimestamp: optional(uint),
@@ -97,6 +107,12 @@ const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
   [MessageTypes.getSpaces]: {},
   [MessageTypes.getSegments]: { space: name },
   [MessageTypes.getStatus]: {},
+  [MessageTypes.subscribeToSegmentStatus]: { space: name, segment: segmentPattern, heartbeatIntervalSeconds: optional(uint) },
+  [MessageTypes.leaseAcquire]: { key: name, holder: name, ttlMs: ttl },
+  [MessageTypes.leaseRenew]: { key: name, holder: name, ttlMs: ttl },
+  [MessageTypes.leaseRelease]: { key: name, holder: name },
+  [MessageTypes.subscribeWorkers]: { workerId: optional(name), metadata: optional(checkMetadata), keepaliveMs: optional(uint) },
+  [MessageTypes.workerKeepalive]: {},
 };
 
 /** Whether the server knows how to receive messages of this type. */

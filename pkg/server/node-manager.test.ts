@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import {
   type ClientStream,
   decodeAny,
@@ -123,10 +124,11 @@ describe("createNodeManager", () => {
         idleEviction: { idleTtlMs: 10 },
         circuitBreaker: { openMs: undefined },
         limits: {},
-        busFactory: () => ({}),
+        busFactory: createMemoryBusFactory(),
         nodeId: "n-1",
       });
       expect(merged.nodeId).toBe("n-1");
+      expect(merged.bus.connected).toBe(true);
       await merged.close();
     });
   });

@@ -1,4 +1,5 @@
 import { normalizeStoreId, type ServerStream, StreamsError } from "../api/index.js";
+import type { Bus } from "../../bus/types.js";
 import { CircuitBreaker, type CircuitInfo } from "./circuit-breaker.js";
 import { StoreNode } from "./node.js";
 import { type NodeManagerOptions, resolveNodeManagerOptions } from "./options.js";
@@ -15,6 +16,8 @@ export interface NodeInfo {
 /** The NodeManager createNodeManager returns: the transport contract plus read-only introspection. */
 export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   readonly nodeId: string;
+  /** The bus this manager's nodes publish notifications to and subscribe on. */
+  readonly bus: Bus;
   /** Open nodes, sorted by store id. */
   nodes(): NodeInfo[];
   /** Store ids whose opens have been failing, with their circuit state. */
@@ -23,7 +26,8 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
 
 /** Hands out one Node per store (DESIGN §4): shared opens, a circuit breaker per store id, idle eviction. */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
-  const { storeFactory, idleEviction, circuitBreaker, logger, nodeId, limits } = resolveNodeManagerOptions(options);
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits } = resolveNodeManagerOptions(options);
+  const bus = busFactory();
   const breaker = new CircuitBreaker(circuitBreaker);
   const nodes = new Map<string, StoreNode>();
   const opening = new Map<string, Promise<StoreNode>>();
@@ -38,7 +42,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     let node: StoreNode;
     try {
       const store = await storeFactory.open(storeId);
-      node = new StoreNode({ storeId, store, limits, logger });
+      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId });
     } catch (error) {
       const retryAfterMs = breaker.failed(storeId);
       const reason = error instanceof Error ? error.message : String(error);
@@ -101,10 +105,12 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     await Promise.allSettled(opening.values());
     await Promise.allSettled([...nodes].map(([storeId, node]) => closeNode(storeId, node)));
     await Promise.allSettled(closing.values());
+    await bus.close();
   }
 
   return {
     nodeId,
+    bus,
     getOrCreate: (storeId: string): Promise<Node> => {
       try {
         return getOrCreateNode(normalizeStoreId(storeId));

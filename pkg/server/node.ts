@@ -8,6 +8,7 @@ import {
   StreamsError,
   invalidArgument,
 } from "../api/index.js";
+import type { Bus } from "../../bus/types.js";
 import type { Store } from "../../store/types.js";
 import { raceAbort } from "./abortable.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
@@ -20,6 +21,9 @@ export interface StoreNodeOptions {
   store: Store;
   limits: ServerLimits;
   logger: Logger;
+  bus: Bus;
+  /** Id of this server instance. */
+  nodeId: string;
 }
 
 /** A stream being handled: its abort switch (node close) and a guard so it ends only once. */
@@ -39,6 +43,8 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #store: Store;
   readonly #limits: ServerLimits;
   readonly #logger: Logger;
+  readonly #bus: Bus;
+  readonly #nodeId: string;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
   #lastAccess: number;
@@ -49,6 +55,8 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#store = options.store;
     this.#limits = options.limits;
     this.#logger = options.logger;
+    this.#bus = options.bus;
+    this.#nodeId = options.nodeId;
     this.#lastAccess = Date.now();
   }
 
@@ -116,6 +124,10 @@ export class StoreNode implements Node, AsyncDisposable {
       storeId: this.storeId,
       store: this.#store,
       limits: this.#limits,
+      bus: this.#bus,
+      nodeId: this.#nodeId,
+      logger: this.#logger,
+      principal: () => stream.principal,
       signal,
       receive: async () => {
         const bytes = await raceAbort(stream.receive(), signal);

@@ -1,3 +1,5 @@
+import type { BusFactory } from "../../bus/types.js";
+import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { type Logger, silentLogger } from "./logger.js";
 
@@ -20,8 +22,8 @@ export interface ServerLimits {
 
 export interface NodeManagerOptions {
   storeFactory: StoreFactory;
-  /** Accepted for live notifications; not used by this server yet. */
-  busFactory?: () => unknown;
+  /** Makes the bus that carries notifications between instances. Default: an in-process bus (mitt). */
+  busFactory?: BusFactory;
   /** Partial values are merged with the defaults; `false` disables eviction. */
   idleEviction?: Partial<IdleEvictionOptions> | false;
   circuitBreaker?: Partial<CircuitBreakerOptions>;
@@ -33,7 +35,7 @@ export interface NodeManagerOptions {
 
 export interface ResolvedNodeManagerOptions {
   storeFactory: StoreFactory;
-  busFactory: (() => unknown) | undefined;
+  busFactory: BusFactory;
   idleEviction: IdleEvictionOptions | false;
   circuitBreaker: CircuitBreakerOptions;
   logger: Logger;
@@ -105,7 +107,7 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
 
   return {
     storeFactory,
-    busFactory,
+    busFactory: busFactory ?? createMemoryBusFactory(),
     idleEviction: eviction,
     circuitBreaker: breaker,
     logger: resolveLogger(logger),

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FrameKinds, INITIAL_CREDIT, MessageTypes } from "../../pkg/api/index.js";
 import { createNodeManager } from "../../pkg/server/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
@@ -20,31 +20,35 @@ async function connect(options: Parameters<typeof RawClient.connect>[1] = {}): P
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   for (const client of clients.splice(0)) if (!client.isClosed) client.socket.terminate();
   await fixture?.close();
   fixture = undefined;
 });
 
-/** Counts pings a client receives, resolving once `count` arrived. */
-function pings(client: RawClient, count: number): Promise<void> {
-  let seen = 0;
-  return new Promise((resolve) => {
-    client.socket.on("ping", () => {
-      if (++seen === count) resolve();
-    });
-  });
+const once = (client: RawClient, event: "ping") => new Promise<void>((resolve) => client.socket.once(event, () => resolve()));
+
+/** A stream that completes on `client`: every frame the client sent before it has been processed. */
+async function roundTrip(client: RawClient, channel: number): Promise<void> {
+  client.open(channel, STORE, { $type: MessageTypes.getSpaces });
+  expect((await client.ending(channel)).kind).toBe(FrameKinds.end);
 }
 
 describe("liveness", () => {
   it("drops a peer that misses two pongs and keeps one that answers", async () => {
-    fixture = await startStreamz({ pingIntervalMs: 10 });
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    fixture = await startStreamz({ pingIntervalMs: 1_000 });
     const silent = await connect({ autoPong: false });
     const lively = await connect();
-    const silentPings = pings(silent, 2);
-    const livelyPings = pings(lively, 6);
-    await silentPings;
+    for (let tick = 1; tick <= 2; tick++) {
+      const pinged = Promise.all([once(silent, "ping"), once(lively, "ping")]);
+      vi.advanceTimersByTime(1_000);
+      await pinged;
+      await roundTrip(lively, tick); // its pong was sent before this stream's frames, so the server has seen it
+    }
+    vi.advanceTimersByTime(1_000);
     expect((await silent.closed).code).toBe(1006);
-    await livelyPings;
+    await roundTrip(lively, 3);
     expect(lively.isClosed).toBe(false);
     const [info] = fixture.streamz.connections();
     expect(info?.lastPongAt).toBeGreaterThanOrEqual(info!.openedAt);

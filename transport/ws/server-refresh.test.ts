@@ -102,7 +102,10 @@ describe("in-band token refresh", () => {
 });
 
 describe("token expiry", () => {
-  const fakeClock = () => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  const fakeClock = () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    vi.setSystemTime(new Date("2030-01-01T00:00:00.000Z"));
+  };
 
   it("closes a connection whose token expires unrefreshed with 4001", async () => {
     fakeClock();

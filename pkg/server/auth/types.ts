@@ -2,8 +2,8 @@ import type { Principal } from "../../api/index.js";
 
 /** A principal built from a verified token. */
 export interface AuthPrincipal extends Principal {
-  /** Whether the token carries `streamkit::admin` (operator endpoints). */
-  readonly admin: boolean;
+  /** Whether it may use the operator endpoints (`streamkit::admin`); absent means no. */
+  readonly admin?: boolean;
 }
 
 export interface AuthResult {

@@ -1,4 +1,6 @@
-import type { Message, Response } from "../../api/index.js";
+import type { Message, Principal, Response } from "../../api/index.js";
+import type { Bus } from "../../../bus/types.js";
+import type { Logger } from "../logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
 
@@ -7,6 +9,13 @@ export interface HandlerContext {
   readonly storeId: string;
   readonly store: Store;
   readonly limits: ServerLimits;
+  /** Carries notifications between instances; publishing never waits or fails. */
+  readonly bus: Bus;
+  /** Id of this server instance. */
+  readonly nodeId: string;
+  readonly logger: Logger;
+  /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
+  principal(): Principal | undefined;
   /** Aborted (reason: a StreamsError) when the client cancels, the connection drops or the node closes. */
   readonly signal: AbortSignal;
   /** The next message on the stream, decoded and validated; undefined once the client has half-closed. */

@@ -1,4 +1,5 @@
 import { invalidArgument, MessageTypes, opName, type ProduceRequest, type RecordBatch } from "../../api/index.js";
+import { notifyCommitted } from "../live/notifications.js";
 import type { HandlerContext } from "./context.js";
 import { checkPayloadSize } from "./limits.js";
 import { SendWindow } from "./send-window.js";
@@ -32,6 +33,7 @@ export async function handleProduce(request: ProduceRequest, context: HandlerCon
       next.catch(() => undefined); // awaited on the next turn; unobserved only if this batch fails
       batch.records.forEach((record, i) => checkPayloadSize(record.payload, `records[${i}].payload`, context.limits));
       const status = await context.store.produce(request.space, request.segment, batch.records);
+      notifyCommitted(context.bus, context.storeId, context.nodeId, status);
       await sends.add(() => context.send({ $type: MessageTypes.segmentStatus, ...status }));
     }
     await sends.drain();

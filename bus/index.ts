@@ -1,0 +1,1 @@
+export type { Bus, BusFactory, BusHandler, BusStats } from "./types.js";

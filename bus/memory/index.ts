@@ -1,0 +1,1 @@
+export { createMemoryBusFactory } from "./memory-bus.js";

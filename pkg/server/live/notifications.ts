@@ -1,0 +1,40 @@
+import { decodeAny, encodeValue, type SegmentStatus } from "../../api/index.js";
+import type { Bus } from "../../../bus/types.js";
+
+/**
+ * Bus routes and payloads. A store id is a UUID (no dots), so `<storeId>.<space>` is unambiguous
+ * whatever the space name holds.
+ */
+export const segmentRoute = (storeId: string, space: string): string => `sk.segments.${storeId}.${space}`;
+export const workersRoute = (storeId: string): string => `sk.workers.${storeId}`;
+
+/** What every instance learns after a commit: the segment's new head. */
+export interface SegmentNotification {
+  status: SegmentStatus;
+  /** Id of the server instance that committed. */
+  origin: string;
+}
+
+export function encodeSegmentNotification(notification: SegmentNotification): Uint8Array {
+  return encodeValue(notification);
+}
+
+/** Decodes a notification; undefined for anything malformed (a bus carries what others publish). */
+export function decodeSegmentNotification(bytes: Uint8Array): SegmentNotification | undefined {
+  try {
+    const value = decodeAny(bytes) as Partial<SegmentNotification> | null;
+    const status = value?.status;
+    if (typeof status !== "object" || status === null || typeof status.space !== "string" || typeof status.segment !== "string") {
+      return undefined;
+    }
+    if (typeof status.lastSequence !== "number") return undefined;
+    return { status, origin: typeof value?.origin === "string" ? value.origin : "" };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tells every instance about a commit. Never waits and never throws: the bus drops and counts what it cannot carry. */
+export function notifyCommitted(bus: Bus, storeId: string, origin: string, status: SegmentStatus): void {
+  bus.publish(segmentRoute(storeId, status.space), encodeSegmentNotification({ status, origin }));
+}
