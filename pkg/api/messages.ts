@@ -219,3 +219,13 @@ export const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
 export function opName(type: string): string {
   return type.startsWith(API_PREFIX) ? type.slice(API_PREFIX.length) : type;
 }
+
+/**
+ * The access a stream's first message needs. Reads, listings, status and subscriptions need `read`;
+ * everything else, and registering a worker (subscribe_workers with a workerId), needs `write`.
+ */
+export function requiredAccess(message: { $type: unknown; workerId?: unknown }): "read" | "write" {
+  if (typeof message.$type !== "string" || !READ_ONLY_REQUESTS.has(message.$type)) return "write";
+  if (message.$type === MessageTypes.subscribeWorkers && message.workerId !== undefined && message.workerId !== null) return "write";
+  return "read";
+}

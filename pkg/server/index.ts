@@ -14,3 +14,6 @@ export {
   type ServerLimits,
 } from "./options.js";
 export type { Node, NodeManager } from "./types.js";
+export * from "./auth/index.js";
+export { createMemoryBusFactory } from "../../bus/memory/index.js";
+export type { Bus, BusFactory } from "../../bus/types.js";

@@ -3,7 +3,7 @@ import {
   encodeMessage,
   type Message,
   opName,
-  READ_ONLY_REQUESTS,
+  requiredAccess,
   type ServerStream,
   StreamsError,
   invalidArgument,
@@ -30,11 +30,6 @@ export interface StoreNodeOptions {
 interface OpenStream {
   readonly abort: AbortController;
   finish(error?: StreamsError): void;
-}
-
-/** The permission a request needs: reads for READ_ONLY_REQUESTS, writes for the rest. */
-function accessOf(request: Message): "read" | "write" {
-  return READ_ONLY_REQUESTS.has(request.$type) ? "read" : "write";
 }
 
 /** Serves one store: decodes each stream's first message, checks access and runs its handler. */
@@ -140,7 +135,7 @@ export class StoreNode implements Node, AsyncDisposable {
   #authorize(stream: ServerStream, request: Message): void {
     const principal = stream.principal;
     if (principal === undefined) return;
-    const access = accessOf(request);
+    const access = requiredAccess(request);
     if (!principal.can(this.storeId, access)) {
       throw new StreamsError("permission_denied", `${opName(request.$type)} needs ${access} access to store ${this.storeId}`);
     }
