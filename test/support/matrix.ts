@@ -7,6 +7,10 @@ import type { StoreFactory } from "../../store/types.js";
 import { createLevelStoreFactory } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
+import { attachStreamz, createWsProvider } from "../../transport/ws/index.js";
+import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 
 /** One running system the integration tests drive through the public SDK. */
 export interface Harness {
@@ -58,5 +62,40 @@ const inProcLevel: Configuration = {
   },
 };
 
+/** A real server on 127.0.0.1 (HTTP + /streamz with JWT auth) over LevelDB, reached over WebSocket. */
+const wsLevel: Configuration = {
+  name: "ws+level",
+  async setup() {
+    const dataDir = await mkdtemp(join(tmpdir(), "streamkit-it-"));
+    const storeFactory = createLevelStoreFactory({ dataDir });
+    const manager = createNodeManager({ storeFactory, idleEviction: false });
+    const secret = "integration-secret-of-at-least-32-bytes!";
+    const http = createServer((_request, response) => response.writeHead(404).end());
+    const streamz = attachStreamz(http, { manager, authenticator: createJwtAuthenticator({ secrets: [secret] }) });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    const token = () => signToken({ secret, scopes: ["streamkit::*"], subject: "integration", ttlSec: 3600 });
+    const clients: StreamsClient[] = [];
+    const connect = () => {
+      const client = createClient(createWsProvider(`ws://127.0.0.1:${port}`, { token }));
+      clients.push(client);
+      return client;
+    };
+    return {
+      client: connect(),
+      connect,
+      newStoreId: () => crypto.randomUUID(),
+      async teardown() {
+        await Promise.all(clients.map((client) => client.close()));
+        await streamz.close();
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await manager.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
 /** Every configuration the integration suite runs against (`describe.each(configurations)`). */
-export const configurations: Configuration[] = [inProcMemory, inProcLevel];
+export const configurations: Configuration[] = [inProcMemory, inProcLevel, wsLevel];
