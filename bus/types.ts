@@ -15,7 +15,11 @@ export interface BusStats {
 export interface Bus {
   /** Queues `message` for every subscriber of `route`, on every instance. Never throws, never waits. */
   publish(route: string, message: Uint8Array): void;
-  /** Resolves once the subscription is active; the returned function removes it. */
+  /**
+   * Resolves once the subscription is active; the returned function removes it. A bus that cannot
+   * reach its backend may resolve sooner (after a bound) and then calls the `onReconnect` listeners
+   * once the subscription is active, as after an outage.
+   */
   subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>>;
   /**
    * Called after the bus re-established its subscriptions following an outage, so that subscribers

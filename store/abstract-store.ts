@@ -4,13 +4,15 @@ import {
   checkMetadata,
   checkRecord,
   invalidArgument,
+  type LeaseResult,
   type Record,
   type SegmentStatus,
   StreamsError,
   type StoreStatus,
   sequenceConflict,
 } from "../pkg/api/index.js";
-import type { SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures } from "./types.js";
+import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
+import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -28,13 +30,19 @@ export abstract class AbstractStore implements Store {
     return this.#closing !== undefined;
   }
 
-  async produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus> {
-    assertName(space, "space");
-    assertName(segment, "segment");
-    if (!Array.isArray(records) || records.length === 0) throw invalidArgument("records", "must be a non-empty array");
-    for (let i = 0; i < records.length; i++) checkRecord(records[i], `records[${i}]`);
-    this.#assertOpen();
-    return this._produce(space, segment, records);
+  async produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus> {
+    if (chain?.failure !== undefined) throw chain.failure;
+    try {
+      assertName(space, "space");
+      assertName(segment, "segment");
+      if (!Array.isArray(records) || records.length === 0) throw invalidArgument("records", "must be a non-empty array");
+      for (let i = 0; i < records.length; i++) checkRecord(records[i], `records[${i}]`);
+      this.#assertOpen();
+    } catch (error) {
+      if (chain !== undefined) chain.failure = error;
+      throw error;
+    }
+    return this._produce(space, segment, records, chain);
   }
 
   async publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus> {
@@ -95,6 +103,29 @@ export abstract class AbstractStore implements Store {
     return this._status();
   }
 
+  async acquireLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult> {
+    assertName(key, "key");
+    assertName(holder, "holder");
+    checkLeaseTtl(ttlMs);
+    this.#assertOpen();
+    return this._updateLease(key, acquireDecision(holder, ttlMs));
+  }
+
+  async renewLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult> {
+    assertName(key, "key");
+    assertName(holder, "holder");
+    checkLeaseTtl(ttlMs);
+    this.#assertOpen();
+    return this._updateLease(key, renewDecision(holder, ttlMs));
+  }
+
+  async releaseLease(key: string, holder: string): Promise<LeaseResult> {
+    assertName(key, "key");
+    assertName(holder, "holder");
+    this.#assertOpen();
+    return this._updateLease(key, releaseDecision(holder));
+  }
+
   close(): Promise<void> {
     this.#closing ??= this._close();
     return this.#closing;
@@ -108,7 +139,8 @@ export abstract class AbstractStore implements Store {
     if (this.#closing !== undefined) throw new StreamsError("unavailable", `store ${this.storeId} is closed`);
   }
 
-  protected abstract _produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus>;
+  /** A backend declaring `pipelinedProduce` sets `chain.failure` when the batch fails (ProduceChain). */
+  protected abstract _produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus>;
   protected abstract _publish(
     space: string,
     segment: string,
@@ -123,6 +155,11 @@ export abstract class AbstractStore implements Store {
   protected abstract _listSpaces(): Promise<string[]>;
   protected abstract _listSegments(space: string): Promise<string[]>;
   protected abstract _status(): Promise<StoreStatus>;
+  /**
+   * Runs `decide` on the key's lease state and the backend's clock, atomically against every other
+   * operation on that key, stores its `next` state durably (if any) and returns its result.
+   */
+  protected abstract _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult>;
   protected abstract _close(): Promise<void>;
 }
 

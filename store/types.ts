@@ -1,4 +1,4 @@
-import type { Record, SegmentStatus, StoreStatus, Trx } from "../pkg/api/index.js";
+import type { LeaseResult, Record, SegmentStatus, StoreStatus, Trx } from "../pkg/api/index.js";
 
 /** An entry as a store keeps it: the wire Entry without its offset, plus its commit position in the space. */
 export interface StoredEntry {
@@ -42,6 +42,21 @@ export interface StoreFeatures {
   reopen: boolean;
   /** Acknowledged writes survive a process kill. */
   durable: boolean;
+  /**
+   * produce() places a batch when it is called: a batch produced before an earlier one has committed
+   * is checked against it, and a batch of a failed ProduceChain is refused unplaced. Callers may then
+   * keep several batches of one chain in flight (they share group commits). Absent: await each one.
+   */
+  pipelinedProduce?: boolean;
+}
+
+/**
+ * Links the batches of one produce stream. A store that declares `pipelinedProduce` sets `failure`
+ * as soon as a batch of the chain fails (before its promise settles) and refuses later batches of
+ * the chain with it, so nothing produced after a failed batch is ever committed.
+ */
+export interface ProduceChain {
+  failure?: unknown;
 }
 
 /**
@@ -51,8 +66,11 @@ export interface StoreFeatures {
 export interface Store {
   readonly storeId: string;
   readonly features: StoreFeatures;
-  /** Commits one batch atomically; the first sequence must be lastSequence + 1 and the rest contiguous. */
-  produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus>;
+  /**
+   * Commits one batch atomically; the first sequence must be lastSequence + 1 and the rest contiguous.
+   * `chain` links it to the other batches of its produce stream (see ProduceChain).
+   */
+  produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus>;
   /** Appends one record at the segment's next sequence. Never conflicts. */
   publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus>;
   /** One ordered range scan over a segment, in sequence order. Releases its resources when the loop ends. */
@@ -70,6 +88,15 @@ export interface Store {
   /** Segments of a space, sorted by code point. */
   listSegments(space: string): Promise<string[]>;
   status(): Promise<StoreStatus>;
+  /**
+   * Leases (DESIGN §8), kept with the store's data: one holder per key, atomic per key. Acquire takes
+   * a free or expired key with a token one above the key's last, or renews for the current holder;
+   * renew extends only a live lease of `holder`; release frees only `holder`'s own lease. A refusal is
+   * `ok: false` naming the live holder (or "" and expiresAt 0 when the key is free).
+   */
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult>;
+  renewLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult>;
+  releaseLease(key: string, holder: string): Promise<LeaseResult>;
   /** Idempotent. Waits for in-flight commits. */
   close(): Promise<void>;
 }

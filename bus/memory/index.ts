@@ -1,1 +1,1 @@
-export { createMemoryBusFactory } from "./memory-bus.js";
+export { createMemoryBusFactory, type MemoryBusOptions } from "./memory-bus.js";

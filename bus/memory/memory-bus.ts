@@ -1,4 +1,5 @@
 import mittImport, { type Emitter } from "mitt";
+import { type Logger, silentLogger } from "../../pkg/server/logger.js";
 import type { Bus, BusFactory, BusHandler, BusStats } from "../types.js";
 
 type Events = Record<string, Uint8Array>;
@@ -8,6 +9,11 @@ type Events = Record<string, Uint8Array>;
 const mittModule = mittImport as unknown as { default?: () => Emitter<Events> } & (() => Emitter<Events>);
 const mitt: () => Emitter<Events> = mittModule.default ?? mittModule;
 
+export interface MemoryBusOptions {
+  /** Where a throwing handler is reported. Default: silent. */
+  logger?: Logger;
+}
+
 /**
  * In-process bus on mitt. Every bus made by one factory shares one hub, so several node managers
  * in a process ("several servers") see each other's messages, as they would through Redis.
@@ -15,12 +21,14 @@ const mitt: () => Emitter<Events> = mittModule.default ?? mittModule;
  */
 class MemoryBus implements Bus {
   readonly #hub: Emitter<Events>;
+  readonly #logger: Logger;
   readonly #subscriptions = new Set<() => void>();
   readonly #stats: BusStats = { published: 0, dropped: 0 };
   #closed = false;
 
-  constructor(hub: Emitter<Events>) {
+  constructor(hub: Emitter<Events>, logger: Logger) {
     this.#hub = hub;
+    this.#logger = logger;
   }
 
   get connected(): boolean {
@@ -37,7 +45,10 @@ class MemoryBus implements Bus {
       this.#stats.dropped++;
       return;
     }
-    queueMicrotask(() => this.#hub.emit(route, message));
+    // A copy, as a network bus would carry: the publisher may reuse its buffer once publish returns.
+    // (Not message.slice(): on a Buffer that is a view, not a copy.)
+    const copy = new Uint8Array(message);
+    queueMicrotask(() => this.#hub.emit(route, copy));
   }
 
   async subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {
@@ -45,7 +56,13 @@ class MemoryBus implements Bus {
     if (typeof handler !== "function") throw new TypeError("handler must be a function");
     if (this.#closed) throw new TypeError("bus is closed");
     const listener = (message: Uint8Array | undefined) => {
-      if (message !== undefined) handler(message);
+      if (message === undefined) return;
+      try {
+        handler(message);
+      } catch (error) {
+        // One subscriber's failure must not reach the others (nor crash the process from a microtask).
+        this.#logger.error({ err: error, route }, "memory bus handler threw");
+      }
     };
     this.#hub.on(route, listener);
     const remove = () => {
@@ -69,7 +86,9 @@ class MemoryBus implements Bus {
 }
 
 /** A factory whose buses share one in-process hub. */
-export function createMemoryBusFactory(): BusFactory {
+export function createMemoryBusFactory(options: MemoryBusOptions = {}): BusFactory {
+  const logger = options.logger ?? silentLogger;
+  if (typeof logger !== "object" || logger === null) throw new TypeError("logger must be a Logger");
   const hub = mitt();
-  return () => new MemoryBus(hub);
+  return () => new MemoryBus(hub, logger);
 }

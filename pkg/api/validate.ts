@@ -27,6 +27,12 @@ const uint: FieldCheck = (value, field) => {
   if (value < 0) throw invalidArgument(field, "must not be negative");
 };
 
+/** A duration that may be fractional (the server clamps it): a finite number ≥ 0. */
+const nonNegativeNumber: FieldCheck = (value, field) => {
+  if (typeof value !== "number" || !Number.isFinite(value)) throw invalidArgument(field, "must be a finite number");
+  if (value < 0) throw invalidArgument(field, "must not be negative");
+};
+
 export const checkSequence: FieldCheck = (value, field) => {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
     throw invalidArgument(field, "must be an integer >= 1");
@@ -107,7 +113,7 @@ const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
   [MessageTypes.getSpaces]: {},
   [MessageTypes.getSegments]: { space: name },
   [MessageTypes.getStatus]: {},
-  [MessageTypes.subscribeToSegmentStatus]: { space: name, segment: segmentPattern, heartbeatIntervalSeconds: optional(uint) },
+  [MessageTypes.subscribeToSegmentStatus]: { space: name, segment: segmentPattern, heartbeatIntervalSeconds: optional(nonNegativeNumber) },
   [MessageTypes.leaseAcquire]: { key: name, holder: name, ttlMs: ttl },
   [MessageTypes.leaseRenew]: { key: name, holder: name, ttlMs: ttl },
   [MessageTypes.leaseRelease]: { key: name, holder: name },

@@ -1,8 +1,30 @@
 #!/usr/bin/env node
+import {
+  consumeVerb,
+  peekVerb,
+  produceVerb,
+  publishVerb,
+  segmentsVerb,
+  spacesVerb,
+  statusVerb,
+  tailVerb,
+  tokenVerb,
+} from "./commands/index.js";
 import { mainHelp, type Verb } from "./help.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, serveVerb } from "./serve.js";
 
-const VERBS: Readonly<Record<string, Verb>> = { serve: serveVerb };
+const VERBS: Readonly<Record<string, Verb>> = {
+  serve: serveVerb,
+  token: tokenVerb,
+  produce: produceVerb,
+  publish: publishVerb,
+  consume: consumeVerb,
+  tail: tailVerb,
+  peek: peekVerb,
+  spaces: spacesVerb,
+  segments: segmentsVerb,
+  status: statusVerb,
+};
 
 /** `streamkit <verb> [flags]`; resolves to the exit code. */
 async function main(argv: readonly string[]): Promise<number> {

@@ -6,7 +6,7 @@ import { createLevelStoreFactory } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { attachStreamz, type StreamzServer } from "../../transport/ws/index.js";
-import { createNodeManager, type NodeManager } from "../server/index.js";
+import { createNodeManager, createOperatorHandler, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../server/logger.js";
 import { createServerAuth } from "./auth.js";
 import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
@@ -37,6 +37,8 @@ export interface RunningServer {
 export interface StartServerOptions {
   /** Default: a pino logger on stderr at the config's level and format. */
   logger?: Logger;
+  /** Operator endpoints: whether local requests may use the admin endpoints without a token (default true). */
+  operator?: { trustLoopback?: boolean };
 }
 
 type Phase = "starting" | "ready" | "stopping";
@@ -66,8 +68,8 @@ async function storeStatus(config: ServeConfig, phase: Phase): Promise<Dependenc
 
 /**
  * Runs the `streamkit serve` server in this process: stores, NodeManager with idle eviction, one
- * HTTP server with `/healthz`, `/readyz` and the WebSocket endpoint, on TCP and optionally a unix
- * socket. `input` is validated like a config file (ConfigError naming every problem).
+ * HTTP server with `/healthz`, `/readyz`, the operator endpoints and dashboard, and the WebSocket
+ * endpoint, on TCP and optionally a unix socket. `input` is validated like a config file (ConfigError naming every problem).
  */
 export async function startServer(input: ServeConfigInput = {}, options: StartServerOptions = {}): Promise<RunningServer> {
   const config = await resolveConfig(input);
@@ -86,13 +88,15 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   await mkdir(resolve(config.dataDir), { recursive: true });
   const auth = await createServerAuth(config.auth, config.dataDir, logger);
   const storeFactory = openStoreFactory(config);
-  const manager: NodeManager = createNodeManager({
+  const activity = new ServerActivity();
+  const manager: StoreNodeManager = createNodeManager({
     storeFactory,
+    observer: activity,
     logger,
     limits: { maxPayloadBytes: limits.maxPayloadBytes },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
   });
-  const httpServer: HttpServer = createServer(createProbeHandler(readiness));
+  const httpServer: HttpServer = createServer();
   const streamz: StreamzServer = attachStreamz(httpServer, {
     manager,
     authenticator: auth.authenticator,
@@ -102,12 +106,25 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     pingIntervalMs: limits.pingIntervalMs,
     logger,
   });
+  const operator = createOperatorHandler({
+    manager,
+    activity,
+    streamz,
+    authenticator: auth.authenticator,
+    trustLoopback: options.operator?.trustLoopback,
+    logger,
+  });
+  const probes = createProbeHandler(readiness);
+  httpServer.on("request", (request, response) => {
+    if (!operator(request, response)) probes(request, response);
+  });
   let unixServer: NetServer | undefined;
 
   const shutdown = async (): Promise<void> => {
     phase = "stopping";
     const listenersClosed = Promise.all([closeServer(httpServer), ...(unixServer === undefined ? [] : [closeServer(unixServer)])]);
     httpServer.closeIdleConnections();
+    await operator.close();
     await streamz.close(GOING_AWAY);
     await manager.close();
     await storeFactory.close?.();

@@ -1,4 +1,4 @@
-import { type Entry, MessageTypes, type Provider, type PublishRequest, type Request } from "../api/index.js";
+import { type Entry, MessageTypes, type Provider, type PublishRequest } from "../api/index.js";
 import {
   type Fields,
   optionalObject,
@@ -13,11 +13,18 @@ import {
 import { BatchReader } from "./batches.js";
 import { createConnection } from "./connection.js";
 import { consumeIterable } from "./consume.js";
+import { leaseMethods } from "./lease.js";
 import { produce } from "./produce.js";
 import { toEntry, withoutType } from "./replies.js";
 import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
+import type { ReadRequest } from "./resume.js";
+import { DEFAULT_RESUME_POLICY } from "./resume-policy.js";
+import { subscribeToStatus } from "./subscribe.js";
+import { statusSubscriptionParams } from "./subscribe-request.js";
 import type { CallOptions, ClientOptions, ConsumeIterable, StreamsClient } from "./types.js";
 import { unary } from "./unary.js";
+import { subscribeWorkers } from "./workers.js";
+import { workersSubscriptionParams } from "./workers-request.js";
 
 const DEFAULTS: Required<ClientOptions> = { batchSize: 1_000 };
 
@@ -43,10 +50,10 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
   const defaultBatchSize = settings.batchSize === undefined ? DEFAULTS.batchSize : requireCount(settings.batchSize, "options.batchSize");
   const connection = createConnection(provider);
 
-  const read = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => Request): ConsumeIterable => {
+  const read = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => ReadRequest): ConsumeIterable => {
     requireString(storeId, "storeId");
     const request = toRequest(query);
-    return consumeIterable(connection, storeId, request, readSignal(query as Fields, options));
+    return consumeIterable({ connection, storeId, request, signal: readSignal(query as Fields, options), policy: DEFAULT_RESUME_POLICY });
   };
 
   return {
@@ -108,6 +115,15 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       const reply = await unary(connection, storeId, { $type: MessageTypes.getStatus }, MessageTypes.storeStatus, signalOf(options));
       return withoutType(reply);
     },
+
+    subscribeToSegment: async (storeId, space, segment, onStatus, options?) =>
+      subscribeToStatus(connection, statusSubscriptionParams(storeId, space, segment, onStatus, options)),
+    subscribeToSpace: async (storeId, space, onStatus, options?) =>
+      subscribeToStatus(connection, statusSubscriptionParams(storeId, space, "*", onStatus, options)),
+
+    ...leaseMethods(connection),
+
+    subscribeWorkers: async (storeId, options, onInventory) => subscribeWorkers(connection, workersSubscriptionParams(storeId, options, onInventory)),
 
     get state() {
       return connection.state;

@@ -18,6 +18,7 @@ function assertTransmittable(request: Request): void {
   const names: [string, string][] = [];
   if ("space" in request) names.push(["space", request.space]);
   if ("segment" in request) names.push(["segment", request.segment]);
+  if ("key" in request) names.push(["key", request.key], ["holder", request.holder]);
   if ("offsets" in request) names.push(...Object.keys(request.offsets).map((space): [string, string] => ["offsets key", space]));
   for (const [field, name] of names) {
     if (LONE_SURROGATE.test(name)) throw invalidArgument(field, "must be well-formed UTF-8 (lone surrogate)");

@@ -1,36 +1,82 @@
-import { type Entry, MessageTypes, type Request } from "../api/index.js";
+import { type ClientStream, decodeAny, type Entry, type EntriesMessage, MessageTypes, StreamsError } from "../api/index.js";
 import { callFailure, cancelOnAbort, throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";
-import { decodeReply, toEntry } from "./replies.js";
-import type { ConsumeIterable, ConsumeState } from "./types.js";
+import { ReadState } from "./consume-state.js";
+import { toEntry } from "./replies.js";
+import { ReadProgress, type ReadRequest } from "./resume.js";
+import { type ResumePolicy, resumeDelay, waitBeforeResume } from "./resume-policy.js";
+import type { ConsumeIterable } from "./types.js";
+
+/** One read: where to send it, and how to resume it. */
+export interface ReadTarget {
+  connection: Connection;
+  storeId: string;
+  request: ReadRequest;
+  signal: AbortSignal | undefined;
+  policy: ResumePolicy;
+}
 
 /**
- * A read as an async iterable: each iteration opens its own stream (lazily, on the first `next`),
- * yields the entries of every `entries` message in order, and cancels the stream if the loop ends
- * before the server does. Aborting `signal` ends the loop with `cancelled` (cause = the reason).
+ * A read as an async iterable: each iteration opens its own stream (lazily, on the first `next`) and
+ * yields the entries of every `entries` message in order. When the stream fails with a transient
+ * error (a dropped connection, a server going away) the iteration opens the read again right after
+ * the last entry it delivered, pacing resumes by `policy`, so the caller sees every entry exactly once,
+ * in order. Permanent errors and cancellations end the loop. Aborting `signal` ends the loop with
+ * `cancelled` (cause = the reason). `state` is the connection's, with the latest iteration's resumes.
  */
-export function consumeIterable(
-  connection: Connection,
-  storeId: string,
-  request: Request,
-  signal: AbortSignal | undefined,
-): ConsumeIterable {
+export function consumeIterable(target: ReadTarget): ConsumeIterable {
+  let latest = new ReadState();
   return {
-    [Symbol.asyncIterator]: () => readEntries(connection, storeId, request, signal),
-    get state(): ConsumeState {
-      return { ...connection.state, caughtUp: 0 };
+    [Symbol.asyncIterator]: () => {
+      latest = new ReadState();
+      return readEntries(target, latest);
+    },
+    get state() {
+      return latest.snapshot(target.connection.state);
     },
   };
 }
 
-async function* readEntries(
-  connection: Connection,
-  storeId: string,
-  request: Request,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<Entry, void, undefined> {
+/** How one stream of a read ended, when it did not throw. */
+type StreamOutcome = { kind: "ended" } | { kind: "failed"; error: StreamsError };
+
+async function* readEntries(target: ReadTarget, state: ReadState): AsyncGenerator<Entry, void, undefined> {
+  const { signal, policy } = target;
+  const progress = new ReadProgress(target.request);
+  /** Resumes in a row whose stream delivered nothing. */
+  let attempts = 0;
   throwIfAborted(signal);
-  const stream = connection.open(storeId, request);
+  for (;;) {
+    const outcome = yield* streamEntries(target, progress, state, () => (attempts = 0));
+    if (outcome.kind === "ended" || progress.complete) return;
+    const { error } = outcome;
+    if (!resumable(error, target) || ++attempts > policy.maxAttempts) throw error;
+    await waitBeforeResume(resumeDelay(policy, attempts, error.retryAfterMs), signal);
+    state.resumed();
+  }
+}
+
+/** A transient failure that neither the caller nor a closed client caused. */
+function resumable(error: StreamsError, { connection, signal }: ReadTarget): boolean {
+  return error.transient && signal?.aborted !== true && !connection.closed && connection.state.status !== "closed";
+}
+
+/**
+ * One stream of a read: yields its entries (recording each in `progress`) until the server ends it,
+ * or returns the transient-or-not error it failed with. Cancels the stream if the loop ends first.
+ */
+async function* streamEntries(
+  { connection, storeId, signal }: ReadTarget,
+  progress: ReadProgress,
+  state: ReadState,
+  onMessage: () => void,
+): AsyncGenerator<Entry, StreamOutcome, undefined> {
+  let stream: ClientStream;
+  try {
+    stream = connection.open(storeId, progress.request());
+  } catch (error) {
+    return { kind: "failed", error: callFailure(error, signal, connection.closed) };
+  }
   const release = cancelOnAbort(stream, signal);
   let serverEnded = false;
   try {
@@ -38,15 +84,23 @@ async function* readEntries(
       let bytes: Uint8Array | undefined;
       try {
         bytes = await stream.receive();
-        if (bytes === undefined) {
-          serverEnded = true;
-          return;
-        }
       } catch (error) {
         serverEnded = true;
-        throw callFailure(error, signal, connection.closed);
+        return { kind: "failed", error: callFailure(error, signal, connection.closed) };
       }
-      for (const entry of decodeReply(bytes, MessageTypes.entries).entries) {
+      if (bytes === undefined) {
+        serverEnded = true;
+        return { kind: "ended" };
+      }
+      onMessage();
+      const message = decodeReadMessage(bytes);
+      if (message === "caught_up") {
+        state.serverCaughtUp();
+        continue;
+      }
+      for (const entry of message.entries) {
+        progress.delivered(entry);
+        state.entry();
         yield toEntry(entry);
         // The caller may abort while holding an entry: stop before handing out the next one.
         throwIfAborted(signal);
@@ -56,4 +110,13 @@ async function* readEntries(
     release();
     if (!serverEnded) stream.cancel();
   }
+}
+
+/** A read's stream carries entries, and `caught_up` once on a follow read; anything else is a protocol fault. */
+function decodeReadMessage(bytes: Uint8Array): EntriesMessage | "caught_up" {
+  const message = decodeAny(bytes);
+  const type = typeof message === "object" && message !== null ? (message as { $type?: unknown }).$type : undefined;
+  if (type === MessageTypes.caughtUp) return "caught_up";
+  if (type === MessageTypes.entries) return message as EntriesMessage;
+  throw new StreamsError("internal", `unexpected reply: expected ${MessageTypes.entries}, got ${String(type)}`);
 }

@@ -13,11 +13,15 @@ export type {
   RecordSource,
   StreamsClient,
 } from "./types.js";
+export type { StatusListener, StatusSubscription, SubscribeOptions, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
+export type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
+export type { Lease, LeaseClient, LeaseOptions, ReleaseLeaseOptions, WithLeaseOptions } from "./lease-types.js";
 export {
   type ConnectionState,
   type ConnectionStatus,
   type Entry,
   type ErrorCode,
+  type LeaseResult,
   type ErrorKind,
   type Provider,
   type Record,
@@ -26,4 +30,6 @@ export {
   type StoreStatus,
   StreamsError,
   type Trx,
+  type WorkerInfo,
+  type WorkerInventory,
 } from "../api/index.js";

@@ -1,4 +1,9 @@
 import type { ConnectionState, Entry, Record, SegmentStatus, StoreStatus } from "../api/index.js";
+import type { LeaseClient } from "./lease-types.js";
+import type { StatusListener, StatusSubscription, SubscribeOptions } from "./subscribe-types.js";
+import type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
+
+export type { StatusListener, StatusSubscription, SubscribeOptions, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
 
 /** The trailing options every call takes. */
 export interface CallOptions {
@@ -67,7 +72,7 @@ export type RecordSource = Iterable<Record> | AsyncIterable<Record>;
  * promise-returning methods reject with them, the reads throw them at the call. Every other failure
  * is a StreamsError.
  */
-export interface StreamsClient extends AsyncDisposable {
+export interface StreamsClient extends AsyncDisposable, LeaseClient {
   /** Appends records in batches pipelined on one stream; one status per committed batch. */
   produce(storeId: string, space: string, segment: string, records: RecordSource, options?: ProduceOptions): Promise<SegmentStatus[]>;
   /** Appends one record at the segment's next sequence. */
@@ -81,6 +86,12 @@ export interface StreamsClient extends AsyncDisposable {
   getSpaces(storeId: string, options?: CallOptions): Promise<string[]>;
   getSegments(storeId: string, space: string, options?: CallOptions): Promise<string[]>;
   getStatus(storeId: string, options?: CallOptions): Promise<StoreStatus>;
+  /** A segment's status: snapshot, then live updates (coalesced, never going back); resolves once established. */
+  subscribeToSegment(storeId: string, space: string, segment: string, onStatus: StatusListener, options?: SubscribeOptions): Promise<StatusSubscription>;
+  /** Every segment of a space (segment `*`): one status per existing segment, then live updates. */
+  subscribeToSpace(storeId: string, space: string, onStatus: StatusListener, options?: SubscribeOptions): Promise<StatusSubscription>;
+  /** Registers a worker (`workerId`, write access) or observes the store's workers; resolves once the first inventory arrived. */
+  subscribeWorkers(storeId: string, options: SubscribeWorkersOptions, onInventory: InventoryListener): Promise<WorkersSubscription>;
   readonly state: ConnectionState;
   /** Idempotent; closes the provider. Later calls reject with `unavailable`. */
   close(): Promise<void>;

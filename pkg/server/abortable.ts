@@ -22,3 +22,18 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/**
+ * Aborts `target` with `source`'s reason when `source` aborts (at once if it already has); returns a
+ * function that stops forwarding. For one source this does what AbortSignal.any does, without its
+ * weak references, which made it a tenth of a publish's CPU time.
+ */
+export function forwardAbort(source: AbortSignal, target: AbortController): () => void {
+  if (source.aborted) {
+    target.abort(source.reason);
+    return () => undefined;
+  }
+  const onAbort = (): void => target.abort(source.reason);
+  source.addEventListener("abort", onAbort, { once: true });
+  return () => source.removeEventListener("abort", onAbort);
+}

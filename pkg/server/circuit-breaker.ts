@@ -58,6 +58,11 @@ export class CircuitBreaker {
     return this.options.openMs;
   }
 
+  /** Forgets the store id's failures (an operator's reset): the next attempt goes through. False when there were none. */
+  reset(storeId: string): boolean {
+    return this.#circuits.delete(storeId);
+  }
+
   /** Store ids with failed opens, for status. */
   circuits(): CircuitInfo[] {
     const now = Date.now();

@@ -17,3 +17,6 @@ export type { Node, NodeManager } from "./types.js";
 export * from "./auth/index.js";
 export { createMemoryBusFactory } from "../../bus/memory/index.js";
 export type { Bus, BusFactory } from "../../bus/types.js";
+export * from "./metrics/index.js";
+export * from "./operator/index.js";
+export { SpanAttributes, TRACER_NAME } from "./tracing.js";

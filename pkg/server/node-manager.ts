@@ -22,11 +22,14 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   nodes(): NodeInfo[];
   /** Store ids whose opens have been failing, with their circuit state. */
   circuits(): CircuitInfo[];
+  /** Forgets a store id's failed opens, closing its circuit; false when none were recorded. */
+  resetCircuit(storeId: string): boolean;
 }
 
 /** Hands out one Node per store (DESIGN §4): shared opens, a circuit breaker per store id, idle eviction. */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits } = resolveNodeManagerOptions(options);
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer } =
+    resolveNodeManagerOptions(options);
   const bus = busFactory();
   const breaker = new CircuitBreaker(circuitBreaker);
   const nodes = new Map<string, StoreNode>();
@@ -42,9 +45,10 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     let node: StoreNode;
     try {
       const store = await storeFactory.open(storeId);
-      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId });
+      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer });
     } catch (error) {
       const retryAfterMs = breaker.failed(storeId);
+      if (retryAfterMs !== undefined) observer.circuitOpened(storeId);
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn({ err: error, storeId }, "store open failed");
       throw new StreamsError("unavailable", `store ${storeId} could not be opened: ${reason}`, { cause: error, retryAfterMs });
@@ -92,6 +96,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     for (const [storeId, node] of nodes) {
       if (node.openStreams > 0 || now - node.lastAccess < ttlMs) continue;
       logger.debug({ storeId }, "evicting idle node");
+      observer.nodeEvicted(storeId, "idle");
       closeNode(storeId, node).catch((error: unknown) => logger.error({ err: error, storeId }, "closing an idle node failed"));
     }
   }
@@ -123,7 +128,9 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
       try {
         node = await getOrCreateNode(normalizeStoreId(storeId));
       } catch (error) {
-        stream.fail(StreamsError.from(error));
+        const failure = StreamsError.from(error);
+        observer.streamRefused(storeId, failure);
+        stream.fail(failure);
         return;
       }
       await node.handle(stream);
@@ -132,8 +139,12 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
       const id = normalizeStoreId(storeId);
       await opening.get(id)?.catch(() => undefined);
       const node = nodes.get(id);
-      if (node !== undefined) await closeNode(id, node);
-      else await closing.get(id);
+      if (node === undefined) {
+        await closing.get(id);
+        return;
+      }
+      observer.nodeEvicted(id, "removed");
+      await closeNode(id, node);
     },
     close(): Promise<void> {
       closed ??= closeAll();
@@ -148,5 +159,6 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
         .sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0));
     },
     circuits: () => breaker.circuits(),
+    resetCircuit: (storeId: string): boolean => breaker.reset(normalizeStoreId(storeId)),
   };
 }

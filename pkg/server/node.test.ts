@@ -285,15 +285,12 @@ describe("Node over the in-process transport", () => {
       expect(entriesOf(await call(provider, consume({ offset: "" })))).toHaveLength(10);
     });
 
-    it("refuses a space offset, a negative limit and follow with invalid_argument naming the field", async () => {
+    it("refuses a space offset and a negative limit with invalid_argument naming the field", async () => {
       const space = await call(provider, consume({ offset: spaceOffset(3) }));
       expect(space.error).toMatchObject({ kind: "invalid_argument" });
       expect(space.error?.message).toContain("offset");
       const negative = await call(provider, consume({ limit: -1 }));
       expect(negative.error?.message).toContain("limit");
-      const follow = await call(provider, consume({ follow: true }));
-      expect(follow.error).toMatchObject({ kind: "invalid_argument" });
-      expect(follow.error?.message).toBe("follow: not supported by this server yet");
     });
 
     it("reads a missing segment as empty", async () => {

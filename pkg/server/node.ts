@@ -10,10 +10,13 @@ import {
 } from "../api/index.js";
 import type { Bus } from "../../bus/types.js";
 import type { Store } from "../../store/types.js";
-import { raceAbort } from "./abortable.js";
+import { forwardAbort, raceAbort } from "./abortable.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
 import type { Logger } from "./logger.js";
-import type { ServerLimits } from "./options.js";
+import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
+import { traceStream } from "./tracing.js";
+import { WorkersRegistry } from "./live/workers-registry.js";
+import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import type { Node } from "./types.js";
 
 export interface StoreNodeOptions {
@@ -24,6 +27,10 @@ export interface StoreNodeOptions {
   bus: Bus;
   /** Id of this server instance. */
   nodeId: string;
+  /** Floor of a worker's stale window. Default 30 s. */
+  workerStaleMinMs?: number;
+  /** Hears every stream's traffic (metrics, status). Default: none. */
+  observer?: ServerObserver;
 }
 
 /** A stream being handled: its abort switch (node close) and a guard so it ends only once. */
@@ -40,6 +47,9 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #logger: Logger;
   readonly #bus: Bus;
   readonly #nodeId: string;
+  readonly #workerStaleMinMs: number;
+  readonly #observer: ServerObserver;
+  #workers: WorkersRegistry | undefined;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
   #lastAccess: number;
@@ -52,6 +62,8 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#logger = options.logger;
     this.#bus = options.bus;
     this.#nodeId = options.nodeId;
+    this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
+    this.#observer = options.observer ?? noopObserver;
     this.#lastAccess = Date.now();
   }
 
@@ -69,21 +81,25 @@ export class StoreNode implements Node, AsyncDisposable {
   }
 
   handle(stream: ServerStream): Promise<void> {
-    const running = this.#serve(stream);
+    const meter = this.#observer.streamStarted(this.storeId);
+    const running = traceStream(this.storeId, (span) => this.#serve(stream, teeStreamObserver(span, meter)));
     this.#running.add(running);
     return running.finally(() => this.#running.delete(running));
   }
 
-  async #serve(stream: ServerStream): Promise<void> {
+  async #serve(stream: ServerStream, watch: StreamObserver): Promise<void> {
     if (this.#closing !== undefined) {
-      stream.fail(new StreamsError("unavailable", `store ${this.storeId} is closing`));
+      const closing = new StreamsError("unavailable", `store ${this.storeId} is closing`);
+      watch.ended(closing, false);
+      stream.fail(closing);
       return;
     }
-    const open = this.#track(stream);
+    const open = this.#track(stream, watch);
+    // The handler's signal aborts when the stream does or the node closes, whichever comes first.
+    const unlink = forwardAbort(stream.signal, open.abort);
     let op = "unknown";
     try {
-      const signal = AbortSignal.any([stream.signal, open.abort.signal]);
-      const context = this.#context(stream, signal);
+      const context = this.#context(stream, open.abort.signal, watch);
       const request = await context.receive();
       if (request === undefined) throw invalidArgument("message", "the stream ended before its first message");
       op = opName(request.$type);
@@ -93,18 +109,20 @@ export class StoreNode implements Node, AsyncDisposable {
     } catch (error) {
       open.finish(this.#toStreamsError(error, stream, op));
     } finally {
+      unlink();
       this.#open.delete(open);
       this.touch();
     }
   }
 
-  #track(stream: ServerStream): OpenStream {
+  #track(stream: ServerStream, watch: StreamObserver): OpenStream {
     let finished = false;
     const open: OpenStream = {
       abort: new AbortController(),
       finish: (error) => {
         if (finished) return;
         finished = true;
+        watch.ended(error, stream.signal.aborted);
         if (error === undefined) stream.end();
         else stream.fail(error);
       },
@@ -114,7 +132,7 @@ export class StoreNode implements Node, AsyncDisposable {
     return open;
   }
 
-  #context(stream: ServerStream, signal: AbortSignal): HandlerContext {
+  #context(stream: ServerStream, signal: AbortSignal, watch: StreamObserver): HandlerContext {
     return {
       storeId: this.storeId,
       store: this.#store,
@@ -122,14 +140,27 @@ export class StoreNode implements Node, AsyncDisposable {
       bus: this.#bus,
       nodeId: this.#nodeId,
       logger: this.#logger,
+      workers: () => this.#workersRegistry(),
       principal: () => stream.principal,
       signal,
       receive: async () => {
         const bytes = await raceAbort(stream.receive(), signal);
-        return bytes === undefined ? undefined : decodeMessage(bytes);
+        if (bytes === undefined) return undefined;
+        const message = decodeMessage(bytes);
+        watch.received(message);
+        return message;
       },
-      send: (message) => raceAbort(stream.send(encodeMessage(message)), signal),
+      send: (message) => {
+        watch.sending(message);
+        return raceAbort(stream.send(encodeMessage(message)), signal);
+      },
     };
+  }
+
+  #workersRegistry(): WorkersRegistry {
+    if (this.#closing !== undefined) throw new StreamsError("unavailable", `store ${this.storeId} closed on this server`);
+    this.#workers ??= new WorkersRegistry({ storeId: this.storeId, bus: this.#bus, logger: this.#logger, staleMinMs: this.#workerStaleMinMs });
+    return this.#workers;
   }
 
   #authorize(stream: ServerStream, request: Message): void {
@@ -162,6 +193,7 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await Promise.allSettled(this.#running);
+    await this.#workers?.close();
     await this.#store.close();
   }
 

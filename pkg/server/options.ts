@@ -2,6 +2,7 @@ import type { BusFactory } from "../../bus/types.js";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
 export interface IdleEvictionOptions {
@@ -31,6 +32,10 @@ export interface NodeManagerOptions {
   /** Names this server instance (status, logs). Default: a random UUID. */
   nodeId?: string;
   limits?: Partial<ServerLimits>;
+  /** Floor of a worker's stale window: stale after max(3 × its keepalive interval, this) without one. Default 30 s. */
+  workerStaleMinMs?: number;
+  /** Hears streams, evictions and circuit opens: a ServerActivity feeds metrics and the operator status. Default: none. */
+  observer?: ServerObserver;
 }
 
 export interface ResolvedNodeManagerOptions {
@@ -41,6 +46,8 @@ export interface ResolvedNodeManagerOptions {
   logger: Logger;
   nodeId: string;
   limits: ServerLimits;
+  workerStaleMinMs: number;
+  observer: ServerObserver;
 }
 
 /** `limit` of a read is clamped to this (DESIGN §2); absent or 0 means this. */
@@ -49,6 +56,7 @@ export const MAX_CONSUME_LIMIT = 10_000_000;
 export const DEFAULT_IDLE_EVICTION: IdleEvictionOptions = { idleTtlMs: 5 * 60_000, checkIntervalMs: 30_000 };
 export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failureThreshold: 3, openMs: 30_000 };
 export const DEFAULT_LIMITS: ServerLimits = { maxPayloadBytes: 6 * 1024 * 1024 };
+export const DEFAULT_WORKER_STALE_MIN_MS = 30_000;
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
@@ -82,7 +90,7 @@ function resolveLogger(logger: unknown): Logger {
 /** Merges options with the defaults and validates them; mistakes are TypeErrors. */
 export function resolveNodeManagerOptions(options: NodeManagerOptions): ResolvedNodeManagerOptions {
   if (!isObject(options)) throw new TypeError("options must be an object");
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits } = options;
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer } = options;
   if (!isObject(storeFactory) || typeof storeFactory.open !== "function") {
     throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
   }
@@ -104,6 +112,11 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   positiveInteger(breaker.openMs, "circuitBreaker.openMs");
   const resolvedLimits = withDefaults(DEFAULT_LIMITS, limits);
   positiveInteger(resolvedLimits.maxPayloadBytes, "limits.maxPayloadBytes");
+  if (workerStaleMinMs !== undefined) positiveInteger(workerStaleMinMs, "workerStaleMinMs");
+  const hooks = ["streamStarted", "streamRefused", "nodeEvicted", "circuitOpened"] as const;
+  if (observer !== undefined && (!isObject(observer) || hooks.some((hook) => typeof observer[hook] !== "function"))) {
+    throw new TypeError(`observer must have ${hooks.join(", ")}`);
+  }
 
   return {
     storeFactory,
@@ -113,5 +126,7 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     logger: resolveLogger(logger),
     nodeId: nodeId ?? globalThis.crypto.randomUUID(),
     limits: resolvedLimits,
+    workerStaleMinMs: workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS,
+    observer: observer ?? noopObserver,
   };
 }

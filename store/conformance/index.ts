@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
 import type { SegmentRange, SpaceRange, Store, StoredEntry, StoreFactory, StoreFeatures } from "../types.js";
+import { describeLeaseConformance } from "./leases.js";
 
 /**
  * How the conformance suite gets at a backend. Every test starts from `createFactory` (fresh, empty
@@ -593,6 +594,8 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
         expect((await failure(() => store.readSpace({ space: "s", maxTimestamp: -5 }))).kind).toBe("invalid_argument");
       });
     });
+
+    describeLeaseConformance({ features: harness.features, store: () => store, reopen, open });
 
     describe("large reads", () => {
       const total = 20_000;

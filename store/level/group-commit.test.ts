@@ -2,9 +2,10 @@ import { ClassicLevel } from "classic-level";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Record, StreamsError } from "../../pkg/api/index.js";
 import { Heads } from "../heads.js";
+import type { ProduceChain } from "../types.js";
 import { GroupCommit, type LevelDb } from "./group-commit.js";
 import { recoverHeads } from "./recover.js";
 
@@ -78,5 +79,61 @@ describe("GroupCommit failures", () => {
       ["a", 3],
       ["b", 1],
     ]);
+  });
+});
+
+describe("GroupCommit produce chains", () => {
+  let dir: string;
+  let db: LevelDb;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "streamkit-group-commit-"));
+    db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.open();
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("shares one write among the batches of a chain in flight", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    const groups = vi.spyOn(db, "batch");
+    const chain: ProduceChain = {};
+    const statuses = await Promise.all([1, 3, 5].map((from) => commits.commit("s", "a", records(from, from + 1), chain)));
+    expect(statuses.map((status) => status.lastSequence)).toEqual([2, 4, 6]);
+    expect(groups).toHaveBeenCalledTimes(1);
+    expect(chain.failure).toBeUndefined();
+  });
+
+  it("refuses, unplaced, every batch of a chain after one that conflicts, even one that would fit", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    await commits.commit("s", "a", records(1, 2));
+    const chain: ProduceChain = {};
+    // A replay of 1..2 conflicts; 3..4 alone would fit the head, but follows the failed batch.
+    const replay = commits.commit("s", "a", records(1, 2), chain);
+    const next = commits.commit("s", "a", records(3, 4), chain);
+    const conflict = await rejection(replay);
+    expect(conflict.kind).toBe("sequence_conflict");
+    expect(await rejection(next)).toBe(conflict);
+    expect(chain.failure).toBe(conflict);
+    // Nothing of the chain was placed: another producer continues at 3.
+    expect((await commits.commit("s", "a", records(3, 3))).lastSequence).toBe(3);
+  });
+
+  it("refuses the rest of a chain whose batch failed to write", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    const chain: ProduceChain = {};
+    const first = commits.commit("s", "a", records(1, 2), chain);
+    // Closing the database under the queued group makes its write fail.
+    const closed = db.close();
+    const failure = await rejection(first);
+    expect(failure.kind).toBe("unavailable");
+    await closed;
+    expect(chain.failure).toBe(failure);
+    await db.open();
+    expect(await rejection(commits.commit("s", "a", records(1, 2), chain))).toBe(failure);
+    expect(await db.keys().all()).toEqual([]);
   });
 });

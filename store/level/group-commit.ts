@@ -2,6 +2,7 @@ import type { ClassicLevel } from "classic-level";
 import { v4 as uuidv4 } from "uuid";
 import { type Record, type SegmentStatus, StreamsError, type Trx } from "../../pkg/api/index.js";
 import type { BatchPlacement, Heads } from "../heads.js";
+import type { ProduceChain } from "../types.js";
 import { numberKey, segmentBatchPrefix, segmentHeadKey, spaceBatchPrefix, spaceHeadKey, STORE_HEAD_KEY } from "./keys.js";
 import { encodeBatch, encodeCommitNumber, encodeSegmentHead, encodeSpaceHead } from "./values.js";
 
@@ -11,7 +12,7 @@ type ChainedBatch = ReturnType<LevelDb["batch"]>;
 interface QueuedBatch {
   placement: BatchPlacement;
   resolve(status: SegmentStatus): void;
-  reject(error: StreamsError): void;
+  reject(error: unknown): void;
 }
 
 /** Batches written together: one synced LevelDB write. */
@@ -53,11 +54,24 @@ export class GroupCommit {
     return this.#committed;
   }
 
-  /** Queues a batch; resolves with the segment's head once the batch is durable. */
-  commit(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus> {
-    return new Promise<SegmentStatus>((resolve, reject) => {
-      // A conflict thrown here rejects the promise with nothing queued and nothing changed.
-      const placement = this.#pending.place(space, segment, records, Date.now());
+  /**
+   * Queues a batch; resolves with the segment's head once the batch is durable. A batch of a failed
+   * `chain` is refused unplaced, and a failing batch marks its chain at once (ProduceChain).
+   */
+  commit(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus> {
+    return new Promise<SegmentStatus>((resolve, rejectBatch) => {
+      const reject = (error: unknown): void => {
+        if (chain !== undefined) chain.failure ??= error;
+        rejectBatch(error);
+      };
+      if (chain?.failure !== undefined) return reject(chain.failure);
+      let placement: BatchPlacement;
+      try {
+        placement = this.#pending.place(space, segment, records, Date.now());
+      } catch (error) {
+        // A conflict: nothing queued and nothing changed.
+        return reject(error);
+      }
       try {
         const group = this.#openGroup();
         group.queued.push({ placement, resolve, reject });

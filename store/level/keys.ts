@@ -8,6 +8,7 @@
  *   0x03 space 0x00 segment                           a segment's head
  *   0x04 space                                        a space's head
  *   0x05                                              the store's head (commit counter)
+ *   0x06 key                                          a lease (holder, expiry, last token)
  *
  * Batches are keyed by their last sequence and position, so the first batch a read needs is the
  * first key at or after the read's lower bound: a read seeks once and scans forward.
@@ -17,6 +18,7 @@ const SPACE_BATCH = 0x02;
 const SEGMENT_HEAD = 0x03;
 const SPACE_HEAD = 0x04;
 const STORE_HEAD = 0x05;
+const LEASE = 0x06;
 const END = 0x00;
 const NUMBER_BYTES = 8;
 const TWO_32 = 2 ** 32;
@@ -55,6 +57,10 @@ export function segmentHeadKey(space: string, segment: string): Buffer {
 
 export function spaceHeadKey(space: string): Buffer {
   return Buffer.concat([Buffer.from([SPACE_HEAD]), Buffer.from(space, "utf8")]);
+}
+
+export function leaseKey(key: string): Buffer {
+  return Buffer.concat([Buffer.from([LEASE]), Buffer.from(key, "utf8")]);
 }
 
 export const SEGMENT_HEADS: KeyRange = { gte: Buffer.from([SEGMENT_HEAD]), lt: Buffer.from([SEGMENT_HEAD + 1]) };

@@ -1,26 +1,30 @@
 import { ClassicLevel } from "classic-level";
-import { type Record, type SegmentStatus, type StoreStatus, StreamsError } from "../../pkg/api/index.js";
+import { type LeaseResult, type Record, type SegmentStatus, type StoreStatus, StreamsError } from "../../pkg/api/index.js";
 import { AbstractStore } from "../abstract-store.js";
+import type { LeaseDecision } from "../leases.js";
 import { segmentBounds, spaceBounds } from "../read-bounds.js";
-import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
+import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
 import { GroupCommit, type LevelDb } from "./group-commit.js";
 import { numberKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
+import { LevelLeases } from "./level-leases.js";
 import { recoverHeads } from "./recover.js";
 import { entryAt, scanEntries } from "./scan.js";
 import { decodeBatch } from "./values.js";
 
-const FEATURES: StoreFeatures = { reopen: true, durable: true };
+const FEATURES: StoreFeatures = { reopen: true, durable: true, pipelinedProduce: true };
 
 /** A store in its own LevelDB database: durable group commits, every read one ordered range scan. */
 export class LevelStore extends AbstractStore {
   readonly #db: LevelDb;
   readonly #commits: GroupCommit;
+  readonly #leases: LevelLeases;
   readonly #onClosing: (closed: Promise<void>) => void;
 
   private constructor(storeId: string, db: LevelDb, commits: GroupCommit, onClosing: (closed: Promise<void>) => void) {
     super(storeId, FEATURES);
     this.#db = db;
     this.#commits = commits;
+    this.#leases = new LevelLeases(db);
     this.#onClosing = onClosing;
   }
 
@@ -49,8 +53,8 @@ export class LevelStore extends AbstractStore {
     }
   }
 
-  protected async _produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus> {
-    return this.#commits.commit(space, segment, records);
+  protected async _produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus> {
+    return this.#commits.commit(space, segment, records, chain);
   }
 
   protected async _publish(
@@ -109,8 +113,12 @@ export class LevelStore extends AbstractStore {
     return this.#commits.committed.status(this.storeId);
   }
 
+  protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
+    return this.#leases.update(key, decide);
+  }
+
   protected _close(): Promise<void> {
-    const closed = this.#commits.drain().then(() => this.#db.close());
+    const closed = Promise.all([this.#commits.drain(), this.#leases.drain()]).then(() => this.#db.close());
     this.#onClosing(closed.catch(() => undefined));
     return closed;
   }

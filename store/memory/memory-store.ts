@@ -1,9 +1,11 @@
 import { v4 as uuidv4 } from "uuid";
-import type { Record, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
+import type { LeaseResult, Record, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
 import { AbstractStore } from "../abstract-store.js";
 import { Heads } from "../heads.js";
+import type { LeaseDecision } from "../leases.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
 import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
+import { MemoryLeases } from "./memory-leases.js";
 
 interface SpaceEntries {
   /** Every entry of the space in commit order: index i holds position i + 1. */
@@ -16,6 +18,7 @@ interface SpaceEntries {
 export class MemoryStoreData {
   readonly heads = new Heads();
   readonly spaces = new Map<string, SpaceEntries>();
+  readonly leases = new MemoryLeases();
 }
 
 const FEATURES: StoreFeatures = { reopen: true, durable: false };
@@ -105,6 +108,10 @@ export class MemoryStore extends AbstractStore {
 
   protected async _status(): Promise<StoreStatus> {
     return this.#data.heads.status(this.storeId);
+  }
+
+  protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
+    return this.#data.leases.update(key, decide);
   }
 
   protected async _close(): Promise<void> {

@@ -1,8 +1,8 @@
-import { type ConsumeSegmentRequest, decodeOffsetOf, segmentOffset } from "../../api/index.js";
-import type { SegmentRange } from "../../../store/types.js";
+import { type ConsumeSegmentRequest, decodeOffsetOf } from "../../api/index.js";
+import { follow, sendHistory } from "../live/follow.js";
+import { SegmentReadSource } from "./consume-segment-source.js";
 import type { HandlerContext } from "./context.js";
-import { sendEntries, withOffsets } from "./entries.js";
-import { readBounds } from "./read-options.js";
+import { readLimit, timeWindow } from "./read-options.js";
 
 /**
  * The first sequence a segment read starts at: `offset` (a segment offset) resumes after the entry it
@@ -14,12 +14,19 @@ function startSequence(request: ConsumeSegmentRequest): number {
   return afterSequence === 0 ? minSequence : Math.max(minSequence, afterSequence + 1);
 }
 
-/** `consume_segment`: a segment's entries in sequence order, within the request's bounds. */
+/**
+ * `consume_segment`: a segment's entries in sequence order, within the request's bounds; with
+ * `follow`, then its live entries as they commit.
+ */
 export async function handleConsumeSegment(request: ConsumeSegmentRequest, context: HandlerContext): Promise<void> {
-  const range: SegmentRange = { space: request.space, segment: request.segment, ...readBounds(request) };
-  const minSequence = startSequence(request);
-  if (minSequence > 0) range.minSequence = minSequence;
-  if (request.maxSequence !== undefined && request.maxSequence !== null) range.maxSequence = request.maxSequence;
-  const scan = context.store.readSegment(range);
-  await sendEntries(context, withOffsets(scan, (entry) => segmentOffset(entry.sequence)));
+  const maxSequence = request.maxSequence ?? 0;
+  const source = new SegmentReadSource(context.store, {
+    space: request.space,
+    segment: request.segment,
+    fromSequence: startSequence(request),
+    maxSequence: maxSequence === 0 ? Number.POSITIVE_INFINITY : maxSequence,
+    time: timeWindow(request),
+    limit: readLimit(request),
+  });
+  await (request.follow === true ? follow(context, source) : sendHistory(context, source));
 }

@@ -1,11 +1,15 @@
-import { type ConsumeSpaceRequest, decodeOffsetOf, spaceOffset } from "../../api/index.js";
+import { type ConsumeSpaceRequest, decodeOffsetOf } from "../../api/index.js";
+import { follow, sendHistory } from "../live/follow.js";
+import { SpacesReadSource } from "./consume-spaces-source.js";
 import type { HandlerContext } from "./context.js";
-import { sendEntries, withOffsets } from "./entries.js";
-import { readBounds } from "./read-options.js";
+import { readLimit, timeWindow } from "./read-options.js";
 
-/** `consume_space`: every segment of a space in commit order, resuming after the offset's position. */
+/**
+ * `consume_space`: every segment of a space in commit order, resuming after the offset's position;
+ * with `follow`, then its live entries in commit order as they commit.
+ */
 export async function handleConsumeSpace(request: ConsumeSpaceRequest, context: HandlerContext): Promise<void> {
-  const afterPosition = decodeOffsetOf("space", request.offset ?? "");
-  const scan = context.store.readSpace({ space: request.space, afterPosition, ...readBounds(request) });
-  await sendEntries(context, withOffsets(scan, (entry) => spaceOffset(entry.position)));
+  const after = new Map([[request.space, decodeOffsetOf("space", request.offset ?? "")]]);
+  const source = new SpacesReadSource(context.store, after, timeWindow(request), readLimit(request));
+  await (request.follow === true ? follow(context, source) : sendHistory(context, source));
 }

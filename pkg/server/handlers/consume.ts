@@ -1,19 +1,20 @@
-import { type ConsumeRequest, decodeOffsetOf, spaceOffset } from "../../api/index.js";
+import { type ConsumeRequest, decodeOffsetOf } from "../../api/index.js";
+import { follow, sendHistory } from "../live/follow.js";
+import { SpacesReadSource } from "./consume-spaces-source.js";
 import type { HandlerContext } from "./context.js";
-import { sendEntries, withOffsets } from "./entries.js";
-import { mergeByTimestamp } from "./merge.js";
-import { readBounds } from "./read-options.js";
+import { readLimit, timeWindow } from "./read-options.js";
 
 /**
  * `consume`: several spaces, each resumed after its space offset, merged by (timestamp, space).
  * Offsets are space offsets, interchangeable with consume_space's; `limit` applies to the merged total.
+ *
+ * With `follow`, live entries come after the history as the spaces commit. Each pass over the spaces
+ * that changed merges what it finds by (timestamp, space), so every space stays in its commit order;
+ * between spaces, an entry that became visible later may come after one of another space with a
+ * later timestamp that was already sent.
  */
 export async function handleConsume(request: ConsumeRequest, context: HandlerContext): Promise<void> {
-  const bounds = readBounds(request);
-  const starts = Object.entries(request.offsets).map(([space, offset]) => ({
-    space,
-    afterPosition: decodeOffsetOf("space", offset, `offsets.${space}`),
-  }));
-  const scans = starts.map((start) => context.store.readSpace({ ...start, ...bounds }));
-  await sendEntries(context, withOffsets(mergeByTimestamp(scans, bounds.limit), (entry) => spaceOffset(entry.position)));
+  const after = new Map(Object.entries(request.offsets).map(([space, offset]) => [space, decodeOffsetOf("space", offset, `offsets.${space}`)]));
+  const source = new SpacesReadSource(context.store, after, timeWindow(request), readLimit(request));
+  await (request.follow === true ? follow(context, source) : sendHistory(context, source));
 }

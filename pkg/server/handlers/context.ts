@@ -3,6 +3,7 @@ import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
+import type { WorkersRegistry } from "../live/workers-registry.js";
 
 /** What a handler works with: the node's store and its one logical stream. */
 export interface HandlerContext {
@@ -14,6 +15,8 @@ export interface HandlerContext {
   /** Id of this server instance. */
   readonly nodeId: string;
   readonly logger: Logger;
+  /** The store's worker registry on this instance, created on first use. */
+  workers(): WorkersRegistry;
   /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
   principal(): Principal | undefined;
   /** Aborted (reason: a StreamsError) when the client cancels, the connection drops or the node closes. */

@@ -6,9 +6,12 @@ import type { HandlerContext } from "./context.js";
 import { handleGetSegments } from "./get-segments.js";
 import { handleGetSpaces } from "./get-spaces.js";
 import { handleGetStatus } from "./get-status.js";
+import { handleLease } from "./lease.js";
 import { handlePeek } from "./peek.js";
 import { handleProduce } from "./produce.js";
 import { handlePublish } from "./publish.js";
+import { handleSubscribeToSegmentStatus } from "./subscribe-status.js";
+import { handleSubscribeWorkers } from "./subscribe-workers.js";
 
 export type { HandlerContext } from "./context.js";
 
@@ -33,6 +36,14 @@ export async function dispatch(request: Message, context: HandlerContext): Promi
       return handleGetSegments(request, context);
     case MessageTypes.getStatus:
       return handleGetStatus(request, context);
+    case MessageTypes.subscribeToSegmentStatus:
+      return handleSubscribeToSegmentStatus(request, context);
+    case MessageTypes.leaseAcquire:
+    case MessageTypes.leaseRenew:
+    case MessageTypes.leaseRelease:
+      return handleLease(request, context);
+    case MessageTypes.subscribeWorkers:
+      return handleSubscribeWorkers(request, context);
     default:
       throw invalidArgument("$type", `'${opName(request.$type)}' cannot open a stream`);
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import WebSocket from "ws";
 import { StreamsError } from "../../../pkg/api/index.js";
+import { tickCorker } from "../tick-cork.js";
 import { type DialRequest, type Dialer, dialAborted, type FrameSocket, upgradeRefused } from "./socket.js";
 
 // Enough of a refused upgrade's body to carry the server's reason into the error.
@@ -27,6 +28,9 @@ export const nodeDialer: Dialer = ({ url, token, maxFrameBytes, handlers, signal
     const socket = new WebSocket(url, { headers, maxPayload: maxFrameBytes, perMessageDeflate: false });
     socket.binaryType = "arraybuffer";
     let open = false;
+    // Frames sent in one tick leave in one system call (a burst of publishes, their credits, …).
+    let cork = (): void => undefined;
+    socket.on("upgrade", (response) => (cork = tickCorker(response.socket)));
     let settled = false;
     const fail = (error: StreamsError) => {
       if (settled) return;
@@ -49,7 +53,10 @@ export const nodeDialer: Dialer = ({ url, token, maxFrameBytes, handlers, signal
       settled = open = true;
       signal.removeEventListener("abort", onAbort);
       resolve({
-        send: (bytes) => socket.send(bytes),
+        send: (bytes) => {
+          cork();
+          socket.send(bytes);
+        },
         close: (code, reason) => socket.close(code, reason),
         get bufferedAmount() {
           return socket.bufferedAmount;

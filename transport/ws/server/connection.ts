@@ -24,6 +24,8 @@ export interface ConnectionInfo {
   subject: string | undefined;
   openedAt: number;
   lastPongAt: number | undefined;
+  /** A ping has gone unanswered for a full ping interval; one more and the connection is dropped. */
+  stale: boolean;
   streams: StreamInfo[];
   bytesIn: number;
   bytesOut: number;
@@ -34,6 +36,7 @@ export interface ConnectionInfo {
 /** Close codes this server uses besides the standard ones. */
 export const CloseCodes = {
   tokenExpired: 4001,
+  closedByOperator: 4002,
 } as const;
 
 // A close reason is at most 123 bytes: keep printable ASCII only.
@@ -74,7 +77,7 @@ export class Connection implements ChannelHost {
       options.logger.info({ connection: this.id }, "token expired unrefreshed: closing the connection");
       this.close(CloseCodes.tokenExpired, "token expired");
     });
-    this.writer = new SocketWriter(socket, options.sendHighWaterMarkBytes);
+    this.writer = new SocketWriter(socket, options.sendHighWaterMarkBytes, init.request.socket);
     socket.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     socket.on("pong", () => {
       this.#missedPongs = 0;
@@ -137,6 +140,8 @@ export class Connection implements ChannelHost {
       subject: this.principal?.subject,
       openedAt: this.openedAt,
       lastPongAt: this.#lastPongAt,
+      // heartbeat() counts a ping as missed when it sends it: two means the previous one went unanswered a whole interval.
+      stale: this.#missedPongs >= 2,
       streams: [...this.#streams.values()].map((stream) => stream.info()),
       bytesIn: this.#bytesIn,
       bytesOut: this.writer.bytesOut,

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { StreamsError } from "../../../pkg/api/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
-import { Connection, type ConnectionInfo } from "./connection.js";
+import { CloseCodes, Connection, type ConnectionInfo } from "./connection.js";
 import { resolveStreamzOptions, type StreamzOptions } from "./options.js";
 import { authenticateUpgrade, isEndpoint, refuseUpgrade, selectProtocol } from "./upgrade.js";
 
@@ -22,6 +22,11 @@ export interface StreamzServer extends AsyncDisposable {
   close(options?: StreamzCloseOptions): Promise<void>;
   /** The open connections, for the operator surface. */
   connections(): ConnectionInfo[];
+  /**
+   * Closes one connection (its streams end with `unavailable`; the client may reconnect). Default code
+   * 4002 (closed by an operator). False when no open connection has that id.
+   */
+  closeConnection(id: string, options?: StreamzCloseOptions): boolean;
 }
 
 const isCloseCode = (code: number) => Number.isInteger(code) && (code === 1000 || code === 1001 || (code >= 3000 && code <= 4999));
@@ -102,6 +107,15 @@ export function attachStreamz(server: HttpServer | HttpsServer, options: Streamz
   return {
     close,
     connections: () => [...connections].map((connection) => connection.info()),
+    closeConnection(id: string, { code = CloseCodes.closedByOperator, reason = "closed by an operator" }: StreamzCloseOptions = {}): boolean {
+      if (!isCloseCode(code)) throw new TypeError("code must be 1000, 1001 or in 3000..4999");
+      if (typeof reason !== "string") throw new TypeError("reason must be a string");
+      const connection = [...connections].find((candidate) => candidate.id === id);
+      if (connection === undefined) return false;
+      // A peer that never completes the close handshake is cut off after closeTimeoutMs.
+      void connection.shutdown(code, reason, config.closeTimeoutMs);
+      return true;
+    },
     [Symbol.asyncDispose]: () => close(),
   };
 }

@@ -1,5 +1,6 @@
 import { WebSocket } from "ws";
 import { encodeFrame, type Frame } from "../../../pkg/api/index.js";
+import { type Corkable, tickCorker } from "../tick-cork.js";
 
 /**
  * Writes frames to one socket and counts the bytes handed to `ws` whose write has not completed yet.
@@ -10,12 +11,15 @@ export class SocketWriter {
   readonly #socket: WebSocket;
   readonly #highWaterMark: number;
   readonly #roomWaiters = new Set<() => void>();
+  readonly #cork: () => void;
   #unflushedBytes = 0;
   bytesOut = 0;
 
-  constructor(socket: WebSocket, highWaterMark: number) {
+  /** `raw` is the TCP socket under `socket`: frames written in one tick leave in one system call. */
+  constructor(socket: WebSocket, highWaterMark: number, raw: Corkable) {
     this.#socket = socket;
     this.#highWaterMark = highWaterMark;
+    this.#cork = tickCorker(raw);
   }
 
   get hasRoom(): boolean {
@@ -32,6 +36,7 @@ export class SocketWriter {
     const bytes = encodeFrame(frame);
     this.#unflushedBytes += bytes.length;
     this.bytesOut += bytes.length;
+    this.#cork();
     this.#socket.send(bytes, { binary: true }, () => {
       this.#unflushedBytes -= bytes.length;
       if (this.hasRoom) this.#wakeAll();

@@ -1,0 +1,45 @@
+// What bench/run.ts runs: rows of the table, each naming the measurements it needs.
+
+/** One case file run with these arguments; each repetition is a fresh process bounded by `timeoutMs`. */
+export interface Measurement {
+  caseName: string;
+  args: string[];
+  timeoutMs: number;
+}
+
+export type Target = { kind: "ratio"; min: number } | { kind: "atLeast"; value: number } | { kind: "atMost"; value: number };
+
+export interface Row {
+  name: string;
+  ours: Measurement;
+  /** The raw LevelDB figure beside ours; `ratio` targets compare with it. */
+  level?: Measurement;
+  /** The raw `ws` figure beside ours. */
+  ws?: Measurement;
+  target?: Target;
+}
+
+export function measure(caseName: string, args: (string | number)[] = [], timeoutMs = 120_000): Measurement {
+  return { caseName, args: args.map(String), timeoutMs };
+}
+
+export function row(name: string, ours: Measurement, extra: Omit<Row, "name" | "ours"> = {}): Row {
+  return { name, ours, ...extra };
+}
+
+/** Ours at least `min` × the row's raw LevelDB figure. */
+export const ratio = (min: number): Target => ({ kind: "ratio", min });
+export const atLeast = (value: number): Target => ({ kind: "atLeast", value });
+export const atMost = (value: number): Target => ({ kind: "atMost", value });
+
+/** Identifies a measurement: rows sharing a baseline share its runs. */
+export const keyOf = (m: Measurement): string => [m.caseName, ...m.args].join(" ");
+
+/** Every distinct measurement `rows` need, in first-use order. */
+export function measurementsOf(rows: readonly Row[]): Map<string, Measurement> {
+  const measurements = new Map<string, Measurement>();
+  for (const r of rows) {
+    for (const m of [r.ours, r.level, r.ws]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
+  }
+  return measurements;
+}

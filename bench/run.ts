@@ -1,0 +1,107 @@
+// `npm run bench [-- filter…] [--quick] [--reps=N] [--tsx]`: compiles the project with tsc (so the
+// cases run the JavaScript users run: tsx's transform adds a per-closure cost of its own), runs every
+// bench case, each run in a fresh Node process, `reps` times interleaved (ours and raw baselines
+// alternate, so a slow moment on this shared machine hits both), and prints one table of medians with
+// each target's ✓/✗. `--tsx` skips the build and runs the TypeScript sources through tsx.
+// A CPU profile of each case's measured section: STREAMKIT_BENCH_PROFILE=<dir> npm run bench -- <filter>.
+//
+// Adding a row is one line in ROWS below:
+//   row("notify latency p99, ws", measure("notify-latency", ["ws"]), { target: atMost(10) }),
+// where bench/cases/notify-latency.ts prints its result with `report({ value, unit })` (harness.ts).
+// A row may name a raw LevelDB and a raw ws baseline (`level:`, `ws:`); `ratio(x)` targets compare
+// ours with the LevelDB one. Filters select rows whose name contains any of them (case-insensitive);
+// only the measurements those rows need run.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildProject } from "./build.js";
+import { type CaseResult, runCase } from "./harness.js";
+import { atLeast, atMost, measure, measurementsOf, ratio, row, type Row } from "./plan.js";
+import { formatNumber, renderTable, type Results } from "./table.js";
+
+interface Options {
+  quick: boolean;
+  reps: number;
+  tsx: boolean;
+  filters: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { quick: false, reps: 3, tsx: false, filters: [] };
+  for (const arg of argv) {
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--tsx") options.tsx = true;
+    else if (arg.startsWith("--reps=")) options.reps = Number(arg.slice("--reps=".length));
+    else if (arg.startsWith("--")) throw new TypeError(`unknown option ${arg} (known: --quick, --reps=N, --tsx)`);
+    else options.filters.push(arg.toLowerCase());
+  }
+  if (!Number.isSafeInteger(options.reps) || options.reps < 1) throw new TypeError("--reps must be a positive integer");
+  return options;
+}
+
+const options = parseArgs(process.argv.slice(2));
+const { quick } = options;
+
+// Sizes: 200-byte records in batches of 100 throughout (the cases' defaults); --quick shrinks counts.
+const RECORDS = quick ? 20_000 : 100_000;
+const PUBLISHES = quick ? 10_000 : 50_000;
+const IDLE = quick ? 1_000 : 10_000;
+
+const RAW_WRITE = measure("raw-level-write", [RECORDS / 100, 100, 200]);
+const RAW_SCAN = measure("raw-level-scan", [RECORDS, 200]);
+// What 64 publishes in flight can reach at best: one synced write per 64 records, back to back.
+const RAW_WRITE_64 = measure("raw-level-write", [Math.ceil(PUBLISHES / 64), 64, 200]);
+const RAW_UPLOAD = measure("raw-ws", ["upload", RECORDS, 100, 16]);
+const RAW_DOWNLOAD = measure("raw-ws", ["download", RECORDS, 100]);
+
+const ROWS: Row[] = [
+  row("raw LevelDB synced chained batch write", RAW_WRITE),
+  row("raw LevelDB synced write, 64 records each", RAW_WRITE_64),
+  row("raw LevelDB scan (nextv)", RAW_SCAN),
+  row("raw ws upload (acked, 16 in flight)", RAW_UPLOAD),
+  row("raw ws download", RAW_DOWNLOAD),
+  row("durable produce, inproc", measure("produce", ["inproc", RECORDS, 100, 1]), { level: RAW_WRITE, target: ratio(0.8) }),
+  row("durable produce, inproc, 4 segments", measure("produce", ["inproc", RECORDS, 100, 4]), { level: RAW_WRITE }),
+  row("durable produce, ws", measure("produce", ["ws", RECORDS, 100, 1]), { level: RAW_WRITE, ws: RAW_UPLOAD, target: ratio(0.8) }),
+  row("durable produce, ws, 4 segments", measure("produce", ["ws", RECORDS, 100, 4]), { level: RAW_WRITE, ws: RAW_UPLOAD }),
+  row("publish 64 in flight, inproc", measure("publish", ["inproc", PUBLISHES, 64]), { level: RAW_WRITE_64, target: atLeast(50_000) }),
+  row("publish 64 in flight, ws", measure("publish", ["ws", PUBLISHES, 64]), { level: RAW_WRITE_64, ws: RAW_UPLOAD, target: atLeast(50_000) }),
+  row("consume segment, inproc", measure("consume-segment", ["inproc", RECORDS]), { level: RAW_SCAN, target: ratio(0.8) }),
+  row("consume segment, ws", measure("consume-segment", ["ws", RECORDS]), { level: RAW_SCAN, ws: RAW_DOWNLOAD, target: ratio(0.8) }),
+  row("consume space, inproc", measure("consume-space", ["inproc", RECORDS, 10]), { level: RAW_SCAN, target: ratio(0.8) }),
+  row("consume space, ws", measure("consume-space", ["ws", RECORDS, 10]), { level: RAW_SCAN, ws: RAW_DOWNLOAD, target: ratio(0.8) }),
+  row("idle connections (server process), ws", measure("idle-connections", [IDLE, 200], 300_000), { target: atMost(30) }),
+];
+
+const selected = ROWS.filter((r) => options.filters.length === 0 || options.filters.some((f) => r.name.toLowerCase().includes(f)));
+if (selected.length === 0) throw new TypeError(`no bench row matches ${options.filters.join(", ")}`);
+const measurements = measurementsOf(selected);
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const buildDir = options.tsx ? undefined : join(root, ".tmp", "bench-build");
+if (buildDir !== undefined) {
+  process.stderr.write("bench: compiling with tsc…\n");
+  await buildProject(root, buildDir, new Set([...measurements.values()].map((m) => m.caseName)));
+}
+
+const results: Results = { runs: new Map<string, CaseResult[]>(), failures: new Map<string, string>() };
+const totalRuns = measurements.size * options.reps;
+let done = 0;
+for (let rep = 1; rep <= options.reps; rep++) {
+  for (const [key, m] of measurements) {
+    done++;
+    try {
+      const result = await runCase(m.caseName, m.args, m.timeoutMs, buildDir);
+      results.runs.set(key, [...(results.runs.get(key) ?? []), result]);
+      process.stderr.write(`[${done}/${totalRuns}] ${key}: ${formatNumber(result.value)} ${result.unit}\n`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      results.failures.set(key, message.split("\n")[0] ?? message);
+      process.stderr.write(`[${done}/${totalRuns}] ${key}: FAILED\n${message}\n`);
+    }
+  }
+}
+
+const how = buildDir === undefined ? "TypeScript via tsx" : "compiled by tsc";
+const title = `streamkit bench: medians of ${options.reps} run(s) each, interleaved${quick ? ", --quick counts" : ""}, ${how}; node ${process.version}`;
+process.stdout.write(`${renderTable(selected, results, title)}\n`);
+if (results.failures.size > 0) process.exitCode = 1;

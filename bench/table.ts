@@ -1,0 +1,91 @@
+import type { CaseResult } from "./harness.js";
+import { keyOf, type Measurement, type Row, type Target } from "./plan.js";
+
+/** What the runs produced: each measurement's results (in run order) and the ones that failed. */
+export interface Results {
+  runs: Map<string, CaseResult[]>;
+  failures: Map<string, string>;
+}
+
+export function formatNumber(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString("en-US") : String(Math.round(value * 10) / 10);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+interface Figure {
+  value: number;
+  unit: string;
+  detail: string;
+  all: number[];
+}
+
+/** The median of a measurement's runs, or undefined when none succeeded. */
+function figureOf(results: Results, m: Measurement | undefined): Figure | undefined {
+  const runs = m === undefined ? undefined : results.runs.get(keyOf(m));
+  if (runs === undefined || runs.length === 0) return undefined;
+  const first = runs[0] as CaseResult;
+  const all = runs.map((r) => r.value);
+  return { value: median(all), unit: first.unit, detail: first.detail ?? "", all };
+}
+
+function describeTarget(target: Target | undefined): string {
+  if (target === undefined) return "";
+  switch (target.kind) {
+    case "ratio":
+      return `≥ ${target.min} × raw LevelDB`;
+    case "atLeast":
+      return `≥ ${formatNumber(target.value)}`;
+    case "atMost":
+      return `≤ ${formatNumber(target.value)}`;
+  }
+}
+
+function meets(target: Target, value: number, levelRatio: number | undefined): boolean {
+  switch (target.kind) {
+    case "ratio":
+      return levelRatio !== undefined && levelRatio >= target.min;
+    case "atLeast":
+      return value >= target.value;
+    case "atMost":
+      return value <= target.value;
+  }
+}
+
+const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw ws", "ours/ws", "target", "ok"];
+
+/** One markdown table of the rows' medians and targets, then each row's detail and every run's figure. */
+export function renderTable(rows: readonly Row[], results: Results, title: string): string {
+  const lines: string[][] = rows.map((r) => {
+    const ours = figureOf(results, r.ours);
+    const level = figureOf(results, r.level);
+    const ws = figureOf(results, r.ws);
+    const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
+    const wsRatio = ours !== undefined && ws !== undefined ? ours.value / ws.value : undefined;
+    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, levelRatio) ? "✓" : "✗";
+    return [
+      r.name,
+      ours === undefined ? (results.failures.has(keyOf(r.ours)) ? "FAILED" : "-") : formatNumber(ours.value),
+      ours?.unit ?? "",
+      level === undefined ? "" : formatNumber(level.value),
+      levelRatio === undefined ? "" : levelRatio.toFixed(2),
+      ws === undefined ? "" : formatNumber(ws.value),
+      wsRatio === undefined ? "" : wsRatio.toFixed(2),
+      describeTarget(r.target),
+      ok,
+    ];
+  });
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...lines.map((line) => (line[i] ?? "").length)));
+  const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  const out = [title, format(HEADER), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)];
+  for (const r of rows) {
+    const ours = figureOf(results, r.ours);
+    if (ours !== undefined) out.push(`  ${r.name}: ${ours.detail}; runs ${ours.all.map(formatNumber).join(", ")}`);
+  }
+  for (const [key, message] of results.failures) out.push(`  FAILED ${key}: ${message}`);
+  return out.join("\n");
+}

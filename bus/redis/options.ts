@@ -1,0 +1,53 @@
+import { type Logger, silentLogger } from "../../pkg/server/logger.js";
+
+export interface RedisBusOptions {
+  /** `redis://` or `rediss://` URL of the Redis server. */
+  url: string;
+  /** Prepended to every route to make the Redis channel, so several deployments can share one Redis. Default `"streamkit:"`. */
+  channelPrefix?: string;
+  /** Publishes waiting for Redis's reply beyond which a publish is dropped (and counted). Default 10,000. */
+  maxQueue?: number;
+  /** Longest wait between reconnection attempts; attempts back off exponentially up to it. Default 2,000 ms. */
+  maxReconnectDelayMs?: number;
+  /** How long `subscribe` waits for Redis to acknowledge before resolving anyway (see RedisBus.subscribe). Default 5,000 ms. */
+  subscribeTimeoutMs?: number;
+  /** How long `close` waits for a graceful QUIT before cutting the connections. Default 1,000 ms. */
+  closeTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export type ResolvedRedisBusOptions = Required<RedisBusOptions>;
+
+const DEFAULTS: Omit<ResolvedRedisBusOptions, "url"> = {
+  channelPrefix: "streamkit:",
+  maxQueue: 10_000,
+  maxReconnectDelayMs: 2_000,
+  subscribeTimeoutMs: 5_000,
+  closeTimeoutMs: 1_000,
+  logger: silentLogger,
+};
+
+function requirePositiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be an integer >= 1`);
+}
+
+/** Merges `options` over the defaults and checks every field. */
+export function resolveRedisBusOptions(options: RedisBusOptions): ResolvedRedisBusOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  const resolved: ResolvedRedisBusOptions = { ...DEFAULTS, ...stripUndefined(options), url: options.url };
+  if (typeof resolved.url !== "string" || !/^rediss?:\/\//.test(resolved.url)) {
+    throw new TypeError("url must be a redis:// or rediss:// URL");
+  }
+  if (typeof resolved.channelPrefix !== "string") throw new TypeError("channelPrefix must be a string");
+  requirePositiveInteger("maxQueue", resolved.maxQueue);
+  requirePositiveInteger("maxReconnectDelayMs", resolved.maxReconnectDelayMs);
+  requirePositiveInteger("subscribeTimeoutMs", resolved.subscribeTimeoutMs);
+  requirePositiveInteger("closeTimeoutMs", resolved.closeTimeoutMs);
+  if (typeof resolved.logger !== "object" || resolved.logger === null) throw new TypeError("logger must be a Logger");
+  return resolved;
+}
+
+/** `{ maxQueue: undefined }` means the default, as if the key were absent. */
+function stripUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

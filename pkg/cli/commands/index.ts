@@ -1,0 +1,9 @@
+export { consumeVerb } from "./consume.js";
+export { peekVerb } from "./peek.js";
+export { produceVerb } from "./produce.js";
+export { publishVerb } from "./publish.js";
+export { segmentsVerb } from "./segments.js";
+export { spacesVerb } from "./spaces.js";
+export { statusVerb } from "./status.js";
+export { tailVerb } from "./tail.js";
+export { tokenVerb } from "./token.js";

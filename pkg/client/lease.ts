@@ -1,0 +1,73 @@
+import { type LeaseRequest, type LeaseResult, MessageTypes } from "../api/index.js";
+import { optionalNumber, optionalString, requireObject, requireSignal, requireString } from "./args.js";
+import type { Connection } from "./connection.js";
+import type { LeaseClient } from "./lease-types.js";
+import { withoutType } from "./replies.js";
+import { unary } from "./unary.js";
+import { type KeyLeaseCalls, withLease } from "./with-lease.js";
+
+async function leaseCall(connection: Connection, storeId: string, request: LeaseRequest, signal: AbortSignal | undefined): Promise<LeaseResult> {
+  return withoutType(await unary(connection, storeId, request, MessageTypes.leaseResult, signal));
+}
+
+function requireNumber(value: unknown, name: string): number {
+  const number = optionalNumber(value, name);
+  if (number === undefined) throw new TypeError(`${name} must be a number, got undefined`);
+  return number;
+}
+
+/** `waitMs`: absent = no bound (Infinity); else a number ≥ 0. */
+function waitBound(value: unknown): number {
+  const waitMs = optionalNumber(value, "options.waitMs") ?? Number.POSITIVE_INFINITY;
+  if (Number.isNaN(waitMs) || waitMs < 0) throw new TypeError(`options.waitMs must be a number >= 0, got ${waitMs}`);
+  return waitMs;
+}
+
+/** The lease methods of the SDK (types checked here; values such as the TTL range are the server's to judge). */
+export function leaseMethods(connection: Connection): LeaseClient {
+  const callsFor = (storeId: string, key: string): KeyLeaseCalls => ({
+    acquire: (holder, ttlMs, signal) => leaseCall(connection, storeId, { $type: MessageTypes.leaseAcquire, key, holder, ttlMs }, signal),
+    renew: (holder, ttlMs, signal) => leaseCall(connection, storeId, { $type: MessageTypes.leaseRenew, key, holder, ttlMs }, signal),
+    release: (holder, signal) => leaseCall(connection, storeId, { $type: MessageTypes.leaseRelease, key, holder }, signal),
+  });
+
+  /** Checks the arguments every lease call shares; returns the options' fields and signal. */
+  const check = (storeId: unknown, key: unknown, options: unknown) => {
+    requireString(storeId, "storeId");
+    requireString(key, "key");
+    const fields = requireObject(options, "options");
+    return { fields, signal: requireSignal(fields.signal, "options.signal") };
+  };
+
+  return {
+    async acquireLease(storeId, key, options) {
+      const { fields, signal } = check(storeId, key, options);
+      requireString(fields.holder, "options.holder");
+      const ttlMs = requireNumber(fields.ttlMs, "options.ttlMs");
+      return callsFor(storeId, key).acquire(fields.holder, ttlMs, signal);
+    },
+
+    async renewLease(storeId, key, options) {
+      const { fields, signal } = check(storeId, key, options);
+      requireString(fields.holder, "options.holder");
+      const ttlMs = requireNumber(fields.ttlMs, "options.ttlMs");
+      return callsFor(storeId, key).renew(fields.holder, ttlMs, signal);
+    },
+
+    async releaseLease(storeId, key, options) {
+      const { fields, signal } = check(storeId, key, options);
+      requireString(fields.holder, "options.holder");
+      return callsFor(storeId, key).release(fields.holder, signal);
+    },
+
+    async withLease(storeId, key, options, fn) {
+      const { fields, signal } = check(storeId, key, options);
+      const ttlMs = requireNumber(fields.ttlMs, "options.ttlMs");
+      const waitMs = waitBound(fields.waitMs);
+      const holder = optionalString(fields.holder, "options.holder") ?? crypto.randomUUID();
+      if (typeof fn !== "function") throw new TypeError("fn must be a function");
+      connection.assertOpen();
+      return withLease(callsFor(storeId, key), { key, holder, ttlMs, waitMs, signal }, fn);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { type Entry, type SegmentStatus, segmentOffset } from "../../api/index.js";
+import type { SegmentRange, Store } from "../../../store/types.js";
+import type { ReadSource } from "../live/follow.js";
+import { toEntry } from "./entries.js";
+import type { TimeWindow } from "./read-options.js";
+
+export interface SegmentReadInit {
+  space: string;
+  segment: string;
+  /** First sequence wanted (≥ 1). */
+  fromSequence: number;
+  /** Last sequence wanted; Infinity when unbounded. */
+  maxSequence: number;
+  time: TimeWindow;
+  limit: number;
+}
+
+/**
+ * A segment read that knows where it is: the next sequence to read and how many entries it may
+ * still send. Timestamps never decrease along a segment, so the time window is applied here: the
+ * entries before `min` are a prefix to skip (and never scan again), and the first entry past `max`
+ * ends the read for good.
+ */
+export class SegmentReadSource implements ReadSource {
+  readonly spaces: readonly string[];
+  readonly #store: Store;
+  readonly #init: SegmentReadInit;
+  #next: number;
+  #remaining: number;
+  #pastMaxTimestamp = false;
+
+  constructor(store: Store, init: SegmentReadInit) {
+    this.#store = store;
+    this.#init = init;
+    this.spaces = [init.space];
+    this.#next = Math.max(init.fromSequence, 1);
+    this.#remaining = init.limit;
+  }
+
+  get finished(): boolean {
+    const { time, maxSequence } = this.#init;
+    return this.#remaining <= 0 || this.#next > maxSequence || this.#pastMaxTimestamp || time.min > time.max;
+  }
+
+  /** Only commits to this segment past what was read matter. */
+  concerns(status: SegmentStatus): boolean {
+    return status.segment === this.#init.segment && status.lastSequence >= this.#next;
+  }
+
+  async *read(): AsyncGenerator<Entry> {
+    if (this.finished) return;
+    const { space, segment, maxSequence, time } = this.#init;
+    const range: SegmentRange = { space, segment, minSequence: this.#next };
+    if (Number.isFinite(maxSequence)) range.maxSequence = maxSequence;
+    // With no prefix to skip, the store's count is the read's count.
+    if (time.min === 0 && Number.isFinite(this.#remaining)) range.limit = this.#remaining;
+    for await (const stored of this.#store.readSegment(range)) {
+      if (stored.timestamp > time.max) {
+        this.#pastMaxTimestamp = true;
+        return;
+      }
+      this.#next = stored.sequence + 1;
+      if (stored.timestamp < time.min) continue;
+      this.#remaining--;
+      yield toEntry(stored, segmentOffset(stored.sequence));
+      if (this.#remaining <= 0) return;
+    }
+  }
+}

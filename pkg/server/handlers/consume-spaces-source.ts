@@ -1,0 +1,69 @@
+import { type Entry, spaceOffset } from "../../api/index.js";
+import type { SpaceRange, Store, StoredEntry } from "../../../store/types.js";
+import type { ReadSource } from "../live/follow.js";
+import { toEntry } from "./entries.js";
+import { mergeByTimestamp } from "./merge.js";
+import type { TimeWindow } from "./read-options.js";
+
+/**
+ * A read of one or more spaces that knows where it is: the commit position last taken in each space
+ * and how many entries it may still send. One read of several spaces merges them by (timestamp,
+ * space), each in its commit order.
+ *
+ * Timestamps never decrease along a space's commit order, so the time window is applied here: the
+ * entries before `min` are a prefix to skip (and never scan again), and the first entry past `max`
+ * ends that space for good.
+ */
+export class SpacesReadSource implements ReadSource {
+  readonly spaces: readonly string[];
+  readonly #store: Store;
+  readonly #time: TimeWindow;
+  /** Commit position of the last entry taken (or skipped) per space; 0 = none. */
+  readonly #after: Map<string, number>;
+  /** Spaces whose entries have gone past maxTimestamp. */
+  readonly #ended = new Set<string>();
+  #remaining: number;
+
+  /** `after` maps each space to the position to resume after. */
+  constructor(store: Store, after: ReadonlyMap<string, number>, time: TimeWindow, limit: number) {
+    this.#store = store;
+    this.#time = time;
+    this.#after = new Map(after);
+    this.spaces = [...after.keys()];
+    this.#remaining = limit;
+  }
+
+  get finished(): boolean {
+    return this.#remaining <= 0 || this.#ended.size === this.spaces.length || this.#time.min > this.#time.max;
+  }
+
+  async *read(spaces: readonly string[]): AsyncGenerator<Entry> {
+    if (this.finished) return;
+    const scans = spaces.filter((space) => !this.#ended.has(space)).map((space) => this.#scan(space));
+    for await (const stored of mergeByTimestamp(scans, this.#remaining)) {
+      // Positions advance only for entries taken: the merge reads one entry ahead in each space.
+      this.#after.set(stored.space, stored.position);
+      this.#remaining--;
+      yield toEntry(stored, spaceOffset(stored.position));
+      if (this.#remaining <= 0) return;
+    }
+  }
+
+  async *#scan(space: string): AsyncGenerator<StoredEntry> {
+    const range: SpaceRange = { space, afterPosition: this.#after.get(space) ?? 0 };
+    // With no prefix to skip, the store's count bounds the read's count.
+    if (this.#time.min === 0 && Number.isFinite(this.#remaining)) range.limit = this.#remaining;
+    for await (const stored of this.#store.readSpace(range)) {
+      if (stored.timestamp > this.#time.max) {
+        this.#ended.add(space);
+        return;
+      }
+      if (stored.timestamp < this.#time.min) {
+        // Skipped entries all come before any entry taken from this scan, so moving past them is safe.
+        this.#after.set(space, stored.position);
+        continue;
+      }
+      yield stored;
+    }
+  }
+}

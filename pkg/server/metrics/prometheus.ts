@@ -1,0 +1,101 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import type { BusStats } from "../../../bus/types.js";
+import type { ActivitySnapshot, ServerActivity } from "./activity.js";
+
+/** What the metrics read at each scrape. */
+export interface MetricsSources {
+  activity: ServerActivity;
+  /** Open nodes (`streamkit_nodes_open`). */
+  manager?: { nodes(): readonly unknown[] };
+  /** Open WebSocket connections (`streamkit_connections`). */
+  streamz?: { connections(): readonly unknown[] };
+  /** Bus counters (`streamkit_bus_*_total`). */
+  bus?: { readonly stats: BusStats };
+}
+
+export interface MetricsOptions {
+  /** Register into this registry instead of a new one (never prom-client's global default unless passed). */
+  registry?: Registry;
+  /** Also collect prom-client's default process metrics. Default true. */
+  defaultMetrics?: boolean;
+}
+
+type Counts = { readonly [label: string]: number };
+
+/** A counter whose value lives elsewhere: set from `read` at each scrape. */
+function externalCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+/** A labelled counter whose values live elsewhere. */
+function externalCounters(registry: Registry, name: string, help: string, label: string, read: () => Counts): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count);
+    },
+  });
+}
+
+function externalGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/**
+ * The Prometheus metrics of one server instance, in a registry of its own (so two servers in one
+ * process never clash). Every value is read from its source at scrape time: nothing on the hot path.
+ */
+export function createMetricsRegistry(sources: MetricsSources, options: MetricsOptions = {}): Registry {
+  const registry = options.registry ?? new Registry();
+  const { activity, manager, streamz, bus } = sources;
+  const snapshot = (): ActivitySnapshot => activity.snapshot();
+  const counter = (name: string, help: string, read: (s: ActivitySnapshot) => number) => externalCounter(registry, name, help, () => read(snapshot()));
+  const gauge = (name: string, help: string, read: () => number) => externalGauge(registry, name, help, read);
+
+  gauge("streamkit_connections", "Open WebSocket connections.", () => streamz?.connections().length ?? 0);
+  new Gauge({
+    name: "streamkit_streams_open",
+    help: "Logical streams being handled, by operation.",
+    labelNames: ["op"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [op, count] of Object.entries(snapshot().streamsOpen)) this.set({ op }, count);
+    },
+  });
+  externalCounters(registry, "streamkit_streams_total", "Logical streams opened, by operation.", "op", () => snapshot().streamsTotal);
+  counter("streamkit_entries_produced_total", "Entries committed by produce and publish.", (s) => s.entriesProduced);
+  counter("streamkit_bytes_produced_total", "Payload bytes committed by produce and publish.", (s) => s.bytesProduced);
+  counter("streamkit_entries_consumed_total", "Entries sent to readers.", (s) => s.entriesConsumed);
+  counter("streamkit_bytes_consumed_total", "Payload bytes sent to readers.", (s) => s.bytesConsumed);
+  externalCounters(registry, "streamkit_errors_total", "Streams that ended with an error, by error kind (client cancellations excluded).", "kind", () => snapshot().errors);
+  gauge("streamkit_nodes_open", "Store nodes open on this instance.", () => manager?.nodes().length ?? 0);
+  externalCounters(registry, "streamkit_node_evictions_total", "Nodes closed by idle eviction or an explicit remove, by reason.", "reason", () => snapshot().evictions);
+  counter("streamkit_circuit_opens_total", "Times a store's circuit breaker opened.", (s) => s.circuitOpens);
+  externalCounter(registry, "streamkit_bus_published_total", "Messages handed to the bus.", () => bus?.stats.published ?? 0);
+  externalCounter(registry, "streamkit_bus_dropped_total", "Messages the bus dropped (queue full or connection down).", () => bus?.stats.dropped ?? 0);
+  gauge("streamkit_subscriptions", "Status subscriptions open on this instance.", () => activity.snapshot().subscriptions);
+  gauge("streamkit_leases_held", "Leases granted through this instance that are still live.", () => activity.snapshot().leases);
+  gauge("streamkit_workers", "Workers registered through streams on this instance.", () => activity.snapshot().workers);
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return registry;
+}

@@ -1,0 +1,97 @@
+import { type LeaseResult, type Message, MessageTypes, opName, type Response, type StreamsError } from "../../api/index.js";
+import type { StreamObserver } from "./observer.js";
+
+/** What a stream is for the live counts: a status subscription, a registered worker, or neither. */
+export type StreamRole = "subscription" | "worker" | undefined;
+
+/** Where a StreamMeter reports (ServerActivity). */
+export interface ActivityRecorder {
+  opened(storeId: string, op: string, role: StreamRole): void;
+  produced(storeId: string, entries: number, bytes: number): void;
+  consumed(storeId: string, entries: number, bytes: number): void;
+  leaseResult(storeId: string, key: string, result: LeaseResult): void;
+  /** `op` is undefined when the stream ended before a first message was decoded. */
+  closed(storeId: string, op: string | undefined, role: StreamRole, error: StreamsError | undefined, clientGone: boolean): void;
+}
+
+interface PendingBatch {
+  entries: number;
+  bytes: number;
+}
+
+const payloadBytes = (items: readonly { payload: Uint8Array }[]): number => items.reduce((sum, item) => sum + item.payload.byteLength, 0);
+
+function roleOf(message: Message): StreamRole {
+  if (message.$type === MessageTypes.subscribeToSegmentStatus) return "subscription";
+  if (message.$type === MessageTypes.subscribeWorkers && typeof message.workerId === "string") return "worker";
+  return undefined;
+}
+
+/**
+ * Turns one stream's messages into counts: the first message names the op; record batches wait
+ * until their segment_status answer says they committed (answers come in batch order); a publish
+ * counts on its answer; `entries` messages count as consumed. Bytes are payload bytes.
+ */
+export class StreamMeter implements StreamObserver {
+  readonly #recorder: ActivityRecorder;
+  readonly #storeId: string;
+  readonly #pending: PendingBatch[] = [];
+  #op: string | undefined;
+  #role: StreamRole;
+  #publishBytes = 0;
+  #leaseKey: string | undefined;
+
+  constructor(recorder: ActivityRecorder, storeId: string) {
+    this.#recorder = recorder;
+    this.#storeId = storeId;
+  }
+
+  received(message: Message): void {
+    if (this.#op === undefined) {
+      this.#first(message);
+      return;
+    }
+    if (message.$type === MessageTypes.recordBatch) {
+      this.#pending.push({ entries: message.records.length, bytes: payloadBytes(message.records) });
+    }
+  }
+
+  sending(message: Response): void {
+    switch (message.$type) {
+      case MessageTypes.entries:
+        this.#recorder.consumed(this.#storeId, message.entries.length, payloadBytes(message.entries));
+        return;
+      case MessageTypes.segmentStatus:
+        return this.#committed();
+      case MessageTypes.leaseResult:
+        if (this.#leaseKey !== undefined) this.#recorder.leaseResult(this.#storeId, this.#leaseKey, message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  ended(error: StreamsError | undefined, clientGone: boolean): void {
+    this.#recorder.closed(this.#storeId, this.#op, this.#role, error, clientGone);
+  }
+
+  #first(message: Message): void {
+    this.#op = opName(message.$type);
+    this.#role = roleOf(message);
+    if (message.$type === MessageTypes.publish) this.#publishBytes = message.payload.byteLength;
+    if (message.$type === MessageTypes.leaseAcquire || message.$type === MessageTypes.leaseRenew || message.$type === MessageTypes.leaseRelease) {
+      this.#leaseKey = message.key;
+    }
+    this.#recorder.opened(this.#storeId, this.#op, this.#role);
+  }
+
+  /** A segment_status on a produce or publish stream answers a commit; on a subscription it is only news. */
+  #committed(): void {
+    if (this.#op === "publish") {
+      this.#recorder.produced(this.#storeId, 1, this.#publishBytes);
+    } else if (this.#op === "produce") {
+      const batch = this.#pending.shift();
+      if (batch !== undefined) this.#recorder.produced(this.#storeId, batch.entries, batch.bytes);
+    }
+  }
+}

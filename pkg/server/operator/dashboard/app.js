@@ -1,0 +1,359 @@
+// Streamkit operator dashboard: a thin client over /api/status/stream (server-sent events) and the
+// admin endpoints under /api/admin/. Plain browser JavaScript, no build step, no framework.
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "streamkit.adminToken";
+  const $ = (id) => document.getElementById(id);
+  const count = new Intl.NumberFormat("en");
+
+  /** Server clock minus ours, so relative times agree with the server's timestamps. */
+  let skew = 0;
+  let startedAt = null;
+
+  // ---- small helpers -------------------------------------------------------------------------
+
+  /** Creates an element; strings become text nodes (never HTML). */
+  function h(tag, props, ...children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(props ?? {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") element.className = value;
+      else element.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child !== undefined && child !== null && child !== false) element.append(child);
+    }
+    return element;
+  }
+
+  const serverNow = () => Date.now() + skew;
+
+  function ago(at) {
+    if (at === null || at === undefined) return "never";
+    const seconds = Math.max(0, Math.round((serverNow() - at) / 1000));
+    if (seconds < 2) return "just now";
+    if (seconds < 60) return `${seconds} s ago`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes} min ago`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
+    return `${Math.floor(hours / 24)} d ago`;
+  }
+
+  function duration(ms) {
+    const seconds = Math.max(0, Math.floor(ms / 1000));
+    if (seconds < 60) return `${seconds} s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours} h ${minutes % 60} min`;
+    return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+  }
+
+  function bytes(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let value = n;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  }
+
+  function perSecond(n) {
+    if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1)}M`;
+    if (n >= 10_000) return `${Math.round(n / 1000)}k`;
+    if (n >= 1000) return `${(n / 1000).toFixed(1)}k`;
+    return n % 1 === 0 ? String(n) : n.toFixed(1);
+  }
+
+  /** A relative time that refreshTimes() keeps current. */
+  function time(at, fallback) {
+    if (at === null || at === undefined) return h("span", { class: "muted" }, fallback ?? "never");
+    const iso = new Date(at).toISOString();
+    return h("time", { "data-at": at, datetime: iso, title: iso }, ago(at));
+  }
+
+  function refreshTimes() {
+    for (const element of document.querySelectorAll("time[data-at]")) element.textContent = ago(Number(element.dataset.at));
+    if (startedAt !== null) $("uptime").textContent = duration(serverNow() - startedAt);
+  }
+
+  const badge = (text, tone) => h("span", { class: `badge${tone ? ` ${tone}` : ""}` }, text);
+
+  function setCard(name, value, note, tone) {
+    $(`card-${name}`).textContent = value;
+    const noteElement = $(`card-${name}-note`);
+    noteElement.textContent = note || "\u00a0";
+    noteElement.className = `note${tone ? ` ${tone}` : ""}`;
+  }
+
+  /**
+   * Brings a tbody in line with `items`: rows are keyed, and a cell is replaced only when its markup
+   * changed, so a button under the pointer is not swapped out by an unrelated update.
+   */
+  function syncRows(tbody, items, keyOf, cellsOf, rowClass) {
+    const existing = new Map([...tbody.rows].map((row) => [row.dataset.key, row]));
+    let previous = null;
+    for (const item of items) {
+      const key = keyOf(item);
+      let row = existing.get(key);
+      existing.delete(key);
+      const cells = cellsOf(item);
+      if (row === undefined) {
+        row = h("tr", { "data-key": key }, cells);
+      } else {
+        cells.forEach((cell, i) => {
+          const old = row.cells[i];
+          if (old === undefined) row.append(cell);
+          else if (old.outerHTML !== cell.outerHTML) old.replaceWith(cell);
+        });
+      }
+      row.className = rowClass ? rowClass(item) : "";
+      const expected = previous === null ? tbody.firstChild : previous.nextSibling;
+      if (expected !== row) tbody.insertBefore(row, expected);
+      previous = row;
+    }
+    for (const row of existing.values()) row.remove();
+  }
+
+  // ---- rendering -----------------------------------------------------------------------------
+
+  function renderHeader(status) {
+    const { instance } = status;
+    $("node-id").textContent = instance.nodeId;
+    $("node-id").title = instance.nodeId;
+    $("version").textContent = instance.version;
+    $("node-version").textContent = instance.nodeVersion;
+    startedAt = instance.startedAt;
+    document.title = `Streamkit · ${instance.nodeId.slice(0, 8)}`;
+  }
+
+  function renderCards(status) {
+    const { counts, rates, totals, bus, stores } = status;
+    setCard(
+      "connections",
+      count.format(counts.connections),
+      counts.staleConnections > 0 ? `${counts.staleConnections} stale` : counts.connections > 0 ? "all answering pings" : "none",
+      counts.staleConnections > 0 ? "warn" : "",
+    );
+    const ops = Object.keys(status.streamsByOp).length;
+    setCard("streams", count.format(counts.streams), ops > 0 ? `${ops} operation${ops === 1 ? "" : "s"}` : "idle");
+    const openCircuits = stores.filter((store) => store.circuit !== "closed").length;
+    const evictions = Object.values(totals.evictions).reduce((sum, n) => sum + n, 0);
+    setCard(
+      "nodes",
+      count.format(counts.nodes),
+      openCircuits > 0 ? `${openCircuits} circuit${openCircuits === 1 ? "" : "s"} open` : `${count.format(evictions)} evicted`,
+      openCircuits > 0 ? "bad" : "",
+    );
+    setCard("produced", `${perSecond(rates.entriesProducedPerSec)}/s`, `${bytes(rates.bytesProducedPerSec)}/s · ${count.format(totals.entriesProduced)} total`);
+    setCard("consumed", `${perSecond(rates.entriesConsumedPerSec)}/s`, `${bytes(rates.bytesConsumedPerSec)}/s · ${count.format(totals.entriesConsumed)} total`);
+    const plural = (n, word) => `${count.format(n)} ${word}${n === 1 ? "" : "s"}`;
+    setCard("live", count.format(counts.subscriptions), `${plural(counts.leases, "lease")} · ${plural(counts.workers, "worker")}`);
+    setCard(
+      "bus",
+      bus.connected ? "up" : "down",
+      `${count.format(bus.published)} sent · ${count.format(bus.dropped)} dropped`,
+      !bus.connected || bus.dropped > 0 ? "bad" : "",
+    );
+  }
+
+  function renderConnections(connections) {
+    const tbody = $("connections").tBodies[0];
+    syncRows(
+      tbody,
+      connections,
+      (connection) => connection.id,
+      (connection) => [
+        h("td", { class: "mono" }, connection.id),
+        h("td", {}, connection.clientAddress ?? "unix socket", h("span", { class: "secondary", title: connection.userAgent ?? "" }, connection.userAgent ?? "")),
+        h("td", {}, connection.subject ?? h("span", { class: "secondary" }, "anonymous")),
+        h("td", {}, time(connection.openedAt)),
+        h("td", {}, time(connection.lastHeartbeat, "none yet")),
+        h("td", { class: "num" }, count.format(connection.streams)),
+        h("td", {}, h("span", { class: "stores-list", title: connection.stores.join("\n") }, connection.stores.map((id) => id.slice(0, 8)).join(", ") || "–")),
+        h("td", { class: "num" }, `${bytes(connection.bytesIn)} / ${bytes(connection.bytesOut)}`),
+        h("td", {}, connection.stale ? badge("stale", "warn") : badge("live", "ok")),
+        h("td", { class: "actions" }, h("button", { type: "button", class: "danger", "data-action": "close", "data-id": connection.id, title: "POST /api/admin/connections/:id/close" }, "Close")),
+      ],
+      (connection) => (connection.stale ? "is-stale" : ""),
+    );
+    $("connections-empty").hidden = connections.length > 0;
+  }
+
+  function circuitBadge(store) {
+    if (store.circuit === "open") return badge(`open · ${Math.ceil(store.retryAfterMs / 1000)} s`, "bad");
+    if (store.circuit === "half-open") return badge("half-open", "warn");
+    return store.failures > 0 ? badge(`closed · ${store.failures} failed`, "warn") : badge("closed");
+  }
+
+  function renderStores(stores) {
+    syncRows(
+      $("stores").tBodies[0],
+      stores,
+      (store) => store.storeId,
+      (store) => [
+        h("td", { class: "store-id" }, store.storeId),
+        h("td", {}, store.node === "open" ? badge("open", "ok") : badge("closed")),
+        h("td", { class: "num" }, count.format(store.openStreams)),
+        h("td", {}, time(store.lastAccess, "–")),
+        h("td", {}, circuitBadge(store)),
+        h("td", { class: "num" }, perSecond(store.entriesProducedPerSec)),
+        h("td", { class: "num" }, perSecond(store.entriesConsumedPerSec)),
+        h(
+          "td",
+          { class: "actions" },
+          store.node === "open" &&
+            h("button", { type: "button", class: "ghost", "data-action": "evict", "data-id": store.storeId, title: "POST /api/admin/stores/:storeId/evict" }, "Evict"),
+          (store.circuit !== "closed" || store.failures > 0) &&
+            h("button", { type: "button", class: "ghost", "data-action": "reset", "data-id": store.storeId, title: "POST /api/admin/stores/:storeId/circuit/reset" }, "Reset circuit"),
+        ),
+      ],
+    );
+    $("stores-empty").hidden = stores.length > 0;
+  }
+
+  function renderErrors(errors) {
+    const list = $("errors");
+    list.replaceChildren(
+      ...errors.map((error) =>
+        h(
+          "li",
+          {},
+          time(error.at),
+          h("span", {}, badge(error.kind, "bad")),
+          h("span", {}, h("span", { class: "message", title: error.message }, error.message), h("span", { class: "where" }, `${error.op} · ${error.storeId}`)),
+        ),
+      ),
+    );
+    $("errors-empty").hidden = errors.length > 0;
+  }
+
+  function renderOps(streamsByOp) {
+    const entries = Object.entries(streamsByOp).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    $("ops").replaceChildren(...entries.map(([op, n]) => h("li", {}, op, h("b", {}, count.format(n)))));
+    $("ops-empty").hidden = entries.length > 0;
+  }
+
+  function renderInstances(instances) {
+    $("instances").replaceChildren(
+      ...instances.map((instance) =>
+        h(
+          "li",
+          {},
+          h("span", {}, h("span", { class: "mono" }, instance.nodeId), " ", h("span", { class: "secondary inline" }, `v${instance.version} · ${instance.connections} connections`)),
+          h("span", {}, instance.stale ? badge("stale", "warn") : null, " ", time(instance.lastSeen)),
+        ),
+      ),
+    );
+    $("instances-empty").hidden = instances.length > 0;
+  }
+
+  function render(status) {
+    skew = status.instance.now - Date.now();
+    renderHeader(status);
+    renderCards(status);
+    renderConnections(status.connections);
+    renderStores(status.stores);
+    renderErrors(status.errors);
+    renderOps(status.streamsByOp);
+    renderInstances(status.instances);
+    refreshTimes();
+    document.body.dataset.ready = "true";
+  }
+
+  // ---- live updates --------------------------------------------------------------------------
+
+  function setLive(state, text) {
+    $("live").dataset.state = state;
+    $("live-text").textContent = text;
+  }
+
+  function connect() {
+    // EventSource reconnects by itself (the server asks for a 2 s retry).
+    const source = new EventSource("/api/status/stream");
+    source.addEventListener("open", () => setLive("live", "live"));
+    source.addEventListener("status", (event) => {
+      setLive("live", "live");
+      render(JSON.parse(event.data));
+    });
+    source.addEventListener("error", () => setLive("reconnecting", "reconnecting…"));
+  }
+
+  // ---- admin actions -------------------------------------------------------------------------
+
+  let toastTimer;
+  function toast(text, bad) {
+    const element = $("toast");
+    element.textContent = text;
+    element.className = `toast${bad ? " bad" : ""}`;
+    element.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (element.hidden = true), bad ? 6000 : 3000);
+  }
+
+  const ACTIONS = {
+    close: { path: (id) => `/api/admin/connections/${encodeURIComponent(id)}/close`, done: (id) => `Connection ${id} closed` },
+    evict: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/evict`, done: (id) => `Store ${id.slice(0, 8)}… evicted` },
+    reset: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/circuit/reset`, done: (id) => `Circuit of ${id.slice(0, 8)}… reset` },
+  };
+
+  async function act(button) {
+    const action = ACTIONS[button.dataset.action];
+    const id = button.dataset.id;
+    if (action === undefined || id === undefined) return;
+    button.disabled = true;
+    const headers = {};
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.authorization = `Bearer ${token}`;
+    try {
+      const response = await fetch(action.path(id), { method: "POST", headers });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok) {
+        toast(action.done(id));
+        return;
+      }
+      toast(`${response.status} ${body.kind ?? ""}: ${body.message ?? response.statusText}`, true);
+      if (response.status === 401 || response.status === 403) $("token-panel").hidden = false;
+    } catch (error) {
+      toast(`Request failed: ${error.message}`, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (button !== null) void act(button);
+  });
+
+  $("token-button").addEventListener("click", () => {
+    $("token-panel").hidden = !$("token-panel").hidden;
+    if (!$("token-panel").hidden) $("token-input").focus();
+  });
+  $("token-panel").addEventListener("submit", (event) => {
+    // Nothing is submitted anywhere: the token stays in this tab's sessionStorage.
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    $("token-input").value = "";
+    $("token-panel").hidden = true;
+    updateTokenButton();
+    toast(token ? "Admin token set for this tab" : "No token entered");
+  });
+  $("token-clear").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    updateTokenButton();
+    toast("Admin token forgotten");
+  });
+  function updateTokenButton() {
+    $("token-button").textContent = sessionStorage.getItem(TOKEN_KEY) ? "Admin token ✓" : "Admin token";
+  }
+
+  updateTokenButton();
+  setInterval(refreshTimes, 1000);
+  connect();
+})();

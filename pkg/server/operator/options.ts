@@ -1,0 +1,100 @@
+import type { IncomingMessage } from "node:http";
+import type { Registry } from "prom-client";
+import type { Bus } from "../../../bus/types.js";
+import type { ConnectionInfo, StreamzCloseOptions } from "../../../transport/ws/server/index.js";
+import type { Authenticator } from "../auth/index.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { ServerActivity } from "../metrics/activity.js";
+import type { StoreNodeManager } from "../node-manager.js";
+import { isLocalRequest } from "./admin-access.js";
+import { packageVersion } from "./version.js";
+
+export interface OperatorOptions {
+  /** The NodeManager whose nodes and circuits the status shows and the admin endpoints act on. */
+  manager: Pick<StoreNodeManager, "nodeId" | "bus" | "nodes" | "circuits" | "resetCircuit" | "remove">;
+  /** The activity the manager reports to (its `observer`): traffic, streams, errors. */
+  activity: ServerActivity;
+  /** The WebSocket endpoint: its connections are listed and can be closed. Absent: no connections. */
+  streamz?: { connections(): ConnectionInfo[]; closeConnection(id: string, options?: StreamzCloseOptions): boolean };
+  /** Default: the manager's bus. */
+  bus?: Bus;
+  /** Verifies admin bearer tokens (`streamkit::admin`). Absent: admin endpoints are open to local requests only. */
+  authenticator?: Authenticator;
+  /** Register the metrics here instead of in a registry of their own. */
+  registry?: Registry;
+  /** Also expose prom-client's default process metrics. Default true. */
+  defaultMetrics?: boolean;
+  /** Reported by `/version` and the status. Default: this package's version. */
+  version?: string;
+  /** Whether local requests (loopback, unix socket) may use admin endpoints without a token. Default true. */
+  trustLoopback?: boolean;
+  /** Decides what "local" means. Default: the unix socket, or loopback to a loopback host name without proxy headers. */
+  isLocalRequest?: (request: IncomingMessage) => boolean;
+  /** Serve the dashboard at `/` as well as `/dashboard`. Default true; false leaves `/` to the host app. */
+  dashboardAtRoot?: boolean;
+  /** How often rates are sampled and live status is pushed when it changed. Default 1 s. */
+  statusIntervalMs?: number;
+  /** Window of the rates. Default 10 s. */
+  rateWindowMs?: number;
+  /** Heartbeat comment period of the status stream. Default 15 s. */
+  heartbeatMs?: number;
+  /** How often this instance announces itself on the bus. Default 5 s. */
+  announceIntervalMs?: number;
+  /** Status streams open at once. Default 64. */
+  maxStatusClients?: number;
+  /** Recent errors the status carries. Default 20. */
+  recentErrors?: number;
+  logger?: Logger;
+}
+
+export type ResolvedOperatorOptions = Required<Omit<OperatorOptions, "streamz" | "authenticator" | "registry">> &
+  Pick<OperatorOptions, "streamz" | "authenticator" | "registry">;
+
+export const OPERATOR_DEFAULTS = {
+  defaultMetrics: true,
+  trustLoopback: true,
+  dashboardAtRoot: true,
+  statusIntervalMs: 1_000,
+  rateWindowMs: 10_000,
+  heartbeatMs: 15_000,
+  announceIntervalMs: 5_000,
+  maxStatusClients: 64,
+  recentErrors: 20,
+} as const;
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be an integer >= 1`);
+  return value;
+}
+
+function requireMethods(value: unknown, name: string, methods: readonly string[]): void {
+  const target = value as Record<string, unknown> | null | undefined;
+  if (typeof target !== "object" || target === null || methods.some((method) => typeof target[method] !== "function")) {
+    throw new TypeError(`${name} must have ${methods.join(", ")}`);
+  }
+}
+
+/** Merges the defaults and checks the options; mistakes are TypeErrors. */
+export function resolveOperatorOptions(options: OperatorOptions): ResolvedOperatorOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as OperatorOptions;
+  requireMethods(defined.manager, "manager", ["nodes", "circuits", "resetCircuit", "remove"]);
+  requireMethods(defined.activity, "activity", ["snapshot", "storeTraffic", "recentErrors"]);
+  if (defined.streamz !== undefined) requireMethods(defined.streamz, "streamz", ["connections", "closeConnection"]);
+  if (defined.authenticator !== undefined) requireMethods(defined.authenticator, "authenticator", ["authenticate"]);
+  if (defined.isLocalRequest !== undefined && typeof defined.isLocalRequest !== "function") throw new TypeError("isLocalRequest must be a function");
+  const resolved: ResolvedOperatorOptions = {
+    ...OPERATOR_DEFAULTS,
+    bus: defined.manager.bus,
+    version: packageVersion(),
+    isLocalRequest,
+    logger: silentLogger,
+    ...defined,
+  };
+  for (const key of ["statusIntervalMs", "rateWindowMs", "heartbeatMs", "announceIntervalMs", "maxStatusClients"] as const) {
+    positiveInteger(resolved[key], key);
+  }
+  if (!Number.isSafeInteger(resolved.recentErrors) || resolved.recentErrors < 0) throw new TypeError("recentErrors must be an integer >= 0");
+  if (typeof resolved.version !== "string") throw new TypeError("version must be a string");
+  return resolved;
+}

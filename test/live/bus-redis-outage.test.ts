@@ -1,0 +1,276 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisBusFactory, type RedisBus, type RedisBusFactory } from "../../bus/redis/index.js";
+import { createClient, type StreamsClient } from "../../pkg/client/index.js";
+import { createNodeManager } from "../../pkg/server/index.js";
+import { decodeSegmentNotification, segmentRoute } from "../../pkg/server/live/notifications.js";
+import { createMemoryStoreFactory } from "../../store/memory/index.js";
+import { createInProcProvider } from "../../transport/inproc/index.js";
+
+/** The longest any single step waits (for a process, a connection, a message). */
+const WAIT_MS = 10_000;
+
+const skipReason =
+  process.env.STREAMKIT_REDIS_URL === undefined
+    ? "STREAMKIT_REDIS_URL is not set"
+    : spawnSync("redis-server", ["--version"]).error !== undefined
+      ? "the redis-server binary is not on PATH"
+      : undefined;
+if (skipReason !== undefined) console.log(`redis outage tests skipped: ${skipReason}`);
+
+/** Rejects if `promise` takes longer than WAIT_MS. */
+async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${WAIT_MS} ms`)), WAIT_MS);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once `bus.connected` equals `wanted`. */
+function untilConnected(bus: RedisBus, wanted: boolean): Promise<void> {
+  if (bus.connected === wanted) return Promise.resolve();
+  const reached = new Promise<void>((resolve) => {
+    const stop = bus.onConnectionChange((now) => {
+      if (now !== wanted) return;
+      stop();
+      resolve();
+    });
+  });
+  return bounded(reached, `bus.connected becoming ${wanted}`);
+}
+
+/** Resolves at the bus's next `onReconnect` call (set up before causing the reconnect). */
+function nextReconnect(bus: RedisBus): Promise<void> {
+  const reconnected = new Promise<void>((resolve) => {
+    const stop = bus.onReconnect(() => {
+      stop();
+      resolve();
+    });
+  });
+  return bounded(reconnected, "onReconnect");
+}
+
+/** Records what a handler receives; `receive(n)` waits until n messages arrived. */
+class Inbox {
+  readonly messages: Buffer[] = [];
+  #wake: () => void = () => undefined;
+  readonly handler = (message: Uint8Array): void => {
+    this.messages.push(Buffer.from(message));
+    this.#wake();
+  };
+  get texts(): string[] {
+    return this.messages.map((message) => message.toString());
+  }
+  receive(count: number): Promise<void> {
+    const arrived = new Promise<void>((resolve) => {
+      this.#wake = () => {
+        if (this.messages.length >= count) resolve();
+      };
+      this.#wake();
+    });
+    return bounded(arrived, `${count} messages`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Sends one PING and resolves when PONG comes back. */
+async function ping(port: number): Promise<void> {
+  const socket = connect(port, "127.0.0.1");
+  try {
+    socket.write("PING\r\n");
+    const [reply] = (await bounded(once(socket, "data"), "PING")) as [Buffer];
+    if (!reply.toString().startsWith("+PONG")) throw new Error(`PING answered ${reply.toString()}`);
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** A redis-server of this test's own, on its own port, that the test stops and restarts. */
+class PrivateRedis {
+  readonly port: number;
+  #process: ChildProcess | undefined;
+
+  constructor(port: number) {
+    this.port = port;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.#process !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.#process = child;
+    let output = "";
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Ready to accept connections")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+      child.once("error", reject);
+    });
+    await bounded(ready, "redis-server start");
+    await ping(this.port);
+  }
+
+  /** SIGKILL, as a crash: no goodbye to the clients. */
+  async kill(): Promise<void> {
+    const child = this.#process;
+    this.#process = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await bounded(exited, "redis-server exit");
+  }
+}
+
+describe.skipIf(skipReason !== undefined)("the redis bus through a Redis outage", () => {
+  let redis: PrivateRedis;
+  let factory: RedisBusFactory;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    redis = new PrivateRedis(await freePort());
+    // A short reconnect cap keeps the test quick; the behaviour does not depend on it.
+    factory = createRedisBusFactory({ url: redis.url, channelPrefix: `streamkit-outage:${randomUUID()}:`, maxReconnectDelayMs: 100 });
+  });
+
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    await redis.kill();
+  });
+
+  function openBus(): RedisBus {
+    const bus = factory();
+    cleanups.push(() => bus.close());
+    return bus;
+  }
+
+  it("drops publishes at once while Redis is down, then reconnects, re-subscribes and calls onReconnect", async () => {
+    await redis.start();
+    const [publisher, subscriber] = [openBus(), openBus()];
+    await Promise.all([untilConnected(publisher, true), untilConnected(subscriber, true)]);
+    const early = new Inbox();
+    await subscriber.subscribe("orders", early.handler);
+    publisher.publish("orders", Buffer.from("before"));
+    await early.receive(1);
+
+    await redis.kill();
+    await Promise.all([untilConnected(publisher, false), untilConnected(subscriber, false)]);
+    const before = publisher.stats;
+    for (let i = 0; i < 100; i++) publisher.publish("orders", Buffer.from(`during ${i}`));
+    expect(publisher.stats.published).toBe(before.published + 100);
+    // Dropped at once, or (sent just before the publisher noticed) failed with the connection.
+    await bounded(publisher.flush(), "flush");
+    expect(publisher.stats).toEqual({ published: before.published + 100, dropped: before.dropped + 100 });
+
+    // A subscribe made during the outage resolves, and its route is subscribed when Redis is back.
+    const late = new Inbox();
+    await bounded(subscriber.subscribe("late", late.handler), "subscribe while Redis is down");
+    // Closing a bus never hangs on an unreachable Redis.
+    const closedWhileDown = factory();
+    await bounded(closedWhileDown.close(), "close while Redis is down");
+
+    const reconnected = nextReconnect(subscriber);
+    await redis.start();
+    await reconnected;
+    await Promise.all([untilConnected(publisher, true), untilConnected(subscriber, true)]);
+
+    publisher.publish("orders", Buffer.from("after"));
+    publisher.publish("late", Buffer.from("late"));
+    await Promise.all([early.receive(2), late.receive(1)]);
+    expect(early.texts).toEqual(["before", "after"]);
+    expect(late.texts).toEqual(["late"]);
+  });
+
+  it("lets a bus start while Redis is down: subscribe resolves, and onReconnect fires once it is subscribed", async () => {
+    await redis.kill();
+    const bus = openBus();
+    const inbox = new Inbox();
+    await bounded(bus.subscribe("early", inbox.handler), "subscribe before Redis ever answered");
+    bus.publish("early", Buffer.from("lost"));
+    expect(bus.stats).toEqual({ published: 1, dropped: 1 });
+
+    const reconnected = nextReconnect(bus);
+    await redis.start();
+    await reconnected;
+    await untilConnected(bus, true);
+    bus.publish("early", Buffer.from("carried"));
+    await inbox.receive(1);
+    expect(inbox.texts).toEqual(["carried"]);
+  });
+
+  it("keeps produces through a NodeManager succeeding while Redis is down; notifications flow again after", async () => {
+    await redis.start();
+    const managerBuses: RedisBus[] = [];
+    const manager = createNodeManager({
+      storeFactory: createMemoryStoreFactory(),
+      busFactory: () => {
+        const bus = factory();
+        managerBuses.push(bus);
+        return bus;
+      },
+      idleEviction: false,
+    });
+    cleanups.push(() => manager.close());
+    const [managerBus] = managerBuses as [RedisBus];
+    const client: StreamsClient = createClient(createInProcProvider(manager));
+    cleanups.push(() => client.close());
+    // Another server instance, watching this store's notifications.
+    const observer = openBus();
+    await Promise.all([untilConnected(managerBus, true), untilConnected(observer, true)]);
+    const storeId = randomUUID();
+    const notified = new Inbox();
+    await observer.subscribe(segmentRoute(storeId, "space"), notified.handler);
+    const headsNotified = () => notified.messages.map((message) => decodeSegmentNotification(message)?.status.lastSequence);
+    const produce = (sequence: number) =>
+      bounded(client.produce(storeId, "space", "segment", [{ sequence, payload: Buffer.from(`entry ${sequence}`) }]), `produce ${sequence}`);
+
+    await produce(1);
+    await notified.receive(1);
+
+    await redis.kill();
+    await untilConnected(managerBus, false);
+    const before = managerBus.stats;
+    for (let sequence = 2; sequence <= 11; sequence++) {
+      const [status] = await produce(sequence);
+      expect(status?.lastSequence).toBe(sequence);
+    }
+    expect(managerBus.stats.dropped - before.dropped).toBeGreaterThanOrEqual(10);
+
+    const reconnected = nextReconnect(observer);
+    await redis.start();
+    await reconnected;
+    await untilConnected(managerBus, true);
+    await produce(12);
+    await notified.receive(2);
+    expect(headsNotified()).toEqual([1, 12]);
+
+    const sequences: number[] = [];
+    for await (const entry of client.consumeSegment(storeId, { space: "space", segment: "segment" })) sequences.push(entry.sequence);
+    expect(sequences).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+});

@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { createRedisBusFactory, type RedisBus } from "../../bus/redis/index.js";
+import { type Cluster, startCluster } from "../support/cluster.js";
+import { bytes, records } from "../support/data.js";
+import { bounded, StatusRecorder } from "./subscriptions-recorder.js";
+
+const skipReason =
+  process.env.STREAMKIT_REDIS_URL === undefined
+    ? "STREAMKIT_REDIS_URL is not set"
+    : spawnSync("redis-server", ["--version"]).error !== undefined
+      ? "the redis-server binary is not on PATH"
+      : undefined;
+if (skipReason !== undefined) console.log(`subscriptions bus outage test skipped: ${skipReason}`);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** A redis-server of this test's own, on its own port, killed and restarted by the test. */
+class PrivateRedis {
+  #process: ChildProcess | undefined;
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.#process = child;
+    let output = "";
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Ready to accept connections")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+      child.once("error", reject);
+    });
+    await bounded(ready, "redis-server start");
+  }
+
+  /** SIGKILL, as a crash. */
+  async kill(): Promise<void> {
+    const child = this.#process;
+    this.#process = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await bounded(exited, "redis-server exit");
+  }
+}
+
+/** Resolves once `bus.connected` equals `wanted`. */
+function untilConnected(bus: RedisBus, wanted: boolean): Promise<void> {
+  if (bus.connected === wanted) return Promise.resolve();
+  const reached = new Promise<void>((resolve) => {
+    const stop = bus.onConnectionChange((now) => {
+      if (now !== wanted) return;
+      stop();
+      resolve();
+    });
+  });
+  return bounded(reached, `bus.connected becoming ${wanted}`);
+}
+
+describe.skipIf(skipReason !== undefined)("status subscriptions through a Redis outage", () => {
+  let redis: PrivateRedis | undefined;
+  let cluster: Cluster | undefined;
+
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.kill();
+  });
+
+  it("produces succeed while Redis is down; when the bus is back every subscription gets a fresh snapshot", async () => {
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+    const redisFactory = createRedisBusFactory({ url: redis.url, channelPrefix: `sk-outage:${randomUUID()}:`, maxReconnectDelayMs: 100 });
+    const buses: RedisBus[] = [];
+    cluster = await startCluster({
+      bus: "redis",
+      busFactory: () => {
+        const bus = redisFactory();
+        buses.push(bus);
+        return bus;
+      },
+    });
+    await Promise.all(buses.map((bus) => untilConnected(bus, true)));
+    const [a, b] = cluster.instances;
+    const subscriber = a.connect();
+    const producer = b.connect();
+    const storeId = cluster.newStoreId();
+    await producer.produce(storeId, "s", "quiet", records(1, 2));
+    await producer.produce(storeId, "s", "busy", records(1, 1));
+
+    const recorder = new StatusRecorder();
+    const errors: unknown[] = [];
+    await using subscription = await subscriber.subscribeToSpace(storeId, "s", recorder.listener, { onError: (error) => errors.push(error) });
+    await producer.publish(storeId, "s", "busy", bytes("2"));
+    await recorder.untilSequence("busy", 2);
+    const beforeOutage = recorder.statuses.length;
+
+    await redis.kill();
+    await Promise.all(buses.map((bus) => untilConnected(bus, false)));
+    const [during] = await bounded(producer.produce(storeId, "s", "busy", records(3, 1)), "a produce while Redis is down");
+    expect(during?.lastSequence).toBe(3);
+
+    await redis.start();
+    await recorder.untilSequence("busy", 3);
+    // Only a snapshot repeats a head that did not change: "quiet" comes again, at 2.
+    await recorder.until(() => recorder.statuses.slice(beforeOutage).some((status) => status.segment === "quiet"), "the snapshot after the outage");
+    const afterOutage = recorder.statuses.slice(beforeOutage).map((status) => `${status.segment}:${status.lastSequence}`);
+    expect(afterOutage).toEqual(expect.arrayContaining(["quiet:2", "busy:3"]));
+    expect(subscription.state).toMatchObject({ status: "connected", reconnects: 0 });
+
+    // And live again.
+    await Promise.all(buses.map((bus) => untilConnected(bus, true)));
+    await producer.publish(storeId, "s", "busy", bytes("4"));
+    await recorder.untilSequence("busy", 4);
+    expect(recorder.sequencesOf("busy").every((sequence, i, all) => i === 0 || sequence >= all[i - 1]!)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});

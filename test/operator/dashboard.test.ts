@@ -1,0 +1,135 @@
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../pkg/cli/index.js";
+import { createClient, type StreamsClient } from "../../pkg/client/index.js";
+import { createWsProvider } from "../../transport/ws/index.js";
+import { chromiumMissing, launchChromium } from "../browser/chromium.js";
+import { records } from "../support/data.js";
+import { RawClient } from "../support/ws-raw-client.js";
+import { call, getStatus, mintToken, useServers, WAIT_MS } from "./support.js";
+
+/** Set to refresh the committed screenshot (docs/dashboard.png) from this test's run. */
+const UPDATE_SCREENSHOT = process.env.STREAMKIT_UPDATE_SCREENSHOTS === "1";
+const DOCS_SCREENSHOT = join(import.meta.dirname, "../../docs/dashboard.png");
+
+const missing = await chromiumMissing();
+const mustRun = process.env.CI === "true";
+if (missing !== undefined && !mustRun) console.log(`dashboard tests skipped: ${missing}`);
+
+const servers = useServers();
+
+describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in headless Chromium", () => {
+  let dir: string;
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "streamkit-dashboard-"));
+    await mkdir(join(dir, "profile"));
+    browser = await launchChromium(join(dir, "profile"));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function open(server: RunningServer): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    await page.goto(`${server.url}/`, { timeout: WAIT_MS });
+    await page.waitForSelector("body[data-ready]", { timeout: WAIT_MS });
+    return { page, errors };
+  }
+
+  const client = async (server: RunningServer, subject: string): Promise<StreamsClient> =>
+    createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"], subject) }));
+
+  it("loads, shows connections and traffic live, and its Close button closes a connection", { timeout: 60_000 }, async () => {
+    const server = await servers.start();
+    const { page, errors } = await open(server);
+    const clients: StreamsClient[] = [];
+    try {
+      const { nodeId } = (await call<{ nodeId: string }>(`${server.url}/version`)).body;
+      expect(await page.textContent("#node-id")).toBe(nodeId);
+      await page.waitForFunction(() => document.getElementById("live-text")?.textContent === "live", undefined, { timeout: WAIT_MS });
+
+      // A client connecting after the page loaded appears without a reload.
+      const raw = await RawClient.connect(`${server.wsUrl}/streamz`, {
+        token: await mintToken(["streamkit::*"], "dashboard-e2e"),
+        headers: { "user-agent": "dashboard-e2e/1.0 (playwright)" },
+      });
+      const id = (await getStatus(server.url)).connections.find((connection) => connection.subject === "dashboard-e2e")!.id;
+      const row = page.locator(`#connections tbody tr[data-key="${id}"]`);
+      await row.waitFor({ timeout: WAIT_MS });
+      expect(await row.textContent()).toContain("dashboard-e2e/1.0 (playwright)");
+
+      // Traffic, a subscription, a lease and a refused batch show up as they happen.
+      const orders = await client(server, "orders-service");
+      const analytics = await client(server, "analytics");
+      clients.push(orders, analytics);
+      const [ordersStore, billingStore] = [crypto.randomUUID(), crypto.randomUUID()];
+      await orders.produce(ordersStore, "orders", "order-42", records(1, 120, "order"));
+      await orders.produce(billingStore, "invoices", "2024-06", records(1, 40, "invoice"));
+      await analytics.subscribeToSegment(ordersStore, "orders", "order-42", () => undefined);
+      await orders.acquireLease(billingStore, "invoice-run", { holder: "worker-1", ttlMs: 60_000 });
+      await expect(orders.produce(ordersStore, "orders", "order-42", records(7, 1))).rejects.toMatchObject({ kind: "sequence_conflict" });
+      for await (const entry of analytics.consumeSegment(billingStore, { space: "invoices", segment: "2024-06" })) expect(entry.sequence).toBeGreaterThan(0);
+
+      await page.waitForFunction(
+        () =>
+          document.getElementById("card-produced-note")?.textContent?.includes("160 total") === true &&
+          document.querySelectorAll("#stores tbody tr").length === 2 &&
+          document.querySelectorAll("#errors li").length === 1 &&
+          document.getElementById("card-live")?.textContent === "1",
+        undefined,
+        { timeout: WAIT_MS },
+      );
+      expect(await page.textContent("#errors")).toContain("sequence_conflict");
+      expect(await page.locator("#connections tbody tr").count()).toBe(3);
+
+      const screenshot = join(dir, "dashboard.png");
+      await page.screenshot({ path: screenshot });
+      if (UPDATE_SCREENSHOT) await copyFile(screenshot, DOCS_SCREENSHOT);
+
+      // The Close button calls POST /api/admin/connections/:id/close: the client is closed, the row goes.
+      await row.locator('button[data-action="close"]').click();
+      expect((await raw.closed).code).toBe(4002);
+      await row.waitFor({ state: "detached", timeout: WAIT_MS });
+      expect(await page.textContent("#toast")).toBe(`Connection ${id} closed`);
+      expect(errors).toEqual([]);
+    } finally {
+      await Promise.all(clients.map((each) => each.close()));
+      await page.close();
+    }
+  });
+
+  it("evicts a store's node with its Evict button", { timeout: 60_000 }, async () => {
+    const server = await servers.start();
+    const { page, errors } = await open(server);
+    const orders = await client(server, "orders-service");
+    const storeId = crypto.randomUUID();
+    try {
+      await orders.produce(storeId, "orders", "order-1", records(1, 3));
+      const row = page.locator(`#stores tbody tr[data-key="${storeId}"]`);
+      await row.locator('button[data-action="evict"]').click({ timeout: WAIT_MS });
+      await page.waitForFunction(
+        (id) => document.querySelector(`#stores tbody tr[data-key="${id}"] td:nth-child(2)`)?.textContent === "closed",
+        storeId,
+        { timeout: WAIT_MS },
+      );
+      expect((await getStatus(server.url)).counts.nodes).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await orders.close();
+      await page.close();
+    }
+  });
+});
