@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../pkg/server/logger.js";
 import { settlesWithin } from "./bounded.js";
 
@@ -21,7 +21,7 @@ const FIRST_RECONNECT_DELAY_MS = 50;
  * per outage.
  */
 export function openConnection({ url, role, maxReconnectDelayMs, logger }: ConnectionOptions): Redis {
-  const redis = new Redis(url, {
+  const options: RedisOptions = {
     connectionName: `streamkit-bus-${role}`,
     retryStrategy: (attempt) => Math.min(maxReconnectDelayMs, FIRST_RECONNECT_DELAY_MS * 2 ** Math.min(attempt - 1, 16)),
     enableOfflineQueue: false,
@@ -30,7 +30,9 @@ export function openConnection({ url, role, maxReconnectDelayMs, logger }: Conne
     autoResendUnfulfilledCommands: false,
     // The bus re-subscribes itself, so that it knows when the subscriptions are back.
     autoResubscribe: false,
-  });
+  };
+  // ioredis parses redis:// and rediss:// URLs itself; a unix socket is given as a path.
+  const redis = url.startsWith("unix://") ? new Redis({ ...options, path: url.slice("unix://".length) }) : new Redis(url, options);
   let wasReady = false;
   let errorLogged = false;
   redis.on("ready", () => {

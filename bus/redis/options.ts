@@ -1,7 +1,7 @@
 import { type Logger, silentLogger } from "../../pkg/server/logger.js";
 
 export interface RedisBusOptions {
-  /** `redis://` or `rediss://` URL of the Redis server. */
+  /** `redis://` or `rediss://` URL of the Redis server, or `unix:///path/to/redis.sock`. */
   url: string;
   /** Prepended to every route to make the Redis channel, so several deployments can share one Redis. Default `"streamkit:"`. */
   channelPrefix?: string;
@@ -35,8 +35,8 @@ function requirePositiveInteger(name: string, value: number): void {
 export function resolveRedisBusOptions(options: RedisBusOptions): ResolvedRedisBusOptions {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
   const resolved: ResolvedRedisBusOptions = { ...DEFAULTS, ...stripUndefined(options), url: options.url };
-  if (typeof resolved.url !== "string" || !/^rediss?:\/\//.test(resolved.url)) {
-    throw new TypeError("url must be a redis:// or rediss:// URL");
+  if (typeof resolved.url !== "string" || !/^(rediss?:\/\/|unix:\/\/\/)/.test(resolved.url)) {
+    throw new TypeError("url must be a redis:// or rediss:// URL, or unix:///path/to/socket");
   }
   if (typeof resolved.channelPrefix !== "string") throw new TypeError("channelPrefix must be a string");
   requirePositiveInteger("maxQueue", resolved.maxQueue);

@@ -2,6 +2,9 @@ import { access, constants, mkdir } from "node:fs/promises";
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { resolve } from "node:path";
+import { createMemoryBusFactory } from "../../bus/memory/index.js";
+import { createRedisBusFactory } from "../../bus/redis/index.js";
+import type { Bus, BusFactory } from "../../bus/types.js";
 import { createLevelStoreFactory } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
@@ -50,6 +53,17 @@ function dialableHost(address: AddressInfo): string {
   return address.family === "IPv6" ? `[${address.address}]` : address.address;
 }
 
+function openBusFactory(config: ServeConfig, logger: Logger): BusFactory {
+  if (config.bus === "memory" || config.redisUrl === undefined) return createMemoryBusFactory();
+  return createRedisBusFactory({ url: config.redisUrl, logger });
+}
+
+function busStatus(bus: Bus, config: ServeConfig, phase: Phase): DependencyStatus {
+  const details = { backend: config.bus, dropped: bus.stats.dropped };
+  if (phase !== "ready") return { state: phase, ...details };
+  return { state: bus.connected ? "ok" : "failing", ...details };
+}
+
 function openStoreFactory(config: ServeConfig): StoreFactory {
   return config.store === "level" ? createLevelStoreFactory({ dataDir: resolve(config.dataDir) }) : createMemoryStoreFactory();
 }
@@ -80,7 +94,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
 
   const readiness = async (): Promise<Readiness> => {
     const listeners: DependencyStatus = { state: phase === "ready" ? "ok" : phase, ...listening };
-    const dependencies = { listeners, store: await storeStatus(config, phase) };
+    const dependencies = { listeners, store: await storeStatus(config, phase), bus: busStatus(manager.bus, config, phase) };
     const ready = Object.values(dependencies).every((dependency) => dependency.state === "ok");
     return { status: ready ? "ready" : "not_ready", dependencies };
   };
@@ -91,6 +105,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   const activity = new ServerActivity();
   const manager: StoreNodeManager = createNodeManager({
     storeFactory,
+    busFactory: openBusFactory(config, logger),
     observer: activity,
     logger,
     limits: { maxPayloadBytes: limits.maxPayloadBytes },
@@ -147,7 +162,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   }
   phase = "ready";
   const host = `${dialableHost(address)}:${address.port}`;
-  logger.info({ url: `http://${host}`, address: listening.tcp, unixSocket: listening.unixSocket, store: config.store }, "listening");
+  logger.info({ url: `http://${host}`, address: listening.tcp, unixSocket: listening.unixSocket, store: config.store, bus: config.bus }, "listening");
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= shutdown());
   return {

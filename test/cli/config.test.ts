@@ -46,6 +46,8 @@ describe("config sources and precedence", () => {
       unixSocket: undefined,
       dataDir: "./data",
       store: "level",
+      bus: "memory",
+      redisUrl: undefined,
       logLevel: "info",
       logPretty: "auto",
       auth: {
@@ -129,6 +131,8 @@ describe("config sources and precedence", () => {
       unixSocket: [join(dir, "s.sock"), join(dir, "s.sock")],
       dataDir: [join(dir, "data"), join(dir, "data")],
       store: ["memory", "memory"],
+      bus: ["redis", "redis"],
+      redisUrl: ["redis://127.0.0.1:6390", "redis://127.0.0.1:6390"],
       logLevel: ["trace", "trace"],
       logPretty: ["true", true],
       "auth.jwtSecret": ["s".repeat(32), "s".repeat(32)],
@@ -150,12 +154,17 @@ describe("config sources and precedence", () => {
     expect(Object.keys(samples)).toEqual(SETTINGS.map(({ path }) => path));
     const valueAt = (config: object, path: string): unknown =>
       path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+    // Keys that are only valid with a companion key set (bus: redis needs a redisUrl).
+    const companions: Record<string, { flags: string[]; env: Record<string, string>; json: object }> = {
+      bus: { flags: ["--redis-url", "redis://127.0.0.1:6390"], env: { STREAMKIT_REDIS_URL: "redis://127.0.0.1:6390" }, json: { redisUrl: "redis://127.0.0.1:6390" } },
+    };
     for (const { path, flag, env } of SETTINGS) {
       const [text, value] = samples[path]!;
       const [group, key] = path.includes(".") ? path.split(".") : [undefined, path];
-      const json = group === undefined ? { [key]: value } : { [group]: { [key]: value } };
-      expect(valueAt((await load([`--${flag}`, text])).config, path), flag).toEqual(value);
-      expect(valueAt((await load([], { [env]: text })).config, path), env).toEqual(value);
+      const companion = companions[path] ?? { flags: [], env: {}, json: {} };
+      const json = { ...companion.json, ...(group === undefined ? { [key]: value } : { [group]: { [key]: value } }) };
+      expect(valueAt((await load([`--${flag}`, text, ...companion.flags])).config, path), flag).toEqual(value);
+      expect(valueAt((await load([], { [env]: text, ...companion.env })).config, path), env).toEqual(value);
       expect(valueAt((await load(["--config", await writeJson("one.json", json)])).config, path), path).toEqual(value);
     }
   });

@@ -139,6 +139,7 @@ describe("startServer: probes, auth and shutdown", () => {
       dependencies: {
         listeners: { state: "ok", tcp: `127.0.0.1:${new URL(server.url).port}` },
         store: { state: "ok", backend: "memory" },
+        bus: { state: "ok", backend: "memory", dropped: 0 },
       },
     });
     expect((await httpRequest({ url: `${server.url}/nope` })).status).toBe(404);
@@ -177,6 +178,54 @@ describe("startServer: probes, auth and shutdown", () => {
     await closing;
     expect(await closed).toEqual({ code: 1001, reason: "going away" });
     await expect(httpRequest({ url: `${server.url}/healthz` })).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+
+  it("refuses bus redis without a redisUrl", async () => {
+    const error = await start({ bus: "redis" }).catch((caught: unknown) => caught);
+    expect((error as ConfigError).problems).toEqual(["redisUrl: must be set when bus is redis (bus from startServer options) (from default)"]);
+  });
+
+  const redisUrl = process.env.STREAMKIT_REDIS_URL;
+  if (redisUrl === undefined) console.log("redis bus serve test skipped: STREAMKIT_REDIS_URL is not set");
+  it.skipIf(redisUrl === undefined)("runs on the Redis bus and reports it ready, with live updates across two servers", async () => {
+    const first = await start({ store: "memory", bus: "redis", redisUrl });
+    // The bus connects in the background (a server starts even while Redis is down); /readyz says when it is up.
+    let bus: unknown;
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const reply = await httpRequest({ url: `${first.url}/readyz` });
+      bus = (JSON.parse(reply.body) as { dependencies: { bus: unknown } }).dependencies.bus;
+      if (reply.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(bus).toEqual({ state: "ok", backend: "redis", dropped: 0 });
+    // A second server on its own data: its produces reach subscribers of the first only through Redis.
+    const secondDir = await mkdtemp(join(tmpdir(), "streamkit-server-"));
+    const second = await startServer({ port: 0, dataDir: secondDir, store: "memory", bus: "redis", redisUrl, logLevel: "silent" });
+    servers.push(second);
+    const storeId = randomUUID();
+    const subscriber = createClient(createWsProvider(first.wsUrl, { token: first.devToken }));
+    const seen: number[] = [];
+    let wake = (): void => undefined;
+    const sub = await subscriber.subscribeToSegment(storeId, "space", "segment", (status) => {
+      seen.push(status.lastSequence);
+      wake();
+    });
+    // Produce through the second server to the same store id (memory stores are separate, so its head is its own).
+    const producer = createClient(createWsProvider(second.wsUrl, { token: second.devToken }));
+    await producer.publish(storeId, "space", "segment", new TextEncoder().encode("x"));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no notification through Redis; saw ${seen.join(",")}`)), 10_000);
+      wake = () => {
+        if (seen.includes(1)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      wake();
+    });
+    await sub.unsubscribe();
+    await Promise.all([subscriber.close(), producer.close()]);
+    await rm(secondDir, { recursive: true, force: true });
   });
 
   it("rejects invalid options with every problem", async () => {

@@ -38,7 +38,7 @@ describe("usage errors (exit 2)", () => {
 
   it("unknown flags, missing and extra arguments, bad names and values", async () => {
     const cases: [string[], RegExp][] = [
-      [["peek", "orders"], /missing argument/],
+      [["peek", "orders"], /missing <segment>/],
       [["segments", "orders", "extra"], /unexpected argument "extra"/],
       [["spaces", "--verbose"], /Unknown option '--verbose'/],
       [["peek", "orders", "a\u0001b"], /segment: must not contain control characters/],

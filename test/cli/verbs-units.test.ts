@@ -39,12 +39,12 @@ describe("CLI helpers", () => {
 
   it("parses flags strictly, with environment fallbacks it reports", () => {
     const specs = { store: { type: "string", env: "STORE", description: "" }, tag: { type: "string", multiple: true, description: "" } } as const;
-    const parsed = parseVerbArgs(["a", "--tag", "x", "--tag=y"], specs, { min: 1, max: 1 }, { STORE: "s" });
+    const parsed = parseVerbArgs(["a", "--tag", "x", "--tag=y"], specs, { names: ["a"], min: 1 }, { STORE: "s" });
     expect(parsed.flags).toEqual({ store: "s", tag: ["x", "y"] });
     expect([...parsed.fromEnv]).toEqual(["store"]);
-    expect(parseVerbArgs(["a", "--store", "t"], specs, { min: 1, max: 1 }, { STORE: "s" }).fromEnv.size).toBe(0);
-    expect(parseVerbArgs(["a"], specs, { min: 1, max: 1 }, { STORE: "" }).flags.store).toBeUndefined();
-    expect(() => parseVerbArgs([], specs, { min: 1, max: 1 }, {})).toThrow("missing argument");
+    expect(parseVerbArgs(["a", "--store", "t"], specs, { names: ["a"], min: 1 }, { STORE: "s" }).fromEnv.size).toBe(0);
+    expect(parseVerbArgs(["a"], specs, { names: ["a"], min: 1 }, { STORE: "" }).flags.store).toBeUndefined();
+    expect(() => parseVerbArgs([], specs, { names: ["a"], min: 1 }, {})).toThrow("missing <a>");
   });
 
   it("finds the status API next to the WebSocket endpoint", () => {

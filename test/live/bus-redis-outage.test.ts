@@ -1,7 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisBusFactory, type RedisBus, type RedisBusFactory } from "../../bus/redis/index.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
@@ -9,16 +6,12 @@ import { createNodeManager } from "../../pkg/server/index.js";
 import { decodeSegmentNotification, segmentRoute } from "../../pkg/server/live/notifications.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
+import { PrivateRedis, privateRedisSkipReason } from "../support/private-redis.js";
 
 /** The longest any single step waits (for a process, a connection, a message). */
 const WAIT_MS = 10_000;
 
-const skipReason =
-  process.env.STREAMKIT_REDIS_URL === undefined
-    ? "STREAMKIT_REDIS_URL is not set"
-    : spawnSync("redis-server", ["--version"]).error !== undefined
-      ? "the redis-server binary is not on PATH"
-      : undefined;
+const skipReason = privateRedisSkipReason;
 if (skipReason !== undefined) console.log(`redis outage tests skipped: ${skipReason}`);
 
 /** Rejects if `promise` takes longer than WAIT_MS. */
@@ -80,72 +73,8 @@ class Inbox {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
-/** Sends one PING and resolves when PONG comes back. */
-async function ping(port: number): Promise<void> {
-  const socket = connect(port, "127.0.0.1");
-  try {
-    socket.write("PING\r\n");
-    const [reply] = (await bounded(once(socket, "data"), "PING")) as [Buffer];
-    if (!reply.toString().startsWith("+PONG")) throw new Error(`PING answered ${reply.toString()}`);
-  } finally {
-    socket.destroy();
-  }
-}
 
-/** A redis-server of this test's own, on its own port, that the test stops and restarts. */
-class PrivateRedis {
-  readonly port: number;
-  #process: ChildProcess | undefined;
-
-  constructor(port: number) {
-    this.port = port;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.#process !== undefined;
-  }
-
-  async start(): Promise<void> {
-    if (this.running) return;
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-    const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-    this.#process = child;
-    let output = "";
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-      child.once("error", reject);
-    });
-    await bounded(ready, "redis-server start");
-    await ping(this.port);
-  }
-
-  /** SIGKILL, as a crash: no goodbye to the clients. */
-  async kill(): Promise<void> {
-    const child = this.#process;
-    this.#process = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, "exit");
-    child.kill("SIGKILL");
-    await bounded(exited, "redis-server exit");
-  }
-}
 
 describe.skipIf(skipReason !== undefined)("the redis bus through a Redis outage", () => {
   let redis: PrivateRedis;
@@ -153,14 +82,14 @@ describe.skipIf(skipReason !== undefined)("the redis bus through a Redis outage"
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    redis = new PrivateRedis(await freePort());
+    redis = new PrivateRedis();
     // A short reconnect cap keeps the test quick; the behaviour does not depend on it.
     factory = createRedisBusFactory({ url: redis.url, channelPrefix: `streamkit-outage:${randomUUID()}:`, maxReconnectDelayMs: 100 });
   });
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
-    await redis.kill();
+    await redis[Symbol.asyncDispose]();
   });
 
   function openBus(): RedisBus {

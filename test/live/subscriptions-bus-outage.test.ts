@@ -1,66 +1,15 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRedisBusFactory, type RedisBus } from "../../bus/redis/index.js";
 import { type Cluster, startCluster } from "../support/cluster.js";
 import { bytes, records } from "../support/data.js";
 import { bounded, StatusRecorder } from "./subscriptions-recorder.js";
+import { PrivateRedis, privateRedisSkipReason } from "../support/private-redis.js";
 
-const skipReason =
-  process.env.STREAMKIT_REDIS_URL === undefined
-    ? "STREAMKIT_REDIS_URL is not set"
-    : spawnSync("redis-server", ["--version"]).error !== undefined
-      ? "the redis-server binary is not on PATH"
-      : undefined;
+const skipReason = privateRedisSkipReason;
 if (skipReason !== undefined) console.log(`subscriptions bus outage test skipped: ${skipReason}`);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
-/** A redis-server of this test's own, on its own port, killed and restarted by the test. */
-class PrivateRedis {
-  #process: ChildProcess | undefined;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-    const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-    this.#process = child;
-    let output = "";
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-      child.once("error", reject);
-    });
-    await bounded(ready, "redis-server start");
-  }
-
-  /** SIGKILL, as a crash. */
-  async kill(): Promise<void> {
-    const child = this.#process;
-    this.#process = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, "exit");
-    child.kill("SIGKILL");
-    await bounded(exited, "redis-server exit");
-  }
-}
 
 /** Resolves once `bus.connected` equals `wanted`. */
 function untilConnected(bus: RedisBus, wanted: boolean): Promise<void> {
@@ -81,11 +30,11 @@ describe.skipIf(skipReason !== undefined)("status subscriptions through a Redis 
 
   afterAll(async () => {
     await cluster?.close();
-    await redis?.kill();
+    await redis?.[Symbol.asyncDispose]();
   });
 
   it("produces succeed while Redis is down; when the bus is back every subscription gets a fresh snapshot", async () => {
-    redis = new PrivateRedis(await freePort());
+    redis = new PrivateRedis();
     await redis.start();
     const redisFactory = createRedisBusFactory({ url: redis.url, channelPrefix: `sk-outage:${randomUUID()}:`, maxReconnectDelayMs: 100 });
     const buses: RedisBus[] = [];

@@ -35,6 +35,12 @@ export interface ParsedArgs<T extends FlagSpecs> {
   readonly fromEnv: ReadonlySet<keyof T>;
 }
 
+/** A verb's positional arguments by name, the first `min` of them required. */
+export interface Positionals {
+  readonly names: readonly string[];
+  readonly min: number;
+}
+
 /** Whether the arguments ask for help (before a `--`), whatever else they hold. */
 export function asksForHelp(argv: readonly string[]): boolean {
   const end = argv.indexOf("--");
@@ -48,7 +54,7 @@ export function asksForHelp(argv: readonly string[]): boolean {
 export function parseVerbArgs<const T extends FlagSpecs>(
   argv: readonly string[],
   specs: T,
-  positionals: { min: number; max: number },
+  positionals: Positionals,
   env: NodeJS.ProcessEnv = process.env,
 ): ParsedArgs<T> {
   const options = Object.fromEntries(
@@ -73,8 +79,9 @@ export function parseVerbArgs<const T extends FlagSpecs>(
     else flags[name] = value ?? envValue;
   }
   const count = parsed.positionals.length;
-  if (count < positionals.min) throw new UsageError(`missing argument${positionals.min - count > 1 ? "s" : ""}`);
-  if (count > positionals.max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[positionals.max])}`);
+  const { names, min } = positionals;
+  if (count < min) throw new UsageError(`missing ${names.slice(count, min).map((name) => `<${name}>`).join(" ")}`);
+  if (count > names.length) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[names.length])}`);
   // Each flag was read by its spec above, which is what FlagValues<T> describes.
   return { flags: flags as FlagValues<T>, positionals: parsed.positionals, fromEnv };
 }

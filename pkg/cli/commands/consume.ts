@@ -105,7 +105,7 @@ export const consumeVerb = defineVerb({
   name: "consume",
   summary: "Print a segment's or spaces' entries as JSON lines.",
   flags: CONSUME_FLAGS,
-  positionals: { min: 0, max: 2 },
+  positionals: { names: ["space", "segment"], min: 0 },
   help: {
     usage: "consume <space> [segment] [flags]   |   consume --space <a> --space <b> [flags]",
     about: [

@@ -13,7 +13,7 @@ export const peekVerb = defineVerb({
   name: "peek",
   summary: "Print a segment's latest entry as JSON.",
   flags,
-  positionals: { min: 2, max: 2 },
+  positionals: { names: ["space", "segment"], min: 2 },
   help: {
     usage: "peek <space> <segment> [flags]",
     about: [

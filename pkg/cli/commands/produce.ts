@@ -22,7 +22,7 @@ export const produceVerb = defineVerb({
   name: "produce",
   summary: "Append records from stdin or a file to a segment, in atomic batches.",
   flags,
-  positionals: { min: 2, max: 2 },
+  positionals: { names: ["space", "segment"], min: 2 },
   help: {
     usage: "produce <space> <segment> [flags] < records",
     about: [

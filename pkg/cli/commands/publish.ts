@@ -13,7 +13,7 @@ export const publishVerb = defineVerb({
   name: "publish",
   summary: "Publish each input line as one record at the segment's next sequence.",
   flags,
-  positionals: { min: 2, max: 2 },
+  positionals: { names: ["space", "segment"], min: 2 },
   help: {
     usage: "publish <space> <segment> [flags] < records",
     about: [

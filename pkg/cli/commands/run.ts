@@ -2,7 +2,7 @@ import { StreamsError } from "../../api/index.js";
 import { ConfigError } from "../config/index.js";
 import type { Verb } from "../help.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../serve.js";
-import { asksForHelp, type FlagSpecs, type ParsedArgs, parseVerbArgs, UsageError } from "./args.js";
+import { asksForHelp, type FlagSpecs, type ParsedArgs, parseVerbArgs, type Positionals, UsageError } from "./args.js";
 import { type HelpText, verbHelp } from "./help-text.js";
 import { writeText } from "./output.js";
 
@@ -31,7 +31,7 @@ export interface VerbDefinition<T extends FlagSpecs> {
   readonly summary: string;
   readonly help: HelpText;
   readonly flags: T;
-  readonly positionals: { min: number; max: number };
+  readonly positionals: Positionals;
   /** Resolves to the exit code; throws UsageError (2), StreamsError (1) or anything else (1). */
   run(args: ParsedArgs<T>, context: VerbContext): Promise<number>;
 }

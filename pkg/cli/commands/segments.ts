@@ -9,7 +9,7 @@ export const segmentsVerb = defineVerb({
   name: "segments",
   summary: "List the segments of a space.",
   flags,
-  positionals: { min: 1, max: 1 },
+  positionals: { names: ["space"], min: 1 },
   help: {
     usage: "segments <space> [flags]",
     about: ["Prints the space's segments, sorted: a JSON array of names, or one per line under a heading (on a", "terminal, or with --output table)."],

@@ -9,7 +9,7 @@ export const spacesVerb = defineVerb({
   name: "spaces",
   summary: "List a store's spaces.",
   flags,
-  positionals: { min: 0, max: 0 },
+  positionals: { names: [], min: 0 },
   help: {
     usage: "spaces [flags]",
     about: [

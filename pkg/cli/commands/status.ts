@@ -73,7 +73,7 @@ export const statusVerb = defineVerb({
   name: "status",
   summary: "Show the server's operator status (connections, nodes, rates).",
   flags,
-  positionals: { min: 0, max: 0 },
+  positionals: { names: [], min: 0 },
   help: {
     usage: "status [flags]",
     about: [

@@ -7,7 +7,7 @@ export const tailVerb = defineVerb({
   name: "tail",
   summary: "Follow a segment or spaces live: consume --follow.",
   flags,
-  positionals: { min: 0, max: 2 },
+  positionals: { names: ["space", "segment"], min: 0 },
   help: {
     usage: "tail <space> [segment] [flags]   |   tail --space <a> --space <b> [flags]",
     about: [

@@ -19,7 +19,7 @@ export const tokenVerb = defineVerb({
   name: "token",
   summary: "Mint a token with the configured key (or the dev secret).",
   flags,
-  positionals: { min: 0, max: 0 },
+  positionals: { names: [], min: 0 },
   help: {
     usage: "token --scope <scope> [--scope …] [--ttl 1h] [--subject <sub>] [flags]",
     about: [

@@ -27,6 +27,9 @@ function crossChecks(config: ServeConfig, sourceOf: SourceOf): string[] {
       problemAt("auth.jwtSecret", `set either it or auth.jwtSecretFile (from ${sourceOf("auth.jwtSecretFile")}), not both`, sourceOf("auth.jwtSecret")),
     );
   }
+  if (config.bus === "redis" && config.redisUrl === undefined) {
+    problems.push(problemAt("redisUrl", `must be set when bus is redis (bus from ${sourceOf("bus")})`, sourceOf("redisUrl")));
+  }
   if (auth.jwtSecret !== undefined && Buffer.byteLength(auth.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(problemAt("auth.jwtSecret", `must be at least ${MIN_SECRET_BYTES} bytes long`, sourceOf("auth.jwtSecret")));
   }

@@ -35,6 +35,10 @@ export interface ServeConfig {
   unixSocket: string | undefined;
   dataDir: string;
   store: "level" | "memory";
+  /** What carries notifications between instances: in-process (one instance) or Redis (several). */
+  bus: "memory" | "redis";
+  /** Redis for `bus: "redis"`: redis://, rediss:// or unix:///path. */
+  redisUrl: string | undefined;
   logLevel: LogLevel;
   /** `"auto"`: pretty when stderr is a TTY. */
   logPretty: boolean | "auto";
@@ -62,6 +66,11 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
   }),
   dataDir: text({ defaultValue: "./data", description: "Directory for LevelDB stores and the generated dev secret." }),
   store: oneOf({ values: ["level", "memory"], defaultValue: "level", description: "Storage backend; memory keeps nothing across restarts." }),
+  bus: oneOf({ values: ["memory", "redis"], defaultValue: "memory", description: "Notification bus; redis to share live updates between instances." }),
+  redisUrl: text({
+    description: "Redis for bus=redis: redis://host:port, rediss://… or unix:///path/redis.sock.",
+    check: (value) => (/^(rediss?:\/\/|unix:\/\/\/)/.test(value) ? undefined : "must be a redis://, rediss:// or unix:/// URL"),
+  }),
   logLevel: oneOf({ values: LOG_LEVELS, defaultValue: "info", description: "Lowest level logged." }),
   logPretty: switchOrAuto({ defaultValue: "auto", description: "Human-readable logs instead of JSON lines; auto = when stderr is a TTY." }),
   auth: {

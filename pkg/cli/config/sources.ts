@@ -19,6 +19,8 @@ export interface Layer {
 const ENV_PREFIX = "STREAMKIT_";
 /** Names the config file; read before the file itself, so it is not a setting. */
 export const CONFIG_FILE_ENV = "STREAMKIT_CONFIG";
+/** Read by the client verbs and the test suite, not by serve; no warning for them. */
+const OTHER_TOOLS_ENV = ["STREAMKIT_URL", "STREAMKIT_TOKEN", "STREAMKIT_STORE_ID", "STREAMKIT_POSTGRES_URL"];
 
 const byPath = new Map(SETTINGS.map((entry) => [entry.path, entry]));
 const byFlag = new Map(SETTINGS.map((entry) => [entry.flag, entry]));
@@ -83,7 +85,7 @@ export async function fileLayer(file: Sourced & { value: string }): Promise<Laye
 /** `STREAMKIT_*` variables; an empty variable counts as unset. */
 export function envLayer(env: NodeJS.ProcessEnv): Layer & { unknown: string[] } {
   const layer = emptyLayer();
-  const known = new Set([CONFIG_FILE_ENV]);
+  const known = new Set([CONFIG_FILE_ENV, ...OTHER_TOOLS_ENV]);
   for (const entry of SETTINGS) {
     known.add(entry.env);
     const text = env[entry.env];

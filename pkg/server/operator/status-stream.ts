@@ -37,6 +37,7 @@ export class StatusStream {
   readonly #options: StatusStreamOptions;
   readonly #clients = new Set<Client>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  #closed = false;
   #lastKey = "";
   #lastEvent = "";
   #eventId = 0;
@@ -53,6 +54,7 @@ export class StatusStream {
 
   /** Takes over a GET request: headers, the current status, then updates until either side closes. */
   attach(request: IncomingMessage, response: ServerResponse): void {
+    if (this.#closed) throw new StreamsError("unavailable", "the server is shutting down");
     if (this.#clients.size >= this.#options.maxClients) {
       throw new StreamsError("resource_exhausted", `too many status streams open (limit ${this.#options.maxClients})`);
     }
@@ -90,6 +92,7 @@ export class StatusStream {
 
   /** Ends every client's stream. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#heartbeat);
     for (const client of this.#clients) client.response.end();
     this.#clients.clear();
