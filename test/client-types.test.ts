@@ -7,6 +7,7 @@ import {
   type ConsumeSegmentQuery,
   type ConsumeSpaceQuery,
   type ConsumeState,
+  type RetryPolicy,
   createClient,
   type Entry,
   type ProduceOptions,
@@ -23,7 +24,7 @@ import {
 
 describe("public client types", () => {
   it("creates a client from a provider and options", () => {
-    expectTypeOf(createClient).parameters.toEqualTypeOf<[provider: Provider, options?: { batchSize?: number }]>();
+    expectTypeOf(createClient).parameters.toEqualTypeOf<[provider: Provider, options?: { batchSize?: number; retry?: Partial<RetryPolicy> }]>();
     expectTypeOf(createClient).returns.toEqualTypeOf<StreamsClient>();
   });
 

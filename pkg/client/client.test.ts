@@ -95,6 +95,8 @@ describe("createClient over the in-process transport", () => {
     );
     expect(opens()).toBe(0);
     expect(() => createClient(provider, { batchSize: -1 })).toThrow(TypeError);
+    expect(() => createClient(provider, { retry: { jitter: 2 } })).toThrow(/options.retry.jitter/);
+    expect(() => createClient(provider, { retry: { maxDelayMs: -1 } })).toThrow(TypeError);
     await client.close();
   });
 

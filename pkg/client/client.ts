@@ -18,7 +18,7 @@ import { produce } from "./produce.js";
 import { toEntry, withoutType } from "./replies.js";
 import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
 import type { ReadRequest } from "./resume.js";
-import { DEFAULT_RESUME_POLICY } from "./resume-policy.js";
+import { resolveRetryPolicy } from "./retry-policy.js";
 import { subscribeToStatus } from "./subscribe.js";
 import { statusSubscriptionParams } from "./subscribe-request.js";
 import type { CallOptions, ClientOptions, ConsumeIterable, StreamsClient } from "./types.js";
@@ -26,7 +26,7 @@ import { unary } from "./unary.js";
 import { subscribeWorkers } from "./workers.js";
 import { workersSubscriptionParams } from "./workers-request.js";
 
-const DEFAULTS: Required<ClientOptions> = { batchSize: 1_000 };
+const DEFAULT_BATCH_SIZE = 1_000;
 
 /** The trailing options' signal, after checking their types. */
 function signalOf(options: unknown): AbortSignal | undefined {
@@ -47,13 +47,13 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
     throw new TypeError("provider must be a Provider (createWsProvider, createInProcProvider, …)");
   }
   const settings = requireObject(options, "options");
-  const defaultBatchSize = settings.batchSize === undefined ? DEFAULTS.batchSize : requireCount(settings.batchSize, "options.batchSize");
-  const connection = createConnection(provider);
+  const defaultBatchSize = settings.batchSize === undefined ? DEFAULT_BATCH_SIZE : requireCount(settings.batchSize, "options.batchSize");
+  const connection = createConnection(provider, resolveRetryPolicy(settings.retry));
 
   const read = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => ReadRequest): ConsumeIterable => {
     requireString(storeId, "storeId");
     const request = toRequest(query);
-    return consumeIterable({ connection, storeId, request, signal: readSignal(query as Fields, options), policy: DEFAULT_RESUME_POLICY });
+    return consumeIterable({ connection, storeId, request, signal: readSignal(query as Fields, options), policy: connection.retry });
   };
 
   return {

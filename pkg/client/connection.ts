@@ -7,6 +7,7 @@ import {
   type Request,
   StreamsError,
 } from "../api/index.js";
+import type { RetryPolicy } from "./retry-policy.js";
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -36,14 +37,17 @@ export interface Connection {
   assertOpen(): void;
   /** Idempotent; closes the provider. */
   close(): Promise<void>;
+  /** How reads and subscriptions pace their retries after transient failures. */
+  readonly retry: RetryPolicy;
 }
 
-export function createConnection(provider: Provider): Connection {
+export function createConnection(provider: Provider, retry: RetryPolicy): Connection {
   let closing: Promise<void> | undefined;
   const assertOpen = () => {
     if (closing !== undefined) throw new StreamsError("unavailable", "client is closed");
   };
   return {
+    retry,
     assertOpen,
     open(storeId, request) {
       assertOpen();

@@ -4,7 +4,7 @@ import type { Connection } from "./connection.js";
 import { ReadState } from "./consume-state.js";
 import { toEntry } from "./replies.js";
 import { ReadProgress, type ReadRequest } from "./resume.js";
-import { type ResumePolicy, resumeDelay, waitBeforeResume } from "./resume-policy.js";
+import { pauseOrCancel, type RetryPolicy, retryDelay } from "./retry-policy.js";
 import type { ConsumeIterable } from "./types.js";
 
 /** One read: where to send it, and how to resume it. */
@@ -13,7 +13,7 @@ export interface ReadTarget {
   storeId: string;
   request: ReadRequest;
   signal: AbortSignal | undefined;
-  policy: ResumePolicy;
+  policy: RetryPolicy;
 }
 
 /**
@@ -51,7 +51,7 @@ async function* readEntries(target: ReadTarget, state: ReadState): AsyncGenerato
     if (outcome.kind === "ended" || progress.complete) return;
     const { error } = outcome;
     if (!resumable(error, target) || ++attempts > policy.maxAttempts) throw error;
-    await waitBeforeResume(resumeDelay(policy, attempts, error.retryAfterMs), signal);
+    await pauseOrCancel(retryDelay(policy, attempts, error.retryAfterMs), signal);
     state.resumed();
   }
 }

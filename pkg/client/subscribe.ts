@@ -10,7 +10,7 @@ import {
 import { throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";
 import { withoutType } from "./replies.js";
-import { pause, resubscribeDelay } from "./subscribe-backoff.js";
+import { pause, retryDelay } from "./retry-policy.js";
 import type { StatusListener, StatusSubscription, SubscriptionState } from "./subscribe-types.js";
 
 export interface StatusSubscriptionParams {
@@ -95,7 +95,7 @@ class LiveStatusSubscription implements StatusSubscription {
       if (!this.#isEstablished || !error.transient) return this.#end(error, true);
       failures = this.#attemptReached ? 0 : failures + 1;
       this.#state.status = "reconnecting";
-      await pause(resubscribeDelay(failures, error.retryAfterMs), this.#ending.signal);
+      await pause(retryDelay(this.#connection.retry, failures, error.retryAfterMs), this.#ending.signal);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { ConnectionState, Entry, Record, SegmentStatus, StoreStatus } from "../api/index.js";
+import type { RetryPolicy } from "./retry-policy.js";
 import type { LeaseClient } from "./lease-types.js";
 import type { StatusListener, StatusSubscription, SubscribeOptions } from "./subscribe-types.js";
 import type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
@@ -63,6 +64,8 @@ export interface ConsumeIterable extends AsyncIterable<Entry> {
 export interface ClientOptions {
   /** Default records per produce batch. Default 1,000. */
   batchSize?: number;
+  /** How consume iterators resume and subscriptions re-subscribe after transient failures. */
+  retry?: Partial<RetryPolicy>;
 }
 
 export type RecordSource = Iterable<Record> | AsyncIterable<Record>;

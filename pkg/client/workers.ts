@@ -2,7 +2,7 @@ import { cancelledError, type ClientStream, encodeMessage, MessageTypes, Streams
 import { throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";
 import { decodeReply, withoutType } from "./replies.js";
-import { pause, resubscribeDelay } from "./subscribe-backoff.js";
+import { pause, retryDelay } from "./retry-policy.js";
 import type { SubscriptionState } from "./subscribe-types.js";
 import type { WorkersSubscriptionParams } from "./workers-request.js";
 import type { WorkersSubscription } from "./workers-types.js";
@@ -84,7 +84,7 @@ class LiveWorkersSubscription implements WorkersSubscription {
       if (!this.#isEstablished || !error.transient) return this.#end(error);
       failures = this.#attemptEstablished ? 0 : failures + 1;
       this.#state.status = "reconnecting";
-      await pause(resubscribeDelay(failures, error.retryAfterMs), this.#ending.signal);
+      await pause(retryDelay(this.#connection.retry, failures, error.retryAfterMs), this.#ending.signal);
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resubscribeDelay } from "../../pkg/client/subscribe-backoff.js";
+import { DEFAULT_RETRY_POLICY, retryDelay } from "../../pkg/client/retry-policy.js";
 import type { SegmentStatus } from "../../pkg/client/index.js";
 import { heartbeatIntervalMs } from "../../pkg/server/live/subscriptions.js";
 import { SubscriptionHeads } from "../../pkg/server/live/subscriptions-heads.js";
@@ -52,9 +52,9 @@ describe("heartbeat interval", () => {
 describe("resubscribe backoff", () => {
   it("retries a dropped working subscription at once, then backs off exponentially up to 5 s, honouring retryAfterMs", () => {
     const middle = () => 0.5; // no jitter
-    expect([0, 1, 2, 3, 10].map((failures) => resubscribeDelay(failures, undefined, middle))).toEqual([0, 100, 200, 400, 5_000]);
-    expect(resubscribeDelay(1, 30_000, middle)).toBe(30_000);
-    expect(resubscribeDelay(1, undefined, () => 0)).toBe(80);
-    expect(resubscribeDelay(1, undefined, () => 1)).toBe(120);
+    expect([0, 1, 2, 3, 10].map((failures) => retryDelay(DEFAULT_RETRY_POLICY, failures, undefined, middle))).toEqual([0, 100, 200, 400, 5_000]);
+    expect(retryDelay(DEFAULT_RETRY_POLICY, 1, 30_000, middle)).toBe(30_000);
+    expect(retryDelay(DEFAULT_RETRY_POLICY, 1, undefined, () => 0)).toBe(80);
+    expect(retryDelay(DEFAULT_RETRY_POLICY, 1, undefined, () => 1)).toBe(120);
   });
 });
