@@ -29,7 +29,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       const partitions = partitionsOf(decodePlan(entry.payload).owners, workerId);
       if (partitions.join() !== owned) {
         owned = partitions.join();
-        console.log(`  ${workerId} works on ${owned || "nothing"} (plan ${entry.sequence})`);
+        console.log(`  ${workerId} works on ${partitions.join(", ") || "nothing"} (plan ${entry.sequence})`);
       }
       options.onPlan(entry.sequence, partitions);
     }
