@@ -57,7 +57,7 @@ runExample(async () => {
   const site = await servePage(
     {
       html: await readFile(new URL("index.html", import.meta.url), "utf8"),
-      sdk: (await bundleBrowserSdk()).code,
+      sdk: (await bundleBrowserSdk({ minify: true })).code,
       config: { wsUrl: server.wsUrl, storeId, space: SPACE },
       // Read-only, one store, short-lived: the provider fetches a fresh one before it expires.
       token: () => signToken({ secret, scopes: [`streamkit::${storeId}:read`], subject: "price-page", ttlSec: 600 }),

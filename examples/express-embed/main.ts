@@ -6,7 +6,7 @@ import { createJwtAuthenticator, createNodeManager, signToken } from "streamkit-
 import { createMemoryStoreFactory } from "streamkit-ts/store/memory";
 import { createInProcProvider } from "streamkit-ts/transport/inproc";
 import { attachStreamz, createWsProvider } from "streamkit-ts/transport/ws";
-import { isCancelled, runExample, smoke, untilInterrupted, within } from "../shared/run.js";
+import { Changes, isCancelled, runExample, smoke, untilInterrupted, within } from "../shared/run.js";
 import { createShopApp } from "./shop-app.js";
 
 const SMOKE_ORDERS = [
@@ -57,11 +57,11 @@ runExample(async () => {
   const reader = createClient(createWsProvider(`ws://127.0.0.1:${port}`, { token }));
   const stopReading = new AbortController();
   const seen = new Set<string>();
-  let onSeen = () => {};
+  const changes = new Changes();
   const reading = followOrders(reader, storeId, stopReading.signal, (entry) => {
     console.log(`websocket reader: ${entry.segment} #${entry.sequence} ${decoder.decode(entry.payload)}`);
     seen.add(`${entry.segment}#${entry.sequence}`);
-    onSeen();
+    changes.changed();
   });
 
   try {
@@ -69,13 +69,8 @@ runExample(async () => {
       const posted: string[] = [];
       for (const order of SMOKE_ORDERS) posted.push((await post(`${baseUrl}/orders`, order)).orderId);
       const paid = await post(`${baseUrl}/orders/${posted[0]}/payment`, {});
-      const everyEntrySeen = new Promise<void>((resolve) => {
-        onSeen = () => {
-          if (posted.every((orderId) => seen.has(`${orderId}#1`)) && seen.has(`${paid.orderId}#${paid.sequence}`)) resolve();
-        };
-        onSeen();
-      });
-      await within(10_000, "the WebSocket reader to see every order", everyEntrySeen);
+      const everyEntrySeen = () => posted.every((orderId) => seen.has(`${orderId}#1`)) && seen.has(`${paid.orderId}#${paid.sequence}`);
+      await within(10_000, "the WebSocket reader to see every order", changes.until(everyEntrySeen));
       const history = (await (await fetch(`${baseUrl}/orders/${paid.orderId}`)).json()) as unknown;
       console.log(`GET /orders/${paid.orderId} → ${JSON.stringify(history)}`);
       const health = await fetch(`${baseUrl}/health`);

@@ -15,3 +15,4 @@ export {
   validateMessage,
 } from "./validate.js";
 export * from "./frames.js";
+export * from "./retry.js";

@@ -11,6 +11,8 @@ export class Pipe {
   #writers: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #ended = false;
   #error: StreamsError | undefined;
+  /** Aborted without a reason: the `cancelled` error is built only if someone is told (an Error's stack is costly). */
+  #cancelled = false;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -20,8 +22,15 @@ export class Pipe {
     return this.#ended || this.#error !== undefined;
   }
 
+  /** Why the pipe failed, if it did. */
+  get #failure(): StreamsError | undefined {
+    if (this.#error === undefined && this.#cancelled) this.#error = cancelledError();
+    return this.#error;
+  }
+
   async push(message: Uint8Array): Promise<void> {
-    if (this.#error) throw this.#error;
+    const failure = this.#failure;
+    if (failure) throw failure;
     if (this.#ended) throw new StreamsError("internal", "send after end");
     const reader = this.#readers.shift();
     if (reader) {
@@ -39,7 +48,8 @@ export class Pipe {
       this.#writers.shift()?.resolve();
       return message;
     }
-    if (this.#error) throw this.#error;
+    const failure = this.#failure;
+    if (failure) throw failure;
     if (this.#ended) return undefined;
     return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
   }
@@ -58,12 +68,17 @@ export class Pipe {
     for (const reader of this.#readers.splice(0)) reader.reject(error);
   }
 
-  /** Ends now: queued messages are dropped and every waiter is rejected. */
-  abort(error: StreamsError = cancelledError()): void {
+  /** Ends now: queued messages are dropped and every waiter is rejected (with `cancelled` when no error is given). */
+  abort(error?: StreamsError): void {
     this.#queue.length = 0;
-    this.#error ??= error;
     this.#ended = true;
-    for (const reader of this.#readers.splice(0)) reader.reject(error);
-    for (const writer of this.#writers.splice(0)) writer.reject(error);
+    if (error === undefined && this.#readers.length === 0 && this.#writers.length === 0) {
+      this.#cancelled = true;
+      return;
+    }
+    const reason = error ?? cancelledError();
+    this.#error ??= reason;
+    for (const reader of this.#readers.splice(0)) reader.reject(reason);
+    for (const writer of this.#writers.splice(0)) writer.reject(reason);
   }
 }

@@ -2,7 +2,8 @@ import { browserDialer, globalWebSocket } from "./browser-socket.js";
 import { resolveOptions, type WsProviderOptions } from "./options.js";
 import { WebSocketProvider, type WsProvider } from "./provider.js";
 
-export type { RetryPolicy, TokenSource, WebSocketConstructor, WsProviderOptions } from "./options.js";
+export type { RetryPolicy } from "../../../pkg/api/index.js";
+export type { TokenSource, WebSocketConstructor, WsProviderOptions } from "./options.js";
 export type { WsProvider } from "./provider.js";
 
 /**

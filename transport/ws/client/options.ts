@@ -1,24 +1,11 @@
 import type { Logger } from "../../../pkg/server/logger.js";
 import { silentLogger } from "../../../pkg/server/logger.js";
-import type { StreamsError } from "../../../pkg/api/index.js";
+import { checkRetryPolicy, type RetryPolicy, type StreamsError } from "../../../pkg/api/index.js";
 import type { BrowserLikeSocket } from "./socket.js";
 
 /** A bearer token, or a callback that fetches a fresh one (called on every dial and every refresh). */
 export type TokenSource = string | (() => string | Promise<string>);
 
-/** Reconnect timing: exponential backoff with jitter between failed dials. */
-export interface RetryPolicy {
-  /** Delay before the first retry. Default 100 ms. */
-  initialDelayMs: number;
-  /** Upper bound of a delay. Default 10 s. */
-  maxDelayMs: number;
-  /** Growth factor per failed attempt. Default 2. */
-  multiplier: number;
-  /** Random spread as a fraction of the delay (0.2 = ±20 %). Default 0.2. */
-  jitter: number;
-  /** Consecutive failed dials before streams waiting for the connection fail. Default Infinity. */
-  maxAttempts: number;
-}
 
 /** The browser WebSocket constructor shape: a URL and subprotocols, nothing else. */
 export interface WebSocketConstructor {
@@ -86,19 +73,6 @@ export function streamzUrl(base: string): string {
   return url.toString();
 }
 
-const isNumberIn = (value: unknown, min: number, max: number): value is number =>
-  typeof value === "number" && !Number.isNaN(value) && value >= min && value <= max;
-
-function checkRetry(retry: RetryPolicy): void {
-  if (!isNumberIn(retry.initialDelayMs, 0, Number.MAX_SAFE_INTEGER)) throw new TypeError("retry.initialDelayMs must be a number >= 0");
-  if (!isNumberIn(retry.maxDelayMs, retry.initialDelayMs, Number.MAX_SAFE_INTEGER))
-    throw new TypeError("retry.maxDelayMs must be a number >= retry.initialDelayMs");
-  if (!isNumberIn(retry.multiplier, 1, Number.MAX_SAFE_INTEGER)) throw new TypeError("retry.multiplier must be a number >= 1");
-  if (!isNumberIn(retry.jitter, 0, 1)) throw new TypeError("retry.jitter must be a number in 0..1");
-  const attempts = retry.maxAttempts;
-  if (!(attempts === Number.POSITIVE_INFINITY || (Number.isSafeInteger(attempts) && attempts >= 1)))
-    throw new TypeError("retry.maxAttempts must be an integer >= 1 or Infinity");
-}
 
 /** Merges options with defaults and checks them; programmer mistakes are TypeErrors. */
 export function resolveOptions(url: string, options: WsProviderOptions): ResolvedOptions {
@@ -111,7 +85,7 @@ export function resolveOptions(url: string, options: WsProviderOptions): Resolve
   if (options.retry !== undefined && (typeof options.retry !== "object" || options.retry === null))
     throw new TypeError("retry must be an object");
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  checkRetry(retry);
+  checkRetryPolicy(retry, "retry");
   const merged = {
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
     refreshAt: options.refreshAt ?? DEFAULTS.refreshAt,
@@ -120,7 +94,8 @@ export function resolveOptions(url: string, options: WsProviderOptions): Resolve
   };
   if (!Number.isSafeInteger(merged.connectTimeoutMs) || merged.connectTimeoutMs < 1)
     throw new TypeError("connectTimeoutMs must be an integer >= 1");
-  if (!isNumberIn(merged.refreshAt, 0, 1) || merged.refreshAt === 0) throw new TypeError("refreshAt must be a number in (0, 1]");
+  const { refreshAt } = merged;
+  if (typeof refreshAt !== "number" || !(refreshAt > 0 && refreshAt <= 1)) throw new TypeError("refreshAt must be a number in (0, 1]");
   if (!Number.isSafeInteger(merged.maxFrameBytes) || merged.maxFrameBytes < 1024) throw new TypeError("maxFrameBytes must be an integer >= 1024");
   const { logger } = merged;
   if (typeof logger !== "object" || logger === null || typeof logger.warn !== "function") throw new TypeError("logger must be a Logger");

@@ -1,6 +1,5 @@
-import { type ClientStream, type ConnectionState, type ConnectionStatus, type Provider, StreamsError } from "../../../pkg/api/index.js";
+import { type ClientStream, type ConnectionState, type ConnectionStatus, type Provider, retryDelay, StreamsError } from "../../../pkg/api/index.js";
 import { abortable, follow, sleep } from "./abort.js";
-import { backoffDelay } from "./backoff.js";
 import { Channel } from "./channel.js";
 import { Connection } from "./connection.js";
 import type { ResolvedOptions, TokenSource } from "./options.js";
@@ -102,7 +101,7 @@ export class WebSocketProvider implements WsProvider {
     // After a drop even the first redial waits, so a server that accepts and then drops does not spin us.
     let delayIndex = afterDrop ? 1 : 0;
     for (let attempt = 1; ; attempt++) {
-      if (delayIndex > 0 && !(await sleep(backoffDelay(retry, delayIndex), this.#lifetime.signal))) return;
+      if (delayIndex > 0 && !(await sleep(retryDelay(retry, delayIndex), this.#lifetime.signal))) return;
       try {
         await this.#connect();
         return;
