@@ -28,9 +28,11 @@ interface Figure {
 function figureOf(results: Results, m: Measurement | undefined): Figure | undefined {
   const runs = m === undefined ? undefined : results.runs.get(keyOf(m));
   if (runs === undefined || runs.length === 0) return undefined;
-  const first = runs[0] as CaseResult;
   const all = runs.map((r) => r.value);
-  return { value: median(all), unit: first.unit, detail: first.detail ?? "", all };
+  const value = median(all);
+  // The detail (CPU per operation, …) of the run nearest the median.
+  const nearest = runs.reduce((best, r) => (Math.abs(r.value - value) < Math.abs(best.value - value) ? r : best));
+  return { value, unit: nearest.unit, detail: nearest.detail ?? "", all };
 }
 
 function describeTarget(target: Target | undefined): string {
