@@ -25,14 +25,10 @@ export interface StatusSubscriptionParams {
  * that throws ends the subscription (`internal`, told to `onError`).
  */
 export function subscribeToStatus(connection: Connection, params: StatusSubscriptionParams): Promise<StatusSubscription> {
-  const { storeId, request, signal, onError, onStatus } = params;
   return openResubscribing(connection, {
-    storeId,
-    request,
-    signal,
-    onError,
+    ...params,
     streamName: "subscription",
-    onMessage: (bytes, progress) => onStatusMessage(bytes, progress, onStatus),
+    onMessage: (bytes, progress) => onStatusMessage(bytes, progress, params.onStatus),
   });
 }
 

@@ -14,16 +14,13 @@ const KEEPALIVE = encodeMessage({ $type: MessageTypes.workerKeepalive });
  * newer stream took over the worker id is permanent, so it ends the registration for good.
  */
 export function subscribeWorkers(connection: Connection, params: WorkersSubscriptionParams): Promise<WorkersSubscription> {
-  const { storeId, request, signal, keepaliveMs, onInventory } = params;
   return openResubscribing(connection, {
-    storeId,
-    request,
-    signal,
+    ...params,
     streamName: "workers stream",
-    onOpen: (stream) => sendKeepalives(stream, keepaliveMs),
+    onOpen: (stream) => sendKeepalives(stream, params.keepaliveMs),
     async onMessage(bytes, progress) {
       const inventory = withoutType(decodeReply(bytes, MessageTypes.workerInventory));
-      await progress.deliver(() => onInventory(inventory), "the inventory listener threw");
+      await progress.deliver(() => params.onInventory(inventory), "the inventory listener threw");
       progress.establish();
     },
   });

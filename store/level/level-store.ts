@@ -1,6 +1,6 @@
 import { ClassicLevel } from "classic-level";
-import { type LeaseResult, type Record, type SegmentStatus, type StoreStatus, StreamsError } from "../../pkg/api/index.js";
-import { AbstractStore } from "../abstract-store.js";
+import { type LeaseResult, type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
+import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
 import { segmentBounds, spaceBounds } from "../read-bounds.js";
 import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
@@ -14,14 +14,14 @@ import { decodeBatch } from "./values.js";
 const FEATURES: StoreFeatures = { reopen: true, durable: true, pipelinedProduce: true };
 
 /** A store in its own LevelDB database: durable group commits, every read one ordered range scan. */
-export class LevelStore extends AbstractStore {
+export class LevelStore extends HeadsStore {
   readonly #db: LevelDb;
   readonly #commits: GroupCommit;
   readonly #leases: LevelLeases;
   readonly #onClosing: (closed: Promise<void>) => void;
 
   private constructor(storeId: string, db: LevelDb, commits: GroupCommit, onClosing: (closed: Promise<void>) => void) {
-    super(storeId, FEATURES);
+    super(storeId, FEATURES, commits.committed);
     this.#db = db;
     this.#commits = commits;
     this.#leases = new LevelLeases(db);
@@ -91,26 +91,6 @@ export class LevelStore extends AbstractStore {
     if (value === undefined) return undefined;
     const batch = decodeBatch(value);
     return entryAt(space, batch, batch.payloads.length - 1);
-  }
-
-  protected async _segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined> {
-    return this.#commits.committed.segmentStatus(space, segment);
-  }
-
-  protected async _segmentStatuses(space: string): Promise<SegmentStatus[]> {
-    return this.#commits.committed.segmentStatuses(space);
-  }
-
-  protected async _listSpaces(): Promise<string[]> {
-    return this.#commits.committed.listSpaces();
-  }
-
-  protected async _listSegments(space: string): Promise<string[]> {
-    return this.#commits.committed.listSegments(space);
-  }
-
-  protected async _status(): Promise<StoreStatus> {
-    return this.#commits.committed.status(this.storeId);
   }
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {

@@ -1,7 +1,7 @@
 import { v4 as uuidv4 } from "uuid";
-import type { LeaseResult, Record, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
-import { AbstractStore } from "../abstract-store.js";
+import type { LeaseResult, Record, SegmentStatus } from "../../pkg/api/index.js";
 import { Heads } from "../heads.js";
+import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
 import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
@@ -24,12 +24,12 @@ export class MemoryStoreData {
 const FEATURES: StoreFeatures = { reopen: true, durable: false };
 
 /** A store kept in memory: same semantics as the durable backends, nothing survives the process. */
-export class MemoryStore extends AbstractStore {
+export class MemoryStore extends HeadsStore {
   readonly #data: MemoryStoreData;
   readonly #nodeId: string;
 
   constructor(storeId: string, data: MemoryStoreData, nodeId: string) {
-    super(storeId, FEATURES);
+    super(storeId, FEATURES, data.heads);
     this.#data = data;
     this.#nodeId = nodeId;
   }
@@ -88,26 +88,6 @@ export class MemoryStore extends AbstractStore {
 
   protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
     return this.#data.spaces.get(space)?.segments.get(segment)?.at(-1);
-  }
-
-  protected async _segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined> {
-    return this.#data.heads.segmentStatus(space, segment);
-  }
-
-  protected async _segmentStatuses(space: string): Promise<SegmentStatus[]> {
-    return this.#data.heads.segmentStatuses(space);
-  }
-
-  protected async _listSpaces(): Promise<string[]> {
-    return this.#data.heads.listSpaces();
-  }
-
-  protected async _listSegments(space: string): Promise<string[]> {
-    return this.#data.heads.listSegments(space);
-  }
-
-  protected async _status(): Promise<StoreStatus> {
-    return this.#data.heads.status(this.storeId);
   }
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {

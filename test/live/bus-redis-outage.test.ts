@@ -7,38 +7,10 @@ import { decodeSegmentNotification, segmentRoute } from "../../pkg/server/live/n
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { PrivateRedis, privateRedisSkipReason } from "../support/private-redis.js";
-
-/** The longest any single step waits (for a process, a connection, a message). */
-const WAIT_MS = 10_000;
+import { bounded, untilConnected } from "../support/waits.js";
 
 const skipReason = privateRedisSkipReason;
 if (skipReason !== undefined) console.log(`redis outage tests skipped: ${skipReason}`);
-
-/** Rejects if `promise` takes longer than WAIT_MS. */
-async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${WAIT_MS} ms`)), WAIT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves once `bus.connected` equals `wanted`. */
-function untilConnected(bus: RedisBus, wanted: boolean): Promise<void> {
-  if (bus.connected === wanted) return Promise.resolve();
-  const reached = new Promise<void>((resolve) => {
-    const stop = bus.onConnectionChange((now) => {
-      if (now !== wanted) return;
-      stop();
-      resolve();
-    });
-  });
-  return bounded(reached, `bus.connected becoming ${wanted}`);
-}
 
 /** Resolves at the bus's next `onReconnect` call (set up before causing the reconnect). */
 function nextReconnect(bus: RedisBus): Promise<void> {
@@ -72,9 +44,6 @@ class Inbox {
     return bounded(arrived, `${count} messages`);
   }
 }
-
-
-
 
 describe.skipIf(skipReason !== undefined)("the redis bus through a Redis outage", () => {
   let redis: PrivateRedis;

@@ -3,26 +3,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createRedisBusFactory, type RedisBus } from "../../bus/redis/index.js";
 import { type Cluster, startCluster } from "../support/cluster.js";
 import { bytes, records } from "../support/data.js";
-import { bounded, StatusRecorder } from "./subscriptions-recorder.js";
+import { StatusRecorder } from "./subscriptions-recorder.js";
 import { PrivateRedis, privateRedisSkipReason } from "../support/private-redis.js";
+import { bounded, untilConnected } from "../support/waits.js";
 
 const skipReason = privateRedisSkipReason;
 if (skipReason !== undefined) console.log(`subscriptions bus outage test skipped: ${skipReason}`);
-
-
-
-/** Resolves once `bus.connected` equals `wanted`. */
-function untilConnected(bus: RedisBus, wanted: boolean): Promise<void> {
-  if (bus.connected === wanted) return Promise.resolve();
-  const reached = new Promise<void>((resolve) => {
-    const stop = bus.onConnectionChange((now) => {
-      if (now !== wanted) return;
-      stop();
-      resolve();
-    });
-  });
-  return bounded(reached, `bus.connected becoming ${wanted}`);
-}
 
 describe.skipIf(skipReason !== undefined)("status subscriptions through a Redis outage", () => {
   let redis: PrivateRedis | undefined;

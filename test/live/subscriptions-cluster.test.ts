@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StreamsClient, StreamsError } from "../../pkg/client/index.js";
 import { type Cluster, type ClusterBus, redisUrl, startCluster } from "../support/cluster.js";
 import { bytes, collect, records } from "../support/data.js";
-import { bounded, StatusRecorder } from "./subscriptions-recorder.js";
+import { StatusRecorder } from "./subscriptions-recorder.js";
+import { bounded } from "../support/waits.js";
 
 if (redisUrl === undefined) console.warn("subscriptions-cluster: Redis bus cases skipped: STREAMKIT_REDIS_URL is not set");
 

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { type SegmentStatus, StreamsError } from "../../pkg/client/index.js";
 import { bytes, failureOf, records, useHarness } from "../support/data.js";
 import { configurations } from "../support/matrix.js";
-import { bounded, StatusRecorder } from "./subscriptions-recorder.js";
+import { StatusRecorder } from "./subscriptions-recorder.js";
+import { bounded } from "../support/waits.js";
 
 const zeros = { firstSequence: 0, firstTimestamp: 0, lastSequence: 0, lastTimestamp: 0 };
 

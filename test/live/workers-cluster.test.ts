@@ -10,7 +10,8 @@ import { workersRoute } from "../../pkg/server/live/notifications.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { type Cluster, type ClusterBus, redisUrl, startCluster } from "../support/cluster.js";
-import { bounded, ignore, InventoryRecorder } from "./workers-recorder.js";
+import { ignore, InventoryRecorder } from "./workers-recorder.js";
+import { bounded } from "../support/waits.js";
 
 if (redisUrl === undefined) console.log("worker presence across instances: Redis runs skipped, STREAMKIT_REDIS_URL is not set");
 

@@ -1,11 +1,8 @@
 import type { StreamsClient, WorkerInventory } from "../../pkg/client/index.js";
+import { bounded, Conditions } from "../support/waits.js";
 
-// Captured before any test fakes timers, so every wait stays bounded in real time.
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
+// Captured before any test fakes timers, so settling stays a real event-loop turn.
 const realSetImmediate = globalThis.setImmediate;
-
-const DEFAULT_WAIT_MS = 10_000;
 
 /** The worker ids of an inventory, in its order. */
 export const idsOf = (inventory: WorkerInventory | undefined): string[] => inventory?.workers.map((worker) => worker.workerId) ?? [];
@@ -16,35 +13,15 @@ export const ignore = (): void => undefined;
 /** Lets every pending microtask run (one real event-loop turn). */
 export const settle = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
 
-/** Resolves with what `promise` settles to, or rejects naming `what` after `timeoutMs` of real time. */
-export async function bounded<T>(promise: Promise<T>, what: string, timeoutMs = DEFAULT_WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = realSetTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    realClearTimeout(timer);
-  }
-}
-
-interface Waiter {
-  ready: (inventory: WorkerInventory | undefined) => boolean;
-  resolve: () => void;
-}
-
 /** Records the inventories a workers subscription delivers; a test waits, bounded, until one matches. */
 export class InventoryRecorder {
   readonly inventories: WorkerInventory[] = [];
-  #waiters: Waiter[] = [];
+  readonly #conditions = new Conditions();
 
   /** Pass as `onInventory`. */
   readonly listener = (inventory: WorkerInventory): void => {
     this.inventories.push(inventory);
-    const ready = this.#waiters.filter((waiter) => waiter.ready(inventory));
-    this.#waiters = this.#waiters.filter((waiter) => !ready.includes(waiter));
-    for (const waiter of ready) waiter.resolve();
+    this.#conditions.check();
   };
 
   get latest(): WorkerInventory | undefined {
@@ -52,19 +29,8 @@ export class InventoryRecorder {
   }
 
   /** Resolves with the latest inventory once it satisfies `ready`; rejects naming `what` after `timeoutMs`. */
-  async until(ready: (inventory: WorkerInventory | undefined) => boolean, what: string, timeoutMs = DEFAULT_WAIT_MS): Promise<WorkerInventory> {
-    if (!ready(this.latest)) {
-      let waiter: Waiter | undefined;
-      const arrived = new Promise<void>((resolve) => {
-        waiter = { ready, resolve };
-        this.#waiters.push(waiter);
-      });
-      try {
-        await bounded(arrived, `${what}; last inventory: ${JSON.stringify(this.latest)}`, timeoutMs);
-      } finally {
-        this.#waiters = this.#waiters.filter((other) => other !== waiter);
-      }
-    }
+  async until(ready: (inventory: WorkerInventory | undefined) => boolean, what: string, timeoutMs?: number): Promise<WorkerInventory> {
+    await this.#conditions.until(() => ready(this.latest), `${what}; last inventory: ${JSON.stringify(this.latest)}`, timeoutMs);
     return this.latest!;
   }
 

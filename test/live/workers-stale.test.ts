@@ -7,7 +7,8 @@ import { createNodeManager, type StoreNodeManager } from "../../pkg/server/index
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
-import { bounded, idsOf, ignore, InventoryRecorder, snapshot } from "./workers-recorder.js";
+import { idsOf, ignore, InventoryRecorder, snapshot } from "./workers-recorder.js";
+import { bounded } from "../support/waits.js";
 
 const START = Date.UTC(2026, 0, 1);
 

@@ -7,7 +7,8 @@ import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { attachStreamz, createWsProvider, type StreamzServer } from "../../transport/ws/index.js";
 import { failureOf } from "../support/data.js";
-import { bounded, ignore, InventoryRecorder, settle } from "./workers-recorder.js";
+import { ignore, InventoryRecorder, settle } from "./workers-recorder.js";
+import { bounded } from "../support/waits.js";
 
 const SECRET = "workers-ws-secret-of-at-least-32-bytes!";
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { StreamsError, type WorkerInventory } from "../../pkg/client/index.js";
 import { failureOf, useHarness } from "../support/data.js";
 import { configurations } from "../support/matrix.js";
-import { bounded, idsOf, ignore, InventoryRecorder, snapshot } from "./workers-recorder.js";
+import { idsOf, ignore, InventoryRecorder, snapshot } from "./workers-recorder.js";
+import { bounded } from "../support/waits.js";
 
 const workerNamed = (inventory: WorkerInventory | undefined, workerId: string) => inventory?.workers.find((worker) => worker.workerId === workerId);
 

@@ -3,9 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-/** The longest a private Redis takes to start or stop before the test fails. */
-const WAIT_MS = 10_000;
+import { bounded } from "./waits.js";
 
 /** Why tests needing a private redis-server cannot run here, or undefined when they can. */
 export const privateRedisSkipReason: string | undefined =
@@ -14,18 +12,6 @@ export const privateRedisSkipReason: string | undefined =
     : spawnSync("redis-server", ["--version"]).error !== undefined
       ? "the redis-server binary is not on PATH"
       : undefined;
-
-async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${WAIT_MS} ms`)), WAIT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * A redis-server of a test's own, which the test kills and restarts. It listens only on a unix
