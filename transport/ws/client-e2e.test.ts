@@ -291,15 +291,25 @@ describe("in-band token refresh against the real server", () => {
 
     const producer = produceStream(provider, STORE_A, "s", "g");
     expect((await producer.commit(records(1, 1))).lastSequence).toBe(1);
+    // A long consume on the same connection: a follow that must see every entry through every refresh.
+    const consume = client.consumeSegment(STORE_A, { space: "s", segment: "g", follow: true });
+    const following = consume[Symbol.asyncIterator]();
+    const nextPayload = async () => decode((await following.next()).value!.payload);
+    expect(await nextPayload()).toBe("r1");
     // Tokens live 60 s and are refreshed at 48 s of each one's life.
     for (let refresh = 1; refresh <= 3; refresh++) {
       await vi.advanceTimersByTimeAsync(48_000);
       await until(refreshed, () => refreshes === refresh, `refresh ${refresh}`);
       expect((await producer.commit(records(refresh + 1, 1))).lastSequence).toBe(refresh + 1);
+      expect(await nextPayload()).toBe(`r${refresh + 1}`);
     }
     // Now at 144 s: the third token (issued at 96 s) expired at 156 s; go past it and its tolerance.
     await vi.advanceTimersByTimeAsync(26_000);
     expect((await producer.commit(records(5, 1))).lastSequence).toBe(5);
+    expect(await nextPayload()).toBe("r5");
+    // The consume never had to resume: the connection and its streams lived through every refresh.
+    expect(consume.state.reconnects).toBe(0);
+    await following.return?.();
     producer.stream.end();
     expect(await producer.stream.receive()).toBeUndefined();
 
