@@ -294,7 +294,11 @@ describe("in-band token refresh against the real server", () => {
     // A long consume on the same connection: a follow that must see every entry through every refresh.
     const consume = client.consumeSegment(STORE_A, { space: "s", segment: "g", follow: true });
     const following = consume[Symbol.asyncIterator]();
-    const nextPayload = async () => decode((await following.next()).value!.payload);
+    const nextPayload = async (): Promise<string> => {
+      const next = await following.next();
+      if (next.done === true) throw new Error("the follow ended");
+      return decode(next.value.payload);
+    };
     expect(await nextPayload()).toBe("r1");
     // Tokens live 60 s and are refreshed at 48 s of each one's life.
     for (let refresh = 1; refresh <= 3; refresh++) {
