@@ -45,6 +45,8 @@ const { quick } = options;
 const RECORDS = quick ? 20_000 : 100_000;
 const PUBLISHES = quick ? 10_000 : 50_000;
 const IDLE = quick ? 1_000 : 10_000;
+const NOTIFIES = quick ? 500 : 2_000;
+const FOLLOW_SECONDS = quick ? 2 : 5;
 
 const RAW_WRITE = measure("raw-level-write", [RECORDS / 100, 100, 200]);
 const RAW_SCAN = measure("raw-level-scan", [RECORDS, 200]);
@@ -70,6 +72,10 @@ const ROWS: Row[] = [
   row("consume space, inproc", measure("consume-space", ["inproc", RECORDS, 10]), { level: RAW_SCAN, target: ratio(0.8) }),
   row("consume space, ws", measure("consume-space", ["ws", RECORDS, 10]), { level: RAW_SCAN, ws: RAW_DOWNLOAD, target: ratio(0.8) }),
   row("idle connections (server process), ws", measure("idle-connections", [IDLE, 200], 300_000), { target: atMost(30) }),
+  row("raw Redis pub/sub latency p99 (ms)", measure("notify-latency", ["raw-redis", NOTIFIES])),
+  row("produce → notified p99 (ms), one instance", measure("notify-latency", ["local", NOTIFIES]), { target: atMost(1) }),
+  row("produce → notified p99 (ms), two instances via Redis", measure("notify-latency", ["redis", NOTIFIES]), { target: atMost(2) }),
+  row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
 ];
 
 const selected = ROWS.filter((r) => options.filters.length === 0 || options.filters.some((f) => r.name.toLowerCase().includes(f)));
