@@ -67,6 +67,19 @@ export abstract class AbstractStore implements Store {
     return this._readSpace(range);
   }
 
+  readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
+    assertName(range.space, "space");
+    assertName(range.segment, "segment");
+    this.#assertOpen();
+    return this._readSegmentChunks(range);
+  }
+
+  readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
+    assertName(range.space, "space");
+    this.#assertOpen();
+    return this._readSpaceChunks(range);
+  }
+
   async peek(space: string, segment: string): Promise<StoredEntry | undefined> {
     assertName(space, "space");
     assertName(segment, "segment");
@@ -149,6 +162,15 @@ export abstract class AbstractStore implements Store {
   ): Promise<SegmentStatus>;
   protected abstract _readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry>;
   protected abstract _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry>;
+
+  /** Backends that scan in chunks override these; by default the per-entry scan is gathered. */
+  protected _readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
+    return chunksOf(this._readSegment(range));
+  }
+
+  protected _readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
+    return chunksOf(this._readSpace(range));
+  }
   protected abstract _peek(space: string, segment: string): Promise<StoredEntry | undefined>;
   protected abstract _segmentStatus(space: string, segment: string): Promise<SegmentStatus | undefined>;
   protected abstract _segmentStatuses(space: string): Promise<SegmentStatus[]>;
@@ -173,4 +195,20 @@ export function checkBatchSequences(lastSequence: number, records: readonly Reco
     if (record.sequence !== expected) throw sequenceConflict(expected, record.sequence);
     expected++;
   }
+}
+
+/** Entries gathered into chunks of at most this many. */
+const DEFAULT_CHUNK = 256;
+
+/** A per-entry scan in chunks; the scan is released however the loop ends. */
+export async function* chunksOf(entries: AsyncIterable<StoredEntry>, size = DEFAULT_CHUNK): AsyncIterableIterator<StoredEntry[]> {
+  let chunk: StoredEntry[] = [];
+  for await (const entry of entries) {
+    chunk.push(entry);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }

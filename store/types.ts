@@ -77,6 +77,10 @@ export interface Store {
   readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry>;
   /** One ordered range scan over a space, in commit order. */
   readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry>;
+  /** readSegment's entries in chunks (non-empty arrays, in order), for readers that take many at a time. */
+  readSegmentChunks?(range: SegmentRange): AsyncIterableIterator<StoredEntry[]>;
+  /** readSpace's entries in chunks (non-empty arrays, in order). */
+  readSpaceChunks?(range: SpaceRange): AsyncIterableIterator<StoredEntry[]>;
   /** The latest entry of a segment, or undefined when it has none. */
   peek(space: string, segment: string): Promise<StoredEntry | undefined>;
   /** The head of a segment, or undefined when it has no entries. */

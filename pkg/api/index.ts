@@ -1,4 +1,5 @@
 export * from "./codec.js";
+export * from "./entry-groups.js";
 export * from "./errors.js";
 export * from "./messages.js";
 export * from "./names.js";

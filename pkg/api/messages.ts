@@ -1,4 +1,6 @@
+import type { ErrorInfo } from "./errors.js";
 import type { Entry, LeaseResult, Record, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
+import type { EntryGroup } from "./entry-groups.js";
 
 export const API_PREFIX = "streamkit://api/v1/";
 
@@ -28,6 +30,7 @@ export const MessageTypes = {
   subscribeWorkers: "streamkit://api/v1/subscribe_workers",
   workerKeepalive: "streamkit://api/v1/worker_keepalive",
   workerInventory: "streamkit://api/v1/worker_inventory",
+  publishError: "streamkit://api/v1/publish_error",
 } as const;
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
@@ -50,6 +53,11 @@ export interface PublishRequest {
   segment: string;
   payload: Uint8Array;
   metadata?: { [key: string]: string };
+  /**
+   * Opens a publish lane: more publishes follow on the stream, each answered in order with a
+   * segment_status or a publish_error, and the stream ends when the client half-closes.
+   */
+  lane?: boolean;
 }
 
 /** Shared read bounds. All inclusive; 0 or absent means unbounded. */
@@ -150,10 +158,16 @@ export interface SegmentStatusMessage extends SegmentStatus {
   $type: typeof MessageTypes.segmentStatus;
 }
 
-/** Entries of a read, in order, several to a message. */
+/** A publish on a lane that failed: only that publish; the lane carries on. */
+export interface PublishErrorMessage {
+  $type: typeof MessageTypes.publishError;
+  error: ErrorInfo;
+}
+
+/** Entries of a read, in order, several to a message: runs of one batch's entries grouped (see EntryGroup). */
 export interface EntriesMessage {
   $type: typeof MessageTypes.entries;
-  entries: Entry[];
+  groups: EntryGroup[];
 }
 
 export interface EntryMessage {
@@ -189,6 +203,7 @@ export type Request =
 
 export type Response =
   | SegmentStatusMessage
+  | PublishErrorMessage
   | EntriesMessage
   | EntryMessage
   | NamesMessage

@@ -98,7 +98,7 @@ const readBounds = {
 const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
   [MessageTypes.produce]: { space: name, segment: name },
   [MessageTypes.recordBatch]: { records },
-  [MessageTypes.publish]: { space: name, segment: name, payload: checkBytes, metadata: optional(checkMetadata) },
+  [MessageTypes.publish]: { space: name, segment: name, payload: checkBytes, metadata: optional(checkMetadata), lane: optional(bool) },
   [MessageTypes.consumeSegment]: {
     space: name,
     segment: name,

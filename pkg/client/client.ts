@@ -15,6 +15,7 @@ import { createConnection } from "./connection.js";
 import { consumeIterable } from "./consume.js";
 import { leaseMethods } from "./lease.js";
 import { produce } from "./produce.js";
+import { PublishLanes } from "./publish-lane.js";
 import { toEntry, withoutType } from "./replies.js";
 import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
 import type { ReadRequest } from "./resume.js";
@@ -49,6 +50,11 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
   const settings = requireObject(options, "options");
   const defaultBatchSize = settings.batchSize === undefined ? DEFAULT_BATCH_SIZE : requireCount(settings.batchSize, "options.batchSize");
   const connection = createConnection(provider, resolveRetryPolicy(settings.retry));
+  const lanes = new PublishLanes(connection);
+  const close = async () => {
+    await lanes.close();
+    await connection.close();
+  };
 
   const read = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => ReadRequest): ConsumeIterable => {
     requireString(storeId, "storeId");
@@ -82,7 +88,7 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
         requireStringMap(fields.metadata, "options.metadata");
         request.metadata = fields.metadata;
       }
-      return withoutType(await unary(connection, storeId, request, MessageTypes.segmentStatus, signal));
+      return lanes.publish(storeId, request, signal);
     },
 
     consumeSegment: (storeId, query, options?) => read(storeId, query, options, consumeSegmentRequest),
@@ -129,8 +135,8 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       return connection.state;
     },
 
-    close: () => connection.close(),
+    close,
 
-    [Symbol.asyncDispose]: () => connection.close(),
+    [Symbol.asyncDispose]: close,
   };
 }

@@ -15,7 +15,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * Names travel as UTF-8, which cannot carry a lone surrogate: it would arrive as U+FFFD, a different
  * and valid name. So the client refuses such names itself, with the error the server gives.
  */
-function assertTransmittable(request: Request): void {
+export function assertTransmittable(request: Request): void {
   const names: [string, string][] = [];
   if ("space" in request) names.push(["space", request.space]);
   if ("segment" in request) names.push(["segment", request.segment]);

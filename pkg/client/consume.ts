@@ -1,8 +1,7 @@
-import { type ClientStream, decodeAny, type Entry, type EntriesMessage, MessageTypes, StreamsError } from "../api/index.js";
+import { type ClientStream, decodeAny, type Entry, type EntriesMessage, entriesOfGroups, MessageTypes, StreamsError } from "../api/index.js";
 import { callFailure, cancelOnAbort, throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";
 import { ReadState } from "./consume-state.js";
-import { toEntry } from "./replies.js";
 import { ReadProgress, type ReadRequest } from "./resume.js";
 import { pauseOrCancel, type RetryPolicy, retryDelay } from "./retry-policy.js";
 import type { ConsumeIterable } from "./types.js";
@@ -47,7 +46,27 @@ async function* readEntries(target: ReadTarget, state: ReadState): AsyncGenerato
   let attempts = 0;
   throwIfAborted(signal);
   for (;;) {
-    const outcome = yield* streamEntries(target, progress, state, () => (attempts = 0));
+    const messages = streamEntries(target, state, progress.request(), () => (attempts = 0));
+    let outcome: StreamOutcome | undefined;
+    try {
+      // Entries go out one at a time, each recorded as it reaches the caller.
+      while (outcome === undefined) {
+        const next = await messages.next();
+        if (next.done === true) outcome = next.value;
+        else {
+          for (const entry of next.value) {
+            progress.delivered(entry);
+            state.entry();
+            yield entry;
+            // The caller may abort while holding an entry: stop before handing out the next one.
+            throwIfAborted(signal);
+          }
+        }
+      }
+    } finally {
+      // The caller stopped early: release the stream.
+      if (outcome === undefined) await messages.return({ kind: "ended" });
+    }
     if (outcome.kind === "ended" || progress.complete) return;
     const { error } = outcome;
     if (!resumable(error, target) || ++attempts > policy.maxAttempts) throw error;
@@ -62,18 +81,18 @@ function resumable(error: StreamsError, { connection, signal }: ReadTarget): boo
 }
 
 /**
- * One stream of a read: yields its entries (recording each in `progress`) until the server ends it,
- * or returns the transient-or-not error it failed with. Cancels the stream if the loop ends first.
+ * One stream of a read: yields the entries of each `entries` message until the server ends it, or
+ * returns the transient-or-not error it failed with. Cancels the stream if the loop ends first.
  */
 async function* streamEntries(
   { connection, storeId, signal }: ReadTarget,
-  progress: ReadProgress,
   state: ReadState,
+  request: ReadRequest,
   onMessage: () => void,
-): AsyncGenerator<Entry, StreamOutcome, undefined> {
+): AsyncGenerator<Entry[], StreamOutcome, undefined> {
   let stream: ClientStream;
   try {
-    stream = connection.open(storeId, progress.request());
+    stream = connection.open(storeId, request);
   } catch (error) {
     return { kind: "failed", error: callFailure(error, signal, connection.closed) };
   }
@@ -81,6 +100,8 @@ async function* streamEntries(
   let serverEnded = false;
   try {
     for (;;) {
+      // Closing the client ends its reads, even one whose remaining messages already arrived.
+      if (connection.closed) return { kind: "failed", error: callFailure(undefined, signal, true) };
       let bytes: Uint8Array | undefined;
       try {
         bytes = await stream.receive();
@@ -98,13 +119,7 @@ async function* streamEntries(
         state.serverCaughtUp();
         continue;
       }
-      for (const entry of message.entries) {
-        progress.delivered(entry);
-        state.entry();
-        yield toEntry(entry);
-        // The caller may abort while holding an entry: stop before handing out the next one.
-        throwIfAborted(signal);
-      }
+      yield entriesOfGroups(message.groups);
     }
   } finally {
     release();

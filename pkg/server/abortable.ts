@@ -1,28 +1,3 @@
-/** Settles like `promise`, or rejects with the signal's reason as soon as the signal aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.catch(() => undefined);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * Aborts `target` with `source`'s reason when `source` aborts (at once if it already has); returns a
  * function that stops forwarding. For one source this does what AbortSignal.any does, without its
@@ -36,4 +11,52 @@ export function forwardAbort(source: AbortSignal, target: AbortController): () =
   const onAbort = (): void => target.abort(source.reason);
   source.addEventListener("abort", onAbort, { once: true });
   return () => source.removeEventListener("abort", onAbort);
+}
+
+/**
+ * Races the many waits of one stream against its signal with one abort listener for all of them,
+ * not one each (adding and removing EventTarget listeners per message cost a publish lane dearly).
+ * `dispose` removes the listener; races after it still settle with their promise.
+ */
+export class AbortRace {
+  readonly #signal: AbortSignal;
+  readonly #waiting = new Set<(reason: unknown) => void>();
+  readonly #onAbort = (): void => {
+    for (const reject of this.#waiting) reject(this.#signal.reason);
+    this.#waiting.clear();
+  };
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** Settles like `promise`, or rejects with the signal's reason as soon as the signal aborts. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.#signal.aborted) {
+      promise.catch(() => undefined);
+      return Promise.reject(this.#signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (reason: unknown): void => {
+        promise.catch(() => undefined);
+        reject(reason);
+      };
+      this.#waiting.add(onAbort);
+      promise.then(
+        (value) => {
+          this.#waiting.delete(onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#waiting.delete(onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  dispose(): void {
+    this.#signal.removeEventListener("abort", this.#onAbort);
+  }
 }

@@ -4,7 +4,9 @@ import {
   decodeAny,
   encodeMessage,
   encodeValue,
+  entriesOfGroups,
   type Entry,
+  type EntryGroup,
   type Message,
   MessageTypes,
   type Principal,
@@ -49,12 +51,12 @@ function instrumentedFactory(): { factory: StoreFactory; instruments: Instrument
     openScans: 0,
     released: () => new Promise<void>((resolve) => (onRelease = resolve)),
   };
-  async function* track(source: AsyncIterableIterator<StoredEntry>): AsyncIterableIterator<StoredEntry> {
+  async function* track<T extends StoredEntry | StoredEntry[]>(source: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
     instruments.openScans++;
     try {
-      for await (const entry of source) {
-        instruments.pulled++;
-        yield entry;
+      for await (const item of source) {
+        instruments.pulled += Array.isArray(item) ? item.length : 1;
+        yield item;
       }
     } finally {
       instruments.openScans--;
@@ -66,10 +68,14 @@ function instrumentedFactory(): { factory: StoreFactory; instruments: Instrument
       const store: Store = await memory.open(storeId);
       const readSegment = store.readSegment.bind(store);
       const readSpace = store.readSpace.bind(store);
+      const readSegmentChunks = store.readSegmentChunks?.bind(store);
+      const readSpaceChunks = store.readSpaceChunks?.bind(store);
       const peek = store.peek.bind(store);
       return Object.assign(store, {
         readSegment: (range: Parameters<Store["readSegment"]>[0]) => track(readSegment(range)),
         readSpace: (range: Parameters<Store["readSpace"]>[0]) => track(readSpace(range)),
+        readSegmentChunks: readSegmentChunks && ((range: Parameters<Store["readSegment"]>[0]) => track(readSegmentChunks(range))),
+        readSpaceChunks: readSpaceChunks && ((range: Parameters<Store["readSpace"]>[0]) => track(readSpaceChunks(range))),
         // A programming error inside the server's reach, to check it ends only its own stream.
         peek: async (space: string, segment: string) => {
           if (segment === "boom") throw new TypeError("boom is not a function");
@@ -119,7 +125,7 @@ const batch = (from: number, count: number, payload = (n: number) => bytes(`e${n
   records: Array.from({ length: count }, (_, i): Record => ({ sequence: from + i, payload: payload(from + i) })),
 });
 const produce = (space: string, segment: string): Message => ({ $type: MessageTypes.produce, space, segment });
-const entriesOf = (reply: Reply): Entry[] => reply.messages.flatMap((m) => (m.entries as Entry[] | undefined) ?? []);
+const entriesOf = (reply: Reply): Entry[] => reply.messages.flatMap((m) => entriesOfGroups((m.groups as EntryGroup[] | undefined) ?? []));
 
 describe("Node over the in-process transport", () => {
   let manager: StoreNodeManager;
@@ -325,6 +331,21 @@ describe("Node over the in-process transport", () => {
       expect(timed.map((e) => `${e.segment}${e.sequence}`)).toEqual(["y1"]);
     });
 
+    it("keeps each entry's own batch when batches follow each other at the same time", async () => {
+      await produceAt(1000, "a", "x", 1, 2);
+      await produceAt(1000, "a", "x", 3, 1);
+      for (const request of [
+        { $type: MessageTypes.consumeSegment, space: "a", segment: "x" },
+        { $type: MessageTypes.consumeSpace, space: "a" },
+      ] as Message[]) {
+        const read = await call(provider, request);
+        expect(read.messages).toHaveLength(1);
+        const ids = entriesOf(read).map((e) => e.trx?.id);
+        expect(ids[0]).toBe(ids[1]);
+        expect(ids[2]).not.toBe(ids[1]);
+      }
+    });
+
     it("merges spaces by (timestamp, space), limits the total, and issues space offsets", async () => {
       await produceAt(1000, "b", "q", 1, 1);
       await produceAt(2000, "a", "p", 1, 1);
@@ -451,7 +472,7 @@ describe("Node over the in-process transport", () => {
       await fill("many", 5000, 8);
       await fill("heavy", 1000, 2048);
       const many = await call(provider, { $type: MessageTypes.consumeSegment, space: "big", segment: "many" });
-      expect(many.messages.every((m) => (m.entries as Entry[]).length <= MAX_ENTRIES_PER_MESSAGE)).toBe(true);
+      expect(many.messages.every((m) => entriesOf({ messages: [m] }).length <= MAX_ENTRIES_PER_MESSAGE)).toBe(true);
       expect(many.messages.length).toBeGreaterThanOrEqual(Math.ceil(5000 / MAX_ENTRIES_PER_MESSAGE));
       expect(entriesOf(many).map((e) => e.sequence)).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
       const heavy = await call(provider, { $type: MessageTypes.consumeSpace, space: "big", offset: spaceOffset(5000) });
@@ -465,8 +486,8 @@ describe("Node over the in-process transport", () => {
     it("scans no further ahead than the reader's flow control allows", async () => {
       await fill("flow", 20_000, 8);
       const stream = provider.open(STORE, encodeMessage({ $type: MessageTypes.consumeSegment, space: "big", segment: "flow" }));
-      const first = decodeAny((await bounded(stream.receive())) as Uint8Array) as { entries: Entry[] };
-      expect(first.entries).toHaveLength(MAX_ENTRIES_PER_MESSAGE);
+      const first = decodeAny((await bounded(stream.receive())) as Uint8Array) as { [key: string]: unknown };
+      expect(entriesOf({ messages: [first] })).toHaveLength(MAX_ENTRIES_PER_MESSAGE);
       // Let the server run as far as it can: without flow control it would scan everything in these turns.
       for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
       const window = 16; // the in-process provider's default queue per direction

@@ -10,7 +10,7 @@ import {
 } from "../api/index.js";
 import type { Bus } from "../../bus/types.js";
 import type { Store } from "../../store/types.js";
-import { forwardAbort, raceAbort } from "./abortable.js";
+import { AbortRace, forwardAbort } from "./abortable.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
 import type { Logger } from "./logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
@@ -97,9 +97,10 @@ export class StoreNode implements Node, AsyncDisposable {
     const open = this.#track(stream, watch);
     // The handler's signal aborts when the stream does or the node closes, whichever comes first.
     const unlink = forwardAbort(stream.signal, open.abort);
+    const race = new AbortRace(open.abort.signal);
     let op = "unknown";
     try {
-      const context = this.#context(stream, open.abort.signal, watch);
+      const context = this.#context(stream, race, open.abort.signal, watch);
       const request = await context.receive();
       if (request === undefined) throw invalidArgument("message", "the stream ended before its first message");
       op = opName(request.$type);
@@ -110,6 +111,7 @@ export class StoreNode implements Node, AsyncDisposable {
       open.finish(this.#toStreamsError(error, stream, op));
     } finally {
       unlink();
+      race.dispose();
       this.#open.delete(open);
       this.touch();
     }
@@ -132,7 +134,7 @@ export class StoreNode implements Node, AsyncDisposable {
     return open;
   }
 
-  #context(stream: ServerStream, signal: AbortSignal, watch: StreamObserver): HandlerContext {
+  #context(stream: ServerStream, race: AbortRace, signal: AbortSignal, watch: StreamObserver): HandlerContext {
     return {
       storeId: this.storeId,
       store: this.#store,
@@ -144,7 +146,7 @@ export class StoreNode implements Node, AsyncDisposable {
       principal: () => stream.principal,
       signal,
       receive: async () => {
-        const bytes = await raceAbort(stream.receive(), signal);
+        const bytes = await race.race(stream.receive());
         if (bytes === undefined) return undefined;
         const message = decodeMessage(bytes);
         watch.received(message);
@@ -152,7 +154,7 @@ export class StoreNode implements Node, AsyncDisposable {
       },
       send: (message) => {
         watch.sending(message);
-        return raceAbort(stream.send(encodeMessage(message)), signal);
+        return race.race(stream.send(encodeMessage(message)));
       },
     };
   }

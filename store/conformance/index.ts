@@ -34,10 +34,10 @@ function records(from: number, to: number, tag = "r"): Record[] {
   return batch;
 }
 
-async function collect(iterator: AsyncIterable<StoredEntry>): Promise<StoredEntry[]> {
-  const entries: StoredEntry[] = [];
-  for await (const entry of iterator) entries.push(entry);
-  return entries;
+async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterator) items.push(item);
+  return items;
 }
 
 /** The error a call fails with, whether it throws, rejects, or its iterator fails on the first `next()`. */
@@ -315,6 +315,25 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
         expect(await read({ minSequence: 4, limit: 2 })).toEqual([4, 5]);
         expect(await read({ minTimestamp: 1_300, limit: 3 })).toEqual([5, 6, 7]);
         expect(await read({ minSequence: 9, maxSequence: 9, limit: 5 })).toEqual([9]);
+      });
+
+      it("reads the same entries in chunks as one at a time, where the store reads in chunks", async () => {
+        await fill();
+        if (store.readSegmentChunks === undefined || store.readSpaceChunks === undefined) return; // optional methods
+        const segmentRanges: Partial<SegmentRange>[] = [{}, { minSequence: 4, maxSequence: 7 }, { minTimestamp: 1_300, limit: 3 }, { maxTimestamp: 1_200 }, { minSequence: 11 }];
+        for (const range of segmentRanges) {
+          const full = { space: "s", segment: "g", ...range };
+          const chunks = await collect(store.readSegmentChunks(full));
+          expect(chunks.every((chunk) => chunk.length > 0)).toBe(true);
+          expect(chunks.flat()).toEqual(await collect(store.readSegment(full)));
+        }
+        const spaceRanges: Partial<SpaceRange>[] = [{}, { afterPosition: 3 }, { minTimestamp: 1_300, limit: 2 }, { maxTimestamp: 1_100 }];
+        for (const range of spaceRanges) {
+          const full = { space: "s", ...range };
+          const chunks = await collect(store.readSpaceChunks(full));
+          expect(chunks.every((chunk) => chunk.length > 0)).toBe(true);
+          expect(chunks.flat()).toEqual(await collect(store.readSpace(full)));
+        }
       });
 
       it("reads nothing for inverted ranges", async () => {

@@ -62,7 +62,7 @@ describe("GroupCommit failures", () => {
   it("keeps the batches being written when a batch queued behind them fails", async () => {
     const commits = new GroupCommit(db, new Heads(), "node");
     const writing = commits.commit("s", "a", records(1, 2));
-    await Promise.resolve(); // the first group's write is now under way
+    await new Promise((resolve) => setImmediate(resolve)); // the first group's write is now under way
     const refuse = (): never => {
       throw new Error("refused by test hook");
     };

@@ -109,8 +109,9 @@ export class GroupCommit {
   #scheduleFlush(): void {
     if (this.#writing !== undefined || this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // After the current task, so batches queued in the same tick share the write.
-    queueMicrotask(() => {
+    // After the current turn of the event loop, so batches that arrive in the same turn (a burst of
+    // answers turning into new publishes, the messages of one socket read) share the write.
+    setImmediate(() => {
       this.#flushScheduled = false;
       if (this.#writing === undefined) this.#flush();
     });

@@ -2,13 +2,13 @@ import { ClassicLevel } from "classic-level";
 import { type LeaseResult, type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
-import { segmentBounds, spaceBounds } from "../read-bounds.js";
+import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
 import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
 import { GroupCommit, type LevelDb } from "./group-commit.js";
-import { numberKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
+import { type KeyRange, numberKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
 import { recoverHeads } from "./recover.js";
-import { entryAt, scanEntries } from "./scan.js";
+import { entryAt, type OrdinalWindow, scanChunks, scanEntries } from "./scan.js";
 import { decodeBatch } from "./values.js";
 
 const FEATURES: StoreFeatures = { reopen: true, durable: true, pipelinedProduce: true };
@@ -67,20 +67,19 @@ export class LevelStore extends HeadsStore {
   }
 
   protected _readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry> {
-    const bounds = segmentBounds(range);
-    const prefix = segmentBatchPrefix(range.space, range.segment);
-    // The first batch ending at or after minSequence holds it; the scan stops past maxSequence.
-    const keys = { gte: numberKey(prefix, bounds.minSequence), lte: numberKey(prefix, Number.MAX_SAFE_INTEGER) };
-    const window = { by: "sequence", from: bounds.minSequence, to: bounds.maxSequence } as const;
-    return scanEntries(this.#db, range.space, keys, window, bounds);
+    return scanEntries(this.#db, range.space, ...segmentScan(range));
+  }
+
+  protected override _readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
+    return scanChunks(this.#db, range.space, ...segmentScan(range));
   }
 
   protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
-    const bounds = spaceBounds(range);
-    const prefix = spaceBatchPrefix(range.space);
-    const keys = { gt: numberKey(prefix, bounds.afterPosition), lte: numberKey(prefix, Number.MAX_SAFE_INTEGER) };
-    const window = { by: "position", from: bounds.afterPosition + 1, to: Number.MAX_SAFE_INTEGER } as const;
-    return scanEntries(this.#db, range.space, keys, window, bounds);
+    return scanEntries(this.#db, range.space, ...spaceScan(range));
+  }
+
+  protected override _readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
+    return scanChunks(this.#db, range.space, ...spaceScan(range));
   }
 
   protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
@@ -102,6 +101,23 @@ export class LevelStore extends HeadsStore {
     this.#onClosing(closed.catch(() => undefined));
     return closed;
   }
+}
+
+type Scan = [KeyRange, OrdinalWindow, TimeBounds];
+
+function segmentScan(range: SegmentRange): Scan {
+  const bounds = segmentBounds(range);
+  const prefix = segmentBatchPrefix(range.space, range.segment);
+  // The first batch ending at or after minSequence holds it; the scan stops past maxSequence.
+  const keys = { gte: numberKey(prefix, bounds.minSequence), lte: numberKey(prefix, Number.MAX_SAFE_INTEGER) };
+  return [keys, { by: "sequence", from: bounds.minSequence, to: bounds.maxSequence }, bounds];
+}
+
+function spaceScan(range: SpaceRange): Scan {
+  const bounds = spaceBounds(range);
+  const prefix = spaceBatchPrefix(range.space);
+  const keys = { gt: numberKey(prefix, bounds.afterPosition), lte: numberKey(prefix, Number.MAX_SAFE_INTEGER) };
+  return [keys, { by: "position", from: bounds.afterPosition + 1, to: Number.MAX_SAFE_INTEGER }, bounds];
 }
 
 function describe(error: unknown): string {

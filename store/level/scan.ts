@@ -19,10 +19,37 @@ export interface OrdinalWindow {
 }
 
 /**
- * One ordered range scan over stored batches, decoded in chunks, yielding the entries in `window`.
- * Timestamps are non-decreasing along every range a store scans, so the scan ends at the first batch
- * past `maxTimestamp` or past the window.
+ * One ordered range scan over stored batches, decoded in chunks (one per native fetch), yielding the
+ * entries in `window` as non-empty arrays. Timestamps are non-decreasing along every range a store
+ * scans, so the scan ends at the first batch past `maxTimestamp` or past the window.
  */
+export async function* scanChunks(
+  db: LevelDb,
+  space: string,
+  range: KeyRange,
+  window: OrdinalWindow,
+  bounds: TimeBounds,
+): AsyncIterableIterator<StoredEntry[]> {
+  if (bounds.empty || window.from > window.to) return;
+  const iterator = db.values({ ...range, highWaterMarkBytes: CHUNK_BYTES });
+  let count = 0;
+  try {
+    for (;;) {
+      // Each batch holds at least one entry: never fetch more batches than entries still wanted.
+      const values = await nextChunk(iterator, Math.min(CHUNK_BATCHES, bounds.limit - count));
+      if (values.length === 0) return;
+      const entries: StoredEntry[] = [];
+      const ended = collect(values, space, window, bounds, entries, bounds.limit - count);
+      count += entries.length;
+      if (entries.length > 0) yield entries;
+      if (ended || count >= bounds.limit) return;
+    }
+  } finally {
+    await iterator.close();
+  }
+}
+
+/** scanChunks one entry at a time. */
 export async function* scanEntries(
   db: LevelDb,
   space: string,
@@ -30,31 +57,32 @@ export async function* scanEntries(
   window: OrdinalWindow,
   bounds: TimeBounds,
 ): AsyncIterableIterator<StoredEntry> {
-  if (bounds.empty || window.from > window.to) return;
-  const iterator = db.values({ ...range, highWaterMarkBytes: CHUNK_BYTES });
-  let count = 0;
-  try {
-    for (;;) {
-      // Each batch holds at least one entry: never fetch more batches than entries still wanted.
-      const chunk = await nextChunk(iterator, Math.min(CHUNK_BATCHES, bounds.limit - count));
-      if (chunk.length === 0) return;
-      for (const value of chunk) {
-        const batch = decodeBatch(value);
-        if (batch.timestamp > bounds.maxTimestamp) return;
-        const base = window.by === "sequence" ? batch.firstSequence : batch.firstPosition;
-        if (base > window.to) return;
-        if (batch.timestamp < bounds.minTimestamp) continue;
-        const start = Math.max(window.from - base, 0);
-        const end = Math.min(window.to - base + 1, batch.payloads.length);
-        for (let i = start; i < end; i++) {
-          yield entryAt(space, batch, i);
-          if (++count >= bounds.limit) return;
-        }
-      }
+  for await (const chunk of scanChunks(db, space, range, window, bounds)) yield* chunk;
+}
+
+/** Appends the wanted entries of fetched batches to `entries`, at most `room`; true when the scan is over. */
+function collect(
+  values: readonly Buffer[],
+  space: string,
+  window: OrdinalWindow,
+  bounds: TimeBounds,
+  entries: StoredEntry[],
+  room: number,
+): boolean {
+  for (const value of values) {
+    const batch = decodeBatch(value);
+    if (batch.timestamp > bounds.maxTimestamp) return true;
+    const base = window.by === "sequence" ? batch.firstSequence : batch.firstPosition;
+    if (base > window.to) return true;
+    if (batch.timestamp < bounds.minTimestamp) continue;
+    const start = Math.max(window.from - base, 0);
+    const end = Math.min(window.to - base + 1, batch.payloads.length);
+    for (let i = start; i < end; i++) {
+      entries.push(entryAt(space, batch, i));
+      if (entries.length >= room) return true;
     }
-  } finally {
-    await iterator.close();
   }
+  return false;
 }
 
 /** The entry at `index` of a stored batch. */

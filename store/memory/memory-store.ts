@@ -74,16 +74,24 @@ export class MemoryStore extends HeadsStore {
   }
 
   protected _readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry> {
+    return eachOf(this._readSegmentChunks(range));
+  }
+
+  protected override _readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
     const bounds = segmentBounds(range);
     const entries = this.#data.spaces.get(range.space)?.segments.get(range.segment);
     const end = (entry: StoredEntry): boolean => entry.sequence > bounds.maxSequence;
-    return readEntries(bounds.empty ? undefined : entries, bounds.minSequence - 1, bounds, end);
+    return readChunks(bounds.empty ? undefined : entries, bounds.minSequence - 1, bounds, end);
   }
 
   protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
+    return eachOf(this._readSpaceChunks(range));
+  }
+
+  protected override _readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
     const bounds = spaceBounds(range);
     const entries = this.#data.spaces.get(range.space)?.entries;
-    return readEntries(bounds.empty ? undefined : entries, bounds.afterPosition, bounds, () => false);
+    return readChunks(bounds.empty ? undefined : entries, bounds.afterPosition, bounds, () => false);
   }
 
   protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
@@ -108,23 +116,39 @@ export class MemoryStore extends HeadsStore {
   }
 }
 
+/** Entries per chunk a read yields. */
+const CHUNK = 512;
+
 /**
- * Yields `entries` from index `start` within the time bounds and limit. Timestamps are non-decreasing
- * along both arrays, so the read stops at the first entry past `maxTimestamp` (or past `end`).
+ * Yields `entries` from index `start` within the time bounds and limit, in chunks. Timestamps are
+ * non-decreasing along both arrays, so the read stops at the first entry past `maxTimestamp` (or past
+ * `end`). Each chunk is taken synchronously, so it is one consistent view of the arrays.
  */
-async function* readEntries(
+async function* readChunks(
   entries: readonly StoredEntry[] | undefined,
   start: number,
   bounds: TimeBounds,
   end: (entry: StoredEntry) => boolean,
-): AsyncIterableIterator<StoredEntry> {
+): AsyncIterableIterator<StoredEntry[]> {
   if (entries === undefined) return;
   let count = 0;
-  for (let i = start; i < entries.length && count < bounds.limit; i++) {
-    const entry = entries[i] as StoredEntry;
-    if (end(entry) || entry.timestamp > bounds.maxTimestamp) return;
-    if (entry.timestamp < bounds.minTimestamp) continue;
-    count++;
-    yield entry;
+  let i = start;
+  while (i < entries.length && count < bounds.limit) {
+    const chunk: StoredEntry[] = [];
+    for (; i < entries.length && count < bounds.limit && chunk.length < CHUNK; i++) {
+      const entry = entries[i] as StoredEntry;
+      if (end(entry) || entry.timestamp > bounds.maxTimestamp) {
+        if (chunk.length > 0) yield chunk;
+        return;
+      }
+      if (entry.timestamp < bounds.minTimestamp) continue;
+      count++;
+      chunk.push(entry);
+    }
+    if (chunk.length > 0) yield chunk;
   }
+}
+
+async function* eachOf(chunks: AsyncIterable<StoredEntry[]>): AsyncIterableIterator<StoredEntry> {
+  for await (const chunk of chunks) yield* chunk;
 }

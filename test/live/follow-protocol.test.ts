@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ClientStream, decodeAny, type Entry, encodeMessage, MessageTypes, type Request } from "../../pkg/api/index.js";
+import { type ClientStream, decodeAny, encodeMessage, entriesOfGroups, type EntryGroup, MessageTypes, type Request } from "../../pkg/api/index.js";
 import { createClient } from "../../pkg/client/index.js";
 import { createMemoryBusFactory, createNodeManager, type StoreNodeManager } from "../../pkg/server/index.js";
 import type { Bus, BusFactory, BusHandler, BusStats } from "../../bus/types.js";
@@ -120,10 +120,10 @@ function openRead(manager: StoreNodeManager, request: Request) {
     async receive(): Promise<ReadMessage | undefined> {
       const bytes = await stream.receive();
       if (bytes === undefined) return undefined;
-      const message = decodeAny(bytes) as { $type: string; entries?: Entry[] };
+      const message = decodeAny(bytes) as { $type: string; groups?: EntryGroup[] };
       if (message.$type === MessageTypes.caughtUp) return { kind: "caught_up" };
       expect(message.$type).toBe(MessageTypes.entries);
-      return { kind: "entries", sequences: (message.entries ?? []).map((entry) => entry.sequence) };
+      return { kind: "entries", sequences: entriesOfGroups(message.groups ?? []).map((entry) => entry.sequence) };
     },
   };
 }

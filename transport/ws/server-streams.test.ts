@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FrameKinds, INITIAL_CREDIT, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
+import { entriesOfGroups, type EntryGroup, FrameKinds, INITIAL_CREDIT, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
 import { RawClient, type StreamzFixture, startStreamz } from "../../test/support/ws-raw-client.js";
 
 const STORE = "6f1c1f0e-7a43-4c1e-9f55-0a2a3c6b1d01";
@@ -22,7 +22,8 @@ afterEach(async () => {
 const streamInfo = (channel: number) => fixture.streamz.connections()[0]?.streams.find((stream) => stream.channel === channel);
 const dataFrames = (channel: number) => client.on(channel).filter((frame) => frame.kind === FrameKinds.data).length;
 const ended = (channel: number) => client.on(channel).some((frame) => frame.kind === FrameKinds.end || frame.kind === FrameKinds.error);
-const entriesOn = (channel: number) => client.messages(channel).reduce((sum, message) => sum + (message.entries as unknown[]).length, 0);
+const entriesOf = (message: { [key: string]: unknown }) => entriesOfGroups((message.groups as EntryGroup[] | undefined) ?? []);
+const entriesOn = (channel: number) => client.messages(channel).reduce((sum, message) => sum + entriesOf(message).length, 0);
 
 /** Writes `count` entries of `payloadBytes` to a segment over one produce stream, in batches. */
 async function fill(channel: number, segment: string, count: number, payloadBytes: number, batchSize = 1_000): Promise<void> {
@@ -70,7 +71,7 @@ describe("flow control", () => {
       granted += INITIAL_CREDIT;
     }
     expect((await client.ending(2)).kind).toBe(FrameKinds.end);
-    const sequences = client.messages(2).flatMap((message) => (message.entries as { sequence: number }[]).map((entry) => entry.sequence));
+    const sequences = client.messages(2).flatMap((message) => entriesOf(message).map((entry) => entry.sequence));
     expect(sequences).toHaveLength(count);
     expect(sequences.every((sequence, i) => sequence === i + 1)).toBe(true);
   });
@@ -131,7 +132,7 @@ describe("streams on one connection", () => {
     }
     await client.until(() => Array.from({ length: streams }, (_, i) => ended(1_001 + i)).every(Boolean), "every read to end");
     for (let channel = 1; channel <= streams; channel++) {
-      const entries = client.messages(1_000 + channel).flatMap((message) => message.entries as { payload: Uint8Array }[]);
+      const entries = client.messages(1_000 + channel).flatMap(entriesOf);
       expect(entries.map((entry) => [...entry.payload])).toEqual([1, 2, 3, 4, 5].map((sequence) => [channel % 256, sequence]));
     }
     expect(fixture.streamz.connections()[0]?.streams).toEqual([]);

@@ -1,8 +1,8 @@
-import { type Entry, type SegmentStatus, segmentOffset } from "../../api/index.js";
-import type { SegmentRange, Store } from "../../../store/types.js";
+import type { SegmentStatus } from "../../api/index.js";
+import type { SegmentRange, Store, StoredEntry } from "../../../store/types.js";
 import type { ReadSource } from "../live/follow.js";
-import { toEntry } from "./entries.js";
 import type { TimeWindow } from "./read-options.js";
+import { segmentChunks } from "./store-chunks.js";
 
 export interface SegmentReadInit {
   space: string;
@@ -23,6 +23,7 @@ export interface SegmentReadInit {
  */
 export class SegmentReadSource implements ReadSource {
   readonly spaces: readonly string[];
+  readonly offsets = "segment";
   readonly #store: Store;
   readonly #init: SegmentReadInit;
   #next: number;
@@ -47,23 +48,27 @@ export class SegmentReadSource implements ReadSource {
     return status.segment === this.#init.segment && status.lastSequence >= this.#next;
   }
 
-  async *read(): AsyncGenerator<Entry> {
+  async *read(): AsyncGenerator<StoredEntry[]> {
     if (this.finished) return;
     const { space, segment, maxSequence, time } = this.#init;
     const range: SegmentRange = { space, segment, minSequence: this.#next };
     if (Number.isFinite(maxSequence)) range.maxSequence = maxSequence;
     // With no prefix to skip, the store's count is the read's count.
     if (time.min === 0 && Number.isFinite(this.#remaining)) range.limit = this.#remaining;
-    for await (const stored of this.#store.readSegment(range)) {
-      if (stored.timestamp > time.max) {
-        this.#pastMaxTimestamp = true;
-        return;
+    for await (const chunk of segmentChunks(this.#store, range)) {
+      const taken: StoredEntry[] = [];
+      for (const stored of chunk) {
+        if (stored.timestamp > time.max) {
+          this.#pastMaxTimestamp = true;
+          break;
+        }
+        this.#next = stored.sequence + 1;
+        if (stored.timestamp < time.min) continue;
+        taken.push(stored);
+        if (--this.#remaining <= 0) break;
       }
-      this.#next = stored.sequence + 1;
-      if (stored.timestamp < time.min) continue;
-      this.#remaining--;
-      yield toEntry(stored, segmentOffset(stored.sequence));
-      if (this.#remaining <= 0) return;
+      if (taken.length > 0) yield taken;
+      if (this.finished) return;
     }
   }
 }

@@ -1,9 +1,8 @@
-import { type Entry, spaceOffset } from "../../api/index.js";
 import type { SpaceRange, Store, StoredEntry } from "../../../store/types.js";
 import type { ReadSource } from "../live/follow.js";
-import { toEntry } from "./entries.js";
 import { mergeByTimestamp } from "./merge.js";
 import type { TimeWindow } from "./read-options.js";
+import { spaceChunks } from "./store-chunks.js";
 
 /**
  * A read of one or more spaces that knows where it is: the commit position last taken in each space
@@ -16,6 +15,7 @@ import type { TimeWindow } from "./read-options.js";
  */
 export class SpacesReadSource implements ReadSource {
   readonly spaces: readonly string[];
+  readonly offsets = "space";
   readonly #store: Store;
   readonly #time: TimeWindow;
   /** Commit position of the last entry taken (or skipped) per space; 0 = none. */
@@ -37,33 +37,41 @@ export class SpacesReadSource implements ReadSource {
     return this.#remaining <= 0 || this.#ended.size === this.spaces.length || this.#time.min > this.#time.max;
   }
 
-  async *read(spaces: readonly string[]): AsyncGenerator<Entry> {
+  async *read(spaces: readonly string[]): AsyncGenerator<StoredEntry[]> {
     if (this.finished) return;
     const scans = spaces.filter((space) => !this.#ended.has(space)).map((space) => this.#scan(space));
-    for await (const stored of mergeByTimestamp(scans, this.#remaining)) {
-      // Positions advance only for entries taken: the merge reads one entry ahead in each space.
-      this.#after.set(stored.space, stored.position);
-      this.#remaining--;
-      yield toEntry(stored, spaceOffset(stored.position));
+    // One space needs no merge: its scan is already in the read's order.
+    const chunks = scans.length === 1 ? (scans[0] as AsyncGenerator<StoredEntry[]>) : mergeByTimestamp(scans, this.#remaining);
+    for await (const chunk of chunks) {
+      const taken = chunk.length > this.#remaining ? chunk.slice(0, this.#remaining) : chunk;
+      // Positions advance only for entries taken: a merge reads ahead in each space.
+      for (const stored of taken) this.#after.set(stored.space, stored.position);
+      this.#remaining -= taken.length;
+      yield taken;
       if (this.#remaining <= 0) return;
     }
   }
 
-  async *#scan(space: string): AsyncGenerator<StoredEntry> {
+  async *#scan(space: string): AsyncGenerator<StoredEntry[]> {
     const range: SpaceRange = { space, afterPosition: this.#after.get(space) ?? 0 };
     // With no prefix to skip, the store's count bounds the read's count.
     if (this.#time.min === 0 && Number.isFinite(this.#remaining)) range.limit = this.#remaining;
-    for await (const stored of this.#store.readSpace(range)) {
-      if (stored.timestamp > this.#time.max) {
-        this.#ended.add(space);
-        return;
+    for await (const chunk of spaceChunks(this.#store, range)) {
+      const kept: StoredEntry[] = [];
+      for (const stored of chunk) {
+        if (stored.timestamp > this.#time.max) {
+          this.#ended.add(space);
+          break;
+        }
+        if (stored.timestamp < this.#time.min) {
+          // Skipped entries all come before any entry taken from this scan, so moving past them is safe.
+          this.#after.set(space, stored.position);
+          continue;
+        }
+        kept.push(stored);
       }
-      if (stored.timestamp < this.#time.min) {
-        // Skipped entries all come before any entry taken from this scan, so moving past them is safe.
-        this.#after.set(space, stored.position);
-        continue;
-      }
-      yield stored;
+      if (kept.length > 0) yield kept;
+      if (this.#ended.has(space)) return;
     }
   }
 }

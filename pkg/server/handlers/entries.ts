@@ -1,4 +1,4 @@
-import { type Entry, MessageTypes } from "../../api/index.js";
+import { type Entry, type EntryGroup, MessageTypes, type OffsetKind } from "../../api/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 import type { HandlerContext } from "./context.js";
 
@@ -6,11 +6,16 @@ import type { HandlerContext } from "./context.js";
 export const MAX_ENTRIES_PER_MESSAGE = 512;
 export const MAX_BYTES_PER_MESSAGE = 256 * 1024;
 
-/** Rough encoded size of an entry, enough to keep messages near MAX_BYTES_PER_MESSAGE. */
-function estimateSize(entry: Entry): number {
-  let size = 64 + entry.payload.byteLength + entry.space.length + entry.segment.length + entry.offset.length;
-  for (const [key, value] of Object.entries(entry.metadata)) size += key.length + value.length + 2;
+/** Rough encoded size of an entry within its group, enough to keep messages near MAX_BYTES_PER_MESSAGE. */
+function estimateSize(entry: StoredEntry): number {
+  let size = 8 + entry.payload.byteLength;
+  for (const key in entry.metadata) size += key.length + (entry.metadata[key] as string).length + 2;
   return size;
+}
+
+/** What a group repeats once: roughly its shared fields' encoded size. */
+function groupOverhead(entry: StoredEntry): number {
+  return 96 + entry.space.length + entry.segment.length;
 }
 
 /** The wire entry of a stored one, with the offset that resumes the read it came from. */
@@ -27,35 +32,73 @@ export function toEntry(stored: StoredEntry, offset: string): Entry {
   };
 }
 
-/**
- * Sends entries as they come in `entries` messages of bounded size, awaiting each send so a slow
- * reader slows the scan instead of growing memory. Stops when the context's signal aborts; ending
- * the loop releases the source (and the store iterator behind it).
- */
-export async function sendEntries(context: HandlerContext, source: AsyncIterable<Entry>): Promise<void> {
-  let batch: Entry[] = [];
-  let bytes = 0;
-  const flush = async (): Promise<void> => {
-    const entries = batch;
-    batch = [];
-    bytes = 0;
-    await context.send({ $type: MessageTypes.entries, entries });
+function startGroup(entry: StoredEntry, offsets: OffsetKind): EntryGroup {
+  const group: EntryGroup = {
+    space: entry.space,
+    segment: entry.segment,
+    timestamp: entry.timestamp,
+    trx: entry.trx,
+    first: entry.sequence,
+    payloads: [entry.payload],
+    metadata: [entry.metadata],
   };
-  for await (const entry of source) {
-    context.signal.throwIfAborted();
-    const size = estimateSize(entry);
-    if (batch.length > 0 && bytes + size > MAX_BYTES_PER_MESSAGE) await flush();
-    batch.push(entry);
-    bytes += size;
-    if (batch.length >= MAX_ENTRIES_PER_MESSAGE) await flush();
-  }
-  if (batch.length > 0) await flush();
+  if (offsets === "space") group.position = entry.position;
+  return group;
 }
 
-/** Maps a store scan to wire entries. */
-export async function* withOffsets(
-  source: AsyncIterable<StoredEntry>,
-  offsetOf: (entry: StoredEntry) => string,
-): AsyncGenerator<Entry> {
-  for await (const stored of source) yield toEntry(stored, offsetOf(stored));
+/** Whether `entry` comes right after `last` in the same committed batch, so it joins last's group. */
+function continues(last: StoredEntry, entry: StoredEntry): boolean {
+  return (
+    entry.trx.id === last.trx.id &&
+    entry.sequence === last.sequence + 1 &&
+    entry.position === last.position + 1 &&
+    entry.segment === last.segment &&
+    entry.space === last.space &&
+    entry.timestamp === last.timestamp
+  );
+}
+
+/**
+ * Sends a read's entries (chunks, in order) in `entries` messages of bounded size, each entry in a
+ * group with the consecutive entries of its batch; `offsets` says which offsets the client derives.
+ * Each send is awaited so a slow reader slows the scan instead of growing memory. Stops when the
+ * context's signal aborts; ending the loop releases the source (and the store iterator behind it).
+ */
+export async function sendEntries(
+  context: HandlerContext,
+  source: AsyncIterable<readonly StoredEntry[]>,
+  offsets: OffsetKind,
+): Promise<void> {
+  let groups: EntryGroup[] = [];
+  let group: EntryGroup | undefined;
+  let last: StoredEntry | undefined;
+  let count = 0;
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    const message = { $type: MessageTypes.entries, groups };
+    groups = [];
+    group = undefined;
+    count = 0;
+    bytes = 0;
+    await context.send(message);
+  };
+  for await (const chunk of source) {
+    context.signal.throwIfAborted();
+    for (const entry of chunk) {
+      const size = estimateSize(entry);
+      if (count > 0 && bytes + size > MAX_BYTES_PER_MESSAGE) await flush();
+      if (group !== undefined && last !== undefined && continues(last, entry)) {
+        group.payloads.push(entry.payload);
+        group.metadata.push(entry.metadata);
+      } else {
+        group = startGroup(entry, offsets);
+        groups.push(group);
+        bytes += groupOverhead(entry);
+      }
+      last = entry;
+      bytes += size;
+      if (++count >= MAX_ENTRIES_PER_MESSAGE) await flush();
+    }
+  }
+  if (count > 0) await flush();
 }

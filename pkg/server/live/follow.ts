@@ -1,4 +1,5 @@
-import { type Entry, MessageTypes, type SegmentStatus, StreamsError } from "../../api/index.js";
+import { MessageTypes, type OffsetKind, type SegmentStatus, StreamsError } from "../../api/index.js";
+import type { StoredEntry } from "../../../store/types.js";
 import type { HandlerContext } from "../handlers/context.js";
 import { sendEntries } from "../handlers/entries.js";
 import { SpaceChanges } from "./follow-changes.js";
@@ -13,15 +14,20 @@ export interface ReadSource {
    * commit in the read's spaces may.
    */
   concerns?(status: SegmentStatus): boolean;
-  /** The entries of `spaces` after those already taken, in the read's order; taking one advances the read. */
-  read(spaces: readonly string[]): AsyncIterable<Entry>;
+  /** Which offsets the read's entries carry: segment offsets (by sequence) or space offsets (by position). */
+  readonly offsets: OffsetKind;
+  /**
+   * The entries of `spaces` after those already taken, in the read's order and in chunks; taking a
+   * chunk advances the read past it.
+   */
+  read(spaces: readonly string[]): AsyncIterable<StoredEntry[]>;
   /** No more entries can come: the limit, maxSequence or maxTimestamp was reached. */
   readonly finished: boolean;
 }
 
 /** A plain read: the history, once. */
 export async function sendHistory(context: HandlerContext, source: ReadSource): Promise<void> {
-  if (!source.finished) await sendEntries(context, source.read(source.spaces));
+  if (!source.finished) await sendEntries(context, source.read(source.spaces), source.offsets);
 }
 
 /**
@@ -45,7 +51,7 @@ export async function follow(context: HandlerContext, source: ReadSource): Promi
   try {
     let caughtUp = false;
     for (;;) {
-      while (changes.any && !source.finished) await sendEntries(context, source.read(changes.take()));
+      while (changes.any && !source.finished) await sendEntries(context, source.read(changes.take()), source.offsets);
       if (source.finished) return;
       if (!caughtUp) {
         caughtUp = true;

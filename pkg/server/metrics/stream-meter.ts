@@ -1,4 +1,4 @@
-import { type LeaseResult, type Message, MessageTypes, opName, type Response, type StreamsError } from "../../api/index.js";
+import { type EntryGroup, type LeaseResult, type Message, MessageTypes, opName, type Response, type StreamsError } from "../../api/index.js";
 import type { StreamObserver } from "./observer.js";
 
 /** What a stream is for the live counts: a status subscription, a registered worker, or neither. */
@@ -21,6 +21,17 @@ interface PendingBatch {
 
 const payloadBytes = (items: readonly { payload: Uint8Array }[]): number => items.reduce((sum, item) => sum + item.payload.byteLength, 0);
 
+/** Entries and payload bytes of an `entries` message's groups. */
+function groupsSize(groups: readonly EntryGroup[]): [entries: number, bytes: number] {
+  let entries = 0;
+  let bytes = 0;
+  for (const group of groups) {
+    entries += group.payloads.length;
+    for (const payload of group.payloads) bytes += payload.byteLength;
+  }
+  return [entries, bytes];
+}
+
 function roleOf(message: Message): StreamRole {
   if (message.$type === MessageTypes.subscribeToSegmentStatus) return "subscription";
   if (message.$type === MessageTypes.subscribeWorkers && typeof message.workerId === "string") return "worker";
@@ -29,8 +40,8 @@ function roleOf(message: Message): StreamRole {
 
 /**
  * Turns one stream's messages into counts: the first message names the op; record batches wait
- * until their segment_status answer says they committed (answers come in batch order); a publish
- * counts on its answer; `entries` messages count as consumed. Bytes are payload bytes.
+ * until their segment_status answer says they committed (answers come in batch order), and so do
+ * the publishes of a publish lane (one answer each, in order); `entries` messages count as consumed. Bytes are payload bytes.
  */
 export class StreamMeter implements StreamObserver {
   readonly #recorder: ActivityRecorder;
@@ -38,7 +49,6 @@ export class StreamMeter implements StreamObserver {
   readonly #pending: PendingBatch[] = [];
   #op: string | undefined;
   #role: StreamRole;
-  #publishBytes = 0;
   #leaseKey: string | undefined;
 
   constructor(recorder: ActivityRecorder, storeId: string) {
@@ -53,16 +63,23 @@ export class StreamMeter implements StreamObserver {
     }
     if (message.$type === MessageTypes.recordBatch) {
       this.#pending.push({ entries: message.records.length, bytes: payloadBytes(message.records) });
+    } else if (message.$type === MessageTypes.publish) {
+      this.#pending.push({ entries: 1, bytes: message.payload.byteLength });
     }
   }
 
   sending(message: Response): void {
     switch (message.$type) {
       case MessageTypes.entries:
-        this.#recorder.consumed(this.#storeId, message.entries.length, payloadBytes(message.entries));
+        this.#recorder.consumed(this.#storeId, ...groupsSize(message.groups));
         return;
       case MessageTypes.segmentStatus:
         return this.#committed();
+      case MessageTypes.publishError:
+        // A lane refuses messages that do not decode or are not publishes (never counted as pending)
+        // with invalid_argument; any other refusal answers a pending publish.
+        if (message.error.kind !== "invalid_argument") this.#pending.shift();
+        return;
       case MessageTypes.leaseResult:
         if (this.#leaseKey !== undefined) this.#recorder.leaseResult(this.#storeId, this.#leaseKey, message);
         return;
@@ -78,7 +95,7 @@ export class StreamMeter implements StreamObserver {
   #first(message: Message): void {
     this.#op = opName(message.$type);
     this.#role = roleOf(message);
-    if (message.$type === MessageTypes.publish) this.#publishBytes = message.payload.byteLength;
+    if (message.$type === MessageTypes.publish) this.#pending.push({ entries: 1, bytes: message.payload.byteLength });
     if (message.$type === MessageTypes.leaseAcquire || message.$type === MessageTypes.leaseRenew || message.$type === MessageTypes.leaseRelease) {
       this.#leaseKey = message.key;
     }
@@ -87,9 +104,7 @@ export class StreamMeter implements StreamObserver {
 
   /** A segment_status on a produce or publish stream answers a commit; on a subscription it is only news. */
   #committed(): void {
-    if (this.#op === "publish") {
-      this.#recorder.produced(this.#storeId, 1, this.#publishBytes);
-    } else if (this.#op === "produce") {
+    if (this.#op === "publish" || this.#op === "produce") {
       const batch = this.#pending.shift();
       if (batch !== undefined) this.#recorder.produced(this.#storeId, batch.entries, batch.bytes);
     }
