@@ -17,5 +17,6 @@ export function createCliLogger(options: CliLoggerOptions): PinoLogger {
   const destination = wantsPretty
     ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: "pid,hostname" })
     : pino.destination({ dest: 2, sync: true });
-  return pino({ name: "streamkit", level: options.level }, destination);
+  // errWithCause: a StreamsError's message already includes its cause's, so don't append it again.
+  return pino({ name: "streamkit", level: options.level, serializers: { err: pino.stdSerializers.errWithCause } }, destination);
 }

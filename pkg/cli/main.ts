@@ -11,6 +11,7 @@ import {
   tokenVerb,
 } from "./commands/index.js";
 import { mainHelp, type Verb } from "./help.js";
+import { packageVersion } from "../server/operator/version.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, serveVerb } from "./serve.js";
 
 const VERBS: Readonly<Record<string, Verb>> = {
@@ -29,6 +30,10 @@ const VERBS: Readonly<Record<string, Verb>> = {
 /** `streamkit <verb> [flags]`; resolves to the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
   const [verb, ...rest] = argv;
+  if (verb === "--version" || verb === "-V") {
+    process.stdout.write(`streamkit ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
   if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
     const topic = verb === "help" ? rest[0] : undefined;
     const help = topic === undefined ? mainHelp(VERBS) : VERBS[topic]?.help();

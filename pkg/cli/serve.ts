@@ -23,6 +23,8 @@ function printDevToken(server: RunningServer, token: string): void {
       `Dev token (scope ${DEV_TOKEN_SCOPE}, valid 24 h; configure a JWT key for production):`,
       `token: ${token}`,
       `client: createClient(createWsProvider(${JSON.stringify(server.wsUrl)}, { token: ${JSON.stringify(token)} }))`,
+      `dashboard: ${server.url}/`,
+      `cli: export STREAMKIT_URL=${server.wsUrl} STREAMKIT_TOKEN=${token} STREAMKIT_STORE_ID=$(node -p 'crypto.randomUUID()')`,
       "",
     ].join("\n"),
   );

@@ -94,6 +94,9 @@ describe("streamkit serve (child process)", () => {
     const first = await startServe();
     const example = await first.serve.line((line) => line.startsWith("client: "), "the client example");
     expect(example).toBe(`client: createClient(createWsProvider(${JSON.stringify(first.url.replace("http:", "ws:"))}, { token: ${JSON.stringify(first.token)} }))`);
+    expect(await first.serve.line((line) => line.startsWith("dashboard: "), "the dashboard line")).toBe(`dashboard: ${first.url}/`);
+    const cliLine = await first.serve.line((line) => line.startsWith("cli: "), "the CLI line");
+    expect(cliLine).toContain(`STREAMKIT_TOKEN=${first.token}`);
     const secretFile = join(dataDir, "jwt-secret");
     const secret = await readFile(secretFile, "utf8");
     expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
@@ -183,6 +186,9 @@ describe("streamkit serve (child process)", () => {
     const unknown = cli(["sevre"]);
     expect((await unknown.exit()).code).toBe(2);
     expect(unknown.stderr()).toContain('streamkit: unknown command "sevre"');
+    const version = cli(["--version"]);
+    expect((await version.exit()).code).toBe(0);
+    expect(version.stdout()).toMatch(/^streamkit \d+\.\d+\.\d+\n$/);
   });
 
   it("exits with 1 when the port is taken", async () => {
