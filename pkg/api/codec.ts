@@ -3,9 +3,10 @@ import { type ErrorInfo, StreamsError } from "./errors.js";
 import type { Message } from "./messages.js";
 import { validateMessage } from "./validate.js";
 
-// Records (msgpackr's structure extension) make repeated shapes such as entries compact and fast.
-// Structures are written inline per message, so any two msgpackr peers agree without shared state.
-const packr = new Packr({ useRecords: true, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
+// Plain msgpack maps: entries travel as groups (one per run of a batch), so repeated shapes are few,
+// and msgpackr's inline record definitions cost more than they save on small messages (publish
+// with 64 in flight measured ~20 % faster without them).
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
 
 /** Encodes one message envelope (`{ $type, ...fields }`). */
 export function encodeMessage(message: Message): Uint8Array {
