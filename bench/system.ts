@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Record } from "../pkg/api/index.js";
 import { createClient, type StreamsClient } from "../pkg/client/index.js";
-import { createJwtAuthenticator, createNodeManager, signToken } from "../pkg/server/index.js";
+import { createJwtAuthenticator, createNodeManager, type NodeManager, signToken } from "../pkg/server/index.js";
 import { createLevelStoreFactory } from "../store/level/index.js";
 import { createInProcProvider } from "../transport/inproc/index.js";
 import { attachStreamz, createWsProvider } from "../transport/ws/index.js";
@@ -51,6 +51,11 @@ export async function startSystem(transport: Transport, dataDir: string): Promis
       },
     };
   }
+  return serveOverWs(manager);
+}
+
+/** Serves `manager` on 127.0.0.1 (HTTP + /streamz with JWT auth) and connects one WebSocket client; close() closes the manager too. */
+export async function serveOverWs(manager: NodeManager): Promise<BenchSystem> {
   const http = createServer((_request, response) => response.writeHead(404).end());
   const streamz = attachStreamz(http, { manager, authenticator: createJwtAuthenticator({ secrets: [BENCH_SECRET] }) });
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));

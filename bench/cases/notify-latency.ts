@@ -7,18 +7,16 @@
 // Stores are in memory, so the figures are the live path's, not the disk's. Redis: STREAMKIT_REDIS_URL
 // (default redis://127.0.0.1:6379).
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { createRedisBusFactory } from "../../bus/redis/index.js";
 import type { BusFactory } from "../../bus/types.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
-import { createJwtAuthenticator, createNodeManager, signToken } from "../../pkg/server/index.js";
+import { createNodeManager } from "../../pkg/server/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
-import { attachStreamz, createWsProvider } from "../../transport/ws/index.js";
 import { payloadOf, report } from "../harness.js";
+import { serveOverWs } from "../system.js";
 
 type Mode = "local" | "redis" | "raw-redis";
 
@@ -31,7 +29,6 @@ const WARMUP = 200;
 const WAIT_MS = 10_000;
 const PAYLOAD = payloadOf(200, 3);
 const redisUrl = process.env.STREAMKIT_REDIS_URL || "redis://127.0.0.1:6379";
-const SECRET = "bench-notify-secret-of-at-least-32-bytes";
 
 /** Waits for sequence numbers to be seen, timing each from when it was expected. */
 class Arrivals {
@@ -97,24 +94,8 @@ async function local(): Promise<number[]> {
 }
 
 /** One server instance over the shared store with its own bus, and a WebSocket client to it. */
-async function startInstance(name: string, storeFactory: StoreFactory, busFactory: BusFactory) {
-  const manager = createNodeManager({ storeFactory, busFactory, nodeId: name, idleEviction: false });
-  const http = createServer((_request, response) => response.writeHead(404).end());
-  const streamz = attachStreamz(http, { manager, authenticator: createJwtAuthenticator({ secrets: [SECRET] }) });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const { port } = http.address() as AddressInfo;
-  const token = () => signToken({ secret: SECRET, scopes: ["streamkit::*"], subject: "bench", ttlSec: 3600 });
-  const client = createClient(createWsProvider(`ws://127.0.0.1:${port}`, { token }));
-  return {
-    client,
-    async close() {
-      await client.close();
-      await streamz.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await manager.close();
-    },
-  };
+function startInstance(name: string, storeFactory: StoreFactory, busFactory: BusFactory) {
+  return serveOverWs(createNodeManager({ storeFactory, busFactory, nodeId: name, idleEviction: false }));
 }
 
 async function acrossRedis(): Promise<number[]> {
