@@ -60,6 +60,9 @@ describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in he
       const { nodeId } = (await call<{ nodeId: string }>(`${server.url}/version`)).body;
       expect(await page.textContent("#node-id")).toBe(nodeId);
       await page.waitForFunction(() => document.getElementById("live-text")?.textContent === "live", undefined, { timeout: WAIT_MS });
+      // Empty tables say so only once a status arrived (before, they say they are waiting for one).
+      await page.waitForFunction(() => document.body.dataset.ready === "true", undefined, { timeout: WAIT_MS });
+      expect(await page.textContent("#errors-empty")).toBe("No errors.");
 
       // A client connecting after the page loaded appears without a reload.
       const raw = await RawClient.connect(`${server.wsUrl}/streamz`, {

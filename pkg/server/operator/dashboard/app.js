@@ -5,6 +5,14 @@
 (() => {
   const TOKEN_KEY = "streamkit.adminToken";
   const $ = (id) => document.getElementById(id);
+
+  /** Shows a table's empty message, in place of "Waiting for the first status…" once a status arrived. */
+  function showEmpty(id, empty) {
+    const element = $(id);
+    element.textContent = element.dataset.empty;
+    element.hidden = !empty;
+  }
+
   const count = new Intl.NumberFormat("en");
 
   /** Server clock minus ours, so relative times agree with the server's timestamps. */
@@ -181,7 +189,7 @@
       ],
       (connection) => (connection.stale ? "is-stale" : ""),
     );
-    $("connections-empty").hidden = connections.length > 0;
+    showEmpty("connections-empty", connections.length === 0);
   }
 
   function circuitBadge(store) {
@@ -213,7 +221,7 @@
         ),
       ],
     );
-    $("stores-empty").hidden = stores.length > 0;
+    showEmpty("stores-empty", stores.length === 0);
   }
 
   function renderErrors(errors) {
@@ -229,13 +237,13 @@
         ),
       ),
     );
-    $("errors-empty").hidden = errors.length > 0;
+    showEmpty("errors-empty", errors.length === 0);
   }
 
   function renderOps(streamsByOp) {
     const entries = Object.entries(streamsByOp).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     $("ops").replaceChildren(...entries.map(([op, n]) => h("li", {}, op, h("b", {}, count.format(n)))));
-    $("ops-empty").hidden = entries.length > 0;
+    showEmpty("ops-empty", entries.length === 0);
   }
 
   function renderInstances(instances) {
@@ -249,7 +257,7 @@
         ),
       ),
     );
-    $("instances-empty").hidden = instances.length > 0;
+    showEmpty("instances-empty", instances.length === 0);
   }
 
   function render(status) {
