@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Provider } from "../../pkg/api/index.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
 import { createNodeManager } from "../../pkg/server/index.js";
 import type { StoreFactory } from "../../store/types.js";
@@ -27,12 +28,11 @@ export interface Configuration {
   setup: () => Promise<Harness>;
 }
 
-/** A NodeManager over `storeFactory`, reached in-process; `release` frees what the factory holds. */
-async function inProcHarness(storeFactory: StoreFactory, release: () => Promise<void>): Promise<Harness> {
-  const manager = createNodeManager({ storeFactory, idleEviction: false });
+/** A harness whose clients come from `provider()`; teardown closes them, then runs `stop`. */
+function harness(provider: () => Provider, stop: () => Promise<void>): Harness {
   const clients: StreamsClient[] = [];
   const connect = () => {
-    const client = createClient(createInProcProvider(manager));
+    const client = createClient(provider());
     clients.push(client);
     return client;
   };
@@ -42,11 +42,22 @@ async function inProcHarness(storeFactory: StoreFactory, release: () => Promise<
     newStoreId: () => crypto.randomUUID(),
     async teardown() {
       await Promise.all(clients.map((client) => client.close()));
+      await stop();
+    },
+  };
+}
+
+/** A NodeManager over `storeFactory`, reached in-process; `release` frees what the factory holds. */
+async function inProcHarness(storeFactory: StoreFactory, release: () => Promise<void>): Promise<Harness> {
+  const manager = createNodeManager({ storeFactory, idleEviction: false });
+  return harness(
+    () => createInProcProvider(manager),
+    async () => {
       await manager.close();
       await storeFactory.close?.();
       await release();
     },
-  };
+  );
 }
 
 const inProcMemory: Configuration = {
@@ -75,25 +86,16 @@ const wsLevel: Configuration = {
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     const { port } = http.address() as AddressInfo;
     const token = () => signToken({ secret, scopes: ["streamkit::*"], subject: "integration", ttlSec: 3600 });
-    const clients: StreamsClient[] = [];
-    const connect = () => {
-      const client = createClient(createWsProvider(`ws://127.0.0.1:${port}`, { token }));
-      clients.push(client);
-      return client;
-    };
-    return {
-      client: connect(),
-      connect,
-      newStoreId: () => crypto.randomUUID(),
-      async teardown() {
-        await Promise.all(clients.map((client) => client.close()));
+    return harness(
+      () => createWsProvider(`ws://127.0.0.1:${port}`, { token }),
+      async () => {
         await streamz.close();
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         await manager.close();
         await rm(dataDir, { recursive: true, force: true });
       },
-    };
+    );
   },
 };
 
