@@ -2,8 +2,9 @@ import { Packr } from "msgpackr";
 import { type ErrorInfo, StreamsError } from "./errors.js";
 
 /**
- * Frames multiplex logical streams (channels) on one WebSocket connection. Each WebSocket binary
- * message is one frame, a msgpack array `[kind, channel, ...fields]`:
+ * Frames multiplex logical streams (channels) on one WebSocket connection. A frame is a msgpack
+ * array `[kind, channel, ...fields]`; each WebSocket binary message carries one frame, or several
+ * back to back (frames sent in one burst travel together) in at most MAX_BATCH_BYTES:
  *
  * | kind    | fields                         | direction        | meaning                                            |
  * |---------|--------------------------------|------------------|----------------------------------------------------|
@@ -35,6 +36,13 @@ export type FrameKind = (typeof FrameKinds)[keyof typeof FrameKinds];
 /** Data frames a sender may have outstanding on a channel before it needs credit. */
 export const INITIAL_CREDIT = 32;
 
+/**
+ * Largest WebSocket message holding more than one frame: a frame that would take a batch past it
+ * starts a new message, so only a lone frame is ever larger, and a receiver whose frame limit is
+ * lower still reads every batch.
+ */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
 export type Frame =
   | { kind: typeof FrameKinds.open; channel: number; storeId: string; message: Uint8Array }
   | { kind: typeof FrameKinds.data; channel: number; message: Uint8Array }
@@ -52,7 +60,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameKinds.open:
       return framePackr.pack([frame.kind, frame.channel, frame.storeId, frame.message]);
     case FrameKinds.data:
-      return framePackr.pack([frame.kind, frame.channel, frame.message]);
+      return encodeDataFrame(frame.channel, frame.message);
     case FrameKinds.end:
     case FrameKinds.cancel:
       return framePackr.pack([frame.kind, frame.channel]);
@@ -67,6 +75,51 @@ export function encodeFrame(frame: Frame): Uint8Array {
   }
 }
 
+/**
+ * `[2, channel, bin]` written directly: data frames are most of the traffic, and msgpackr's generic
+ * path (an extension lookup for every byte array) costs several times this.
+ */
+function encodeDataFrame(channel: number, message: Uint8Array): Uint8Array {
+  if (!Number.isInteger(channel) || channel < 0 || channel > 0xffff_ffff) return framePackr.pack([FrameKinds.data, channel, message]);
+  const length = message.byteLength;
+  const channelBytes = channel < 0x80 ? 1 : channel < 0x100 ? 2 : channel < 0x1_0000 ? 3 : 5;
+  const lengthBytes = length < 0x100 ? 1 : length < 0x1_0000 ? 2 : 4;
+  const bytes = allocate(3 + channelBytes + lengthBytes + length);
+  bytes[0] = 0x93; // fixarray of 3
+  bytes[1] = FrameKinds.data; // positive fixint
+  let at = 2;
+  if (channelBytes === 1) bytes[at++] = channel;
+  else at = writeUint(bytes, at, channelBytes === 2 ? 0xcc : channelBytes === 3 ? 0xcd : 0xce, channel, channelBytes - 1);
+  at = writeUint(bytes, at, lengthBytes === 1 ? 0xc4 : lengthBytes === 2 ? 0xc5 : 0xc6, length, lengthBytes);
+  bytes.set(message, at);
+  return bytes;
+}
+
+// Small frames are cut from shared slabs: V8 allocates a typed array over 64 bytes outside its heap,
+// which costs several times the encoding itself. Frames live until sent, so a slab is freed soon.
+const SLAB_BYTES = 64 * 1024;
+const MAX_SLAB_ALLOCATION = 4096;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+function allocate(length: number): Uint8Array {
+  if (length > MAX_SLAB_ALLOCATION) return new Uint8Array(length);
+  if (slabUsed + length > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const bytes = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += (length + 7) & ~7;
+  return bytes;
+}
+
+/** Writes a type byte then `value` big-endian in `size` bytes; returns the next offset. */
+function writeUint(bytes: Uint8Array, at: number, type: number, value: number, size: number): number {
+  bytes[at++] = type;
+  for (let shift = (size - 1) * 8; shift >= 0; shift -= 8) bytes[at++] = (value / 2 ** shift) & 0xff;
+  return at;
+}
+
 /** A frame that could not be decoded; `channel` is set when the frame could still be attributed to one. */
 export class FrameError extends StreamsError {
   constructor(
@@ -79,14 +132,63 @@ export class FrameError extends StreamsError {
 
 const isChannel = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 
-/** Decodes a frame; throws FrameError (with the channel when it is known) on malformed input. */
+/** Decodes a message holding one frame; throws FrameError (with the channel when it is known) on malformed input. */
 export function decodeFrame(bytes: Uint8Array): Frame {
   let value: unknown;
   try {
     value = framePackr.unpack(bytes);
   } catch (error) {
-    throw new FrameError(`malformed frame: ${error instanceof Error ? error.message : String(error)}`, undefined);
+    throw malformed(error);
   }
+  return toFrame(value);
+}
+
+/** One frame of a message: the frame, or why it is malformed (then with its channel when known), and its size. */
+export interface DecodedFrame {
+  frame: Frame | FrameError;
+  byteLength: number;
+}
+
+/**
+ * Decodes every frame of one WebSocket message. A frame with bad fields comes back as its
+ * FrameError and the others still decode; a message that does not split into msgpack values
+ * throws FrameError without a channel (nothing in it can be trusted).
+ */
+export function decodeFrames(bytes: Uint8Array): DecodedFrame[] {
+  const values: [unknown, number][] = [];
+  try {
+    framePackr.unpackMultiple(bytes, (value: unknown, start?: number, end?: number) => {
+      values.push([value, (end ?? 0) - (start ?? 0)]);
+    });
+  } catch (error) {
+    throw malformed(error);
+  }
+  return values.map(([value, byteLength]) => {
+    try {
+      return { frame: toFrame(value), byteLength };
+    } catch (error) {
+      return { frame: error instanceof FrameError ? error : malformed(error), byteLength };
+    }
+  });
+}
+
+/** Joins encoded frames into one message (MAX_BATCH_BYTES is the sender's to respect). */
+export function joinFrames(frames: readonly Uint8Array[], byteLength: number): Uint8Array {
+  if (frames.length === 1) return frames[0] as Uint8Array;
+  const message = allocate(byteLength);
+  let offset = 0;
+  for (const frame of frames) {
+    message.set(frame, offset);
+    offset += frame.byteLength;
+  }
+  return message;
+}
+
+function malformed(error: unknown): FrameError {
+  return new FrameError(`malformed frame: ${error instanceof Error ? error.message : String(error)}`, undefined);
+}
+
+function toFrame(value: unknown): Frame {
   if (!Array.isArray(value) || value.length < 2) throw new FrameError("malformed frame: not a [kind, channel, ...] array", undefined);
   const [kind, channel] = value as unknown[];
   if (!isChannel(channel)) throw new FrameError("malformed frame: bad channel", undefined);

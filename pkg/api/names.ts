@@ -5,25 +5,41 @@ export const MAX_NAME_BYTES = 256;
 export const WILDCARD = "*";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// U+0000–U+001F and U+007F–U+009F (DESIGN §8).
-// biome-ignore lint: control characters are the point of this pattern
-// eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const encoder = new TextEncoder();
 
-/** Why `name` is not a valid space or segment name, or undefined when it is. */
+/**
+ * Why `name` is not a valid space or segment name, or undefined when it is. One pass over the
+ * UTF-16 code units, counting UTF-8 bytes as it goes: names are checked on every produce and
+ * publish, so this stays free of regexes and allocations.
+ */
 export function nameProblem(name: unknown): string | undefined {
   if (typeof name !== "string") return "must be a string";
   if (name.length === 0) return "must not be empty";
   if (name === WILDCARD) return "'*' is reserved";
-  if (LONE_SURROGATE_RE.test(name)) return "must be well-formed UTF-8 (lone surrogate)";
-  if (CONTROL_RE.test(name)) return "must not contain control characters";
-  if (name.length > MAX_NAME_BYTES || encoder.encode(name).length > MAX_NAME_BYTES) {
-    return `must be at most ${MAX_NAME_BYTES} bytes of UTF-8`;
+  let bytes = 0;
+  for (let i = 0; i < name.length; i++) {
+    const unit = name.charCodeAt(i);
+    if (unit < 0x80) {
+      // U+0000–U+001F and U+007F (DESIGN §8).
+      if (unit < 0x20 || unit === 0x7f) return CONTROL;
+      bytes += 1;
+    } else if (unit < 0x800) {
+      // U+0080–U+009F.
+      if (unit <= 0x9f) return CONTROL;
+      bytes += 2;
+    } else if (unit >= 0xd800 && unit <= 0xdfff) {
+      const next = name.charCodeAt(i + 1);
+      if (unit > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return "must be well-formed UTF-8 (lone surrogate)";
+      bytes += 4;
+      i++;
+    } else {
+      bytes += 3;
+    }
   }
+  if (bytes > MAX_NAME_BYTES) return `must be at most ${MAX_NAME_BYTES} bytes of UTF-8`;
   return undefined;
 }
+
+const CONTROL = "must not contain control characters";
 
 export function isValidName(name: unknown): name is string {
   return nameProblem(name) === undefined;

@@ -62,6 +62,25 @@ describe("names", () => {
     );
   });
 
+  it("agrees with a reference check on any UTF-16 string, lone surrogates included", () => {
+    const reference = (s: string): boolean => {
+      if (s === "" || s === "*") return false;
+      if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s)) return false;
+      // biome-ignore lint: control characters are the point of this pattern
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return false;
+      return new TextEncoder().encode(s).length <= MAX_NAME_BYTES;
+    };
+    const units = fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd7ff, max: 0xe000 }));
+    fc.assert(
+      fc.property(fc.array(units, { maxLength: 140 }), (codes) => {
+        const s = String.fromCharCode(...codes);
+        expect(isValidName(s)).toBe(reference(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("refuses each bad kind with a reason", () => {
     expect(nameProblem("")).toMatch(/empty/);
     expect(nameProblem("*")).toMatch(/reserved/);

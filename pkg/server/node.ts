@@ -16,6 +16,7 @@ import type { Logger } from "./logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
+import { CommitNotifier } from "./live/notifications.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import type { Node } from "./types.js";
 
@@ -49,6 +50,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #nodeId: string;
   readonly #workerStaleMinMs: number;
   readonly #observer: ServerObserver;
+  readonly #notifier: CommitNotifier;
   #workers: WorkersRegistry | undefined;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
@@ -64,6 +66,7 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#nodeId = options.nodeId;
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
     this.#observer = options.observer ?? noopObserver;
+    this.#notifier = new CommitNotifier(options.bus, options.storeId, options.nodeId);
     this.#lastAccess = Date.now();
   }
 
@@ -141,6 +144,7 @@ export class StoreNode implements Node, AsyncDisposable {
       limits: this.#limits,
       bus: this.#bus,
       nodeId: this.#nodeId,
+      notifyCommitted: (status) => this.#notifier.committed(status),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       principal: () => stream.principal,

@@ -6,6 +6,8 @@ import type { ProduceChain } from "../types.js";
 import { numberKey, segmentBatchPrefix, segmentHeadKey, spaceBatchPrefix, spaceHeadKey, STORE_HEAD_KEY } from "./keys.js";
 import { encodeBatch, encodeCommitNumber, encodeSegmentHead, encodeSpaceHead } from "./values.js";
 
+const EAGER_FLUSH_BATCHES = Number(process.env.EAGER ?? 32);
+
 export type LevelDb = ClassicLevel<Buffer, Buffer>;
 type ChainedBatch = ReturnType<LevelDb["batch"]>;
 
@@ -83,7 +85,8 @@ export class GroupCommit {
         this.#abandonOpen(reason, this.#writing);
         return;
       }
-      this.#scheduleFlush();
+      if (this.#writing === undefined && this.#open !== undefined && this.#open.queued.length >= EAGER_FLUSH_BATCHES) this.#flush();
+      else this.#scheduleFlush();
     });
   }
 

@@ -32,14 +32,29 @@ export interface KeyRange {
 
 export const STORE_HEAD_KEY = Buffer.from([STORE_HEAD]);
 
-/** Key prefix of a segment's batches; complete a key with `numberKey`. */
+/** Key prefix of a segment's batches; complete a key with `numberKey` (which copies it). */
 export function segmentBatchPrefix(space: string, segment: string): Buffer {
-  return Buffer.concat([Buffer.from([SEGMENT_BATCH]), nameBytes(space), nameBytes(segment)]);
+  return cachedPrefix(`${space}\u0000${segment}`, () => Buffer.concat([Buffer.from([SEGMENT_BATCH]), nameBytes(space), nameBytes(segment)]));
 }
 
-/** Key prefix of a space's batches; complete a key with `numberKey`. */
+/** Key prefix of a space's batches; complete a key with `numberKey` (which copies it). */
 export function spaceBatchPrefix(space: string): Buffer {
-  return Buffer.concat([Buffer.from([SPACE_BATCH]), nameBytes(space)]);
+  return cachedPrefix(space, () => Buffer.concat([Buffer.from([SPACE_BATCH]), nameBytes(space)]));
+}
+
+// Every commit needs two prefixes, mostly of the same few segments; names hold no NUL, so a space
+// key and a `space NUL segment` key never collide. Bounded: cleared when full.
+const MAX_CACHED_PREFIXES = 4096;
+const prefixes = new Map<string, Buffer>();
+
+function cachedPrefix(id: string, build: () => Buffer): Buffer {
+  let prefix = prefixes.get(id);
+  if (prefix === undefined) {
+    if (prefixes.size >= MAX_CACHED_PREFIXES) prefixes.clear();
+    prefix = build();
+    prefixes.set(id, prefix);
+  }
+  return prefix;
 }
 
 /** `prefix` followed by `value` as a big-endian u64, so keys sort by value. */

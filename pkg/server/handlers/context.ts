@@ -1,4 +1,4 @@
-import type { Message, Principal, Response } from "../../api/index.js";
+import type { Message, Principal, Response, SegmentStatus } from "../../api/index.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../../../store/types.js";
@@ -14,6 +14,8 @@ export interface HandlerContext {
   readonly bus: Bus;
   /** Id of this server instance. */
   readonly nodeId: string;
+  /** Tells every instance a commit happened (coalesced; never waits or fails). */
+  notifyCommitted(status: SegmentStatus): void;
   readonly logger: Logger;
   /** The store's worker registry on this instance, created on first use. */
   workers(): WorkersRegistry;

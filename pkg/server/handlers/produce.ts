@@ -1,5 +1,4 @@
 import { invalidArgument, MessageTypes, opName, type ProduceRequest, type RecordBatch } from "../../api/index.js";
-import { notifyCommitted } from "../live/notifications.js";
 import type { ProduceChain } from "../../../store/types.js";
 import { CommitQueue } from "./commit-queue.js";
 import type { HandlerContext } from "./context.js";
@@ -42,7 +41,7 @@ export async function handleProduce(request: ProduceRequest, context: HandlerCon
       next.catch(() => undefined); // awaited on the next turn; unobserved only if this batch fails
       batch.records.forEach((record, i) => checkPayloadSize(record.payload, `records[${i}].payload`, context.limits));
       const commit = context.store.produce(request.space, request.segment, batch.records, chain);
-      commit.then((status) => notifyCommitted(context.bus, context.storeId, context.nodeId, status), () => undefined);
+      commit.then((status) => context.notifyCommitted(status), () => undefined);
       await commits.add(commit);
     }
     await commits.drain();

@@ -1,5 +1,4 @@
 import { invalidArgument, type Message, MessageTypes, opName, type PublishRequest, type Response, StreamsError } from "../../api/index.js";
-import { notifyCommitted } from "../live/notifications.js";
 import { AnswerQueue } from "./answer-queue.js";
 import type { HandlerContext } from "./context.js";
 import { checkPayloadSize } from "./limits.js";
@@ -52,7 +51,7 @@ function answerTo(message: Message, context: HandlerContext): Promise<Response> 
   }
   return context.store.publish(message.space, message.segment, message.payload, message.metadata ?? undefined).then(
     (status): Response => {
-      notifyCommitted(context.bus, context.storeId, context.nodeId, status);
+      context.notifyCommitted(status);
       return { $type: MessageTypes.segmentStatus, ...status };
     },
     (error: unknown) => refusal(failure(error, context)),

@@ -1,5 +1,4 @@
 import { MessageTypes, type PublishRequest } from "../../api/index.js";
-import { notifyCommitted } from "../live/notifications.js";
 import type { HandlerContext } from "./context.js";
 import { checkPayloadSize } from "./limits.js";
 import { handlePublishLane } from "./publish-lane.js";
@@ -9,6 +8,6 @@ export async function handlePublish(request: PublishRequest, context: HandlerCon
   if (request.lane === true) return handlePublishLane(request, context);
   checkPayloadSize(request.payload, "payload", context.limits);
   const status = await context.store.publish(request.space, request.segment, request.payload, request.metadata ?? undefined);
-  notifyCommitted(context.bus, context.storeId, context.nodeId, status);
+  context.notifyCommitted(status);
   await context.send({ $type: MessageTypes.segmentStatus, ...status });
 }

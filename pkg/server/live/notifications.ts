@@ -38,3 +38,35 @@ export function decodeSegmentNotification(bytes: Uint8Array): SegmentNotificatio
 export function notifyCommitted(bus: Bus, storeId: string, origin: string, status: SegmentStatus): void {
   bus.publish(segmentRoute(storeId, status.space), encodeSegmentNotification({ status, origin }));
 }
+
+/**
+ * Notifies the commits of one store, coalesced: the statuses that reach it in one microtask
+ * checkpoint (a group commit resolves all its batches at once) go out as one notification per
+ * segment, carrying its latest head. Subscribers want the head, and a follower re-reads from its
+ * own position, so no one needs the heads in between.
+ */
+export class CommitNotifier {
+  readonly #pending = new Map<string, SegmentStatus>();
+  #scheduled = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly storeId: string,
+    private readonly origin: string,
+  ) {}
+
+  committed(status: SegmentStatus): void {
+    const key = `${status.space}\u0000${status.segment}`;
+    const known = this.#pending.get(key);
+    if (known === undefined || known.lastSequence < status.lastSequence) this.#pending.set(key, status);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    for (const status of this.#pending.values()) notifyCommitted(this.bus, this.storeId, this.origin, status);
+    this.#pending.clear();
+  }
+}

@@ -142,7 +142,7 @@ export class WebSocketProvider implements WsProvider {
         maxFrameBytes,
         signal: attempt.signal,
         handlers: {
-          onFrame: (bytes) => connection?.onFrame(bytes),
+          onMessage: (bytes) => connection?.onMessage(bytes),
           onClose: (code, reason) => {
             markClosed();
             if (connection) this.#onClose(connection, code, reason);
