@@ -107,6 +107,18 @@ describe("GroupCommit produce chains", () => {
     expect(chain.failure).toBeUndefined();
   });
 
+  it("starts an idle write once 32 batches wait; the batches behind them share the next write", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    const groups = vi.spyOn(db, "batch");
+    const published = Array.from({ length: 64 }, (_, i) => commits.publish("s", "a", new Uint8Array([i]), {}));
+    // The first 32 are being written already; the other 32 wait in the next group.
+    expect(groups).toHaveBeenCalledTimes(2);
+    const statuses = await Promise.all(published);
+    expect(statuses.map((status) => status.lastSequence)).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+    expect(groups).toHaveBeenCalledTimes(2);
+    expect((await recoverHeads(db)).segmentHead("s", "a")?.lastSequence).toBe(64);
+  });
+
   it("refuses, unplaced, every batch of a chain after one that conflicts, even one that would fit", async () => {
     const commits = new GroupCommit(db, new Heads(), "node");
     await commits.commit("s", "a", records(1, 2));
