@@ -17,3 +17,4 @@ export {
 } from "./validate.js";
 export * from "./frames.js";
 export * from "./retry.js";
+export * from "./timer.js";

@@ -8,16 +8,18 @@ import {
   type Response,
   type SegmentStatus,
   StreamsError,
+  startTimer,
 } from "../api/index.js";
 import { callFailure } from "./abort.js";
 import { assertTransmittable, type Connection } from "./connection.js";
 import { withoutType } from "./replies.js";
 
 /**
- * Microtask turns a lane left without calls stays open: a caller that publishes again as soon as
- * its answer arrives reuses it, and no timer outlives the calls.
+ * How long a lane left without calls stays open: a caller that publishes one at a time (await each,
+ * do some work, publish again) keeps using one stream instead of opening one per publish. The timer
+ * does not keep a Node process alive, and closing the client ends idle lanes at once.
  */
-const IDLE_TURNS = 16;
+const LANE_IDLE_MS = 1_000;
 
 /** One publish waiting for its answer. Settles once; an abort settles it early (its answer is then dropped). */
 class LaneCall {
@@ -67,7 +69,7 @@ function decodeAnswer(bytes: Uint8Array): SegmentStatus | StreamsError {
  * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): calls are sent as
  * they come and answered in order. An error answer fails its call alone; a broken stream fails every
  * call waiting on it (`unavailable` after a dropped connection: a publish is never retried). It
- * half-closes once no call waits.
+ * half-closes once no call has waited for LANE_IDLE_MS.
  */
 class PublishLane {
   readonly #connection: Connection;
@@ -75,6 +77,8 @@ class PublishLane {
   readonly #calls: LaneCall[] = [];
   readonly #onClosing: () => void;
   #accepting = true;
+  /** Cancels the timer that ends the lane once it has been idle LANE_IDLE_MS. */
+  #idleTimer: (() => void) | undefined;
   /** Settles once the server has ended the stream (or it broke). */
   readonly finished: Promise<void>;
 
@@ -111,6 +115,7 @@ class PublishLane {
   }
 
   #track(signal: AbortSignal | undefined): Promise<SegmentStatus> {
+    this.#stopIdleTimer();
     const call = new LaneCall(signal);
     this.#calls.push(call);
     return call.promise;
@@ -126,17 +131,12 @@ class PublishLane {
         const answer = decodeAnswer(bytes);
         if (answer instanceof StreamsError) call.fail(answer);
         else call.answer(answer);
-        if (this.#calls.length === 0) void this.#endWhenIdle();
+        if (this.#calls.length === 0) this.#idleTimer ??= startTimer(() => this.#end(), LANE_IDLE_MS, { unref: true });
       }
       this.#break(new StreamsError("internal", "publish lane ended with publishes unanswered"));
     } catch (error) {
       this.#break(error);
     }
-  }
-
-  async #endWhenIdle(): Promise<void> {
-    for (let turn = 0; turn < IDLE_TURNS; turn++) await Promise.resolve();
-    if (this.#calls.length === 0) this.#end();
   }
 
   #end(): void {
@@ -153,7 +153,13 @@ class PublishLane {
     for (const call of this.#calls.splice(0)) call.fail(callFailure(error, call.signal, this.#connection.closed));
   }
 
+  #stopIdleTimer(): void {
+    this.#idleTimer?.();
+    this.#idleTimer = undefined;
+  }
+
   #stopAccepting(): void {
+    this.#stopIdleTimer();
     if (!this.#accepting) return;
     this.#accepting = false;
     this.#onClosing();

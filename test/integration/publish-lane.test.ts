@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Provider, StreamsError } from "../../pkg/api/index.js";
 import { createClient, type SegmentStatus, type StreamsClient } from "../../pkg/client/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
@@ -10,6 +10,7 @@ import { createInProcProvider } from "../../transport/inproc/index.js";
 import { attachStreamz, createWsProvider } from "../../transport/ws/index.js";
 import { bytes, collect, failureOf, text, useHarness } from "../support/data.js";
 import { configurations } from "../support/matrix.js";
+import { bounded } from "../support/waits.js";
 
 const MiB = 1024 * 1024;
 
@@ -99,6 +100,46 @@ describe("publish lane streams", () => {
       await client.close();
       expect(manager.nodes().every((node) => node.openStreams === 0)).toBe(true);
     } finally {
+      await client.close();
+      await manager.close();
+    }
+  });
+});
+
+describe("publish lane idling", () => {
+  it("keeps one stream for publishes made one at a time, and ends it once idle", async () => {
+    const manager = createNodeManager({ storeFactory: createMemoryStoreFactory(), idleEviction: false });
+    const inner = createInProcProvider(manager);
+    let opened = 0;
+    const counting: Provider = {
+      open: (storeId, first) => {
+        opened++;
+        return inner.open(storeId, first);
+      },
+      get state() {
+        return inner.state;
+      },
+      close: () => inner.close(),
+    };
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const client = createClient(counting);
+    try {
+      const storeId = crypto.randomUUID();
+      for (let i = 1; i <= 5; i++) expect((await client.publish(storeId, "s", "g", bytes(`${i}`))).lastSequence).toBe(i);
+      expect(opened).toBe(1);
+      expect(manager.nodes()[0]?.openStreams).toBe(1);
+      await vi.advanceTimersByTimeAsync(1_000);
+      await bounded(
+        (async () => {
+          while (manager.nodes()[0]?.openStreams !== 0) await new Promise((resolve) => setImmediate(resolve));
+        })(),
+        "the idle lane to end",
+      );
+      // The next publish opens a new lane.
+      expect((await client.publish(storeId, "s", "g", bytes("6"))).lastSequence).toBe(6);
+      expect(opened).toBe(2);
+    } finally {
+      vi.useRealTimers();
       await client.close();
       await manager.close();
     }

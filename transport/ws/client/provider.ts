@@ -4,7 +4,7 @@ import { Channel } from "./channel.js";
 import { Connection } from "./connection.js";
 import type { ResolvedOptions, TokenSource } from "./options.js";
 import type { Dialer } from "./socket.js";
-import { startTimer } from "./timer.js";
+import { startTimer } from "../../../pkg/api/index.js";
 
 // Bound on how long close() waits for the server to complete the close handshake.
 const CLOSE_WAIT_MS = 1000;
