@@ -24,7 +24,12 @@ const mode = process.argv[2] ?? "local";
 if (mode !== "local" && mode !== "redis" && mode !== "raw-redis") throw new TypeError(`mode must be local, redis or raw-redis, got ${mode}`);
 const count = Number(process.argv[3] ?? 2_000);
 if (!Number.isSafeInteger(count) || count < 1) throw new TypeError("count must be a positive integer");
-const WARMUP = 200;
+/**
+ * Rounds run before measuring, in every mode alike. Until the JIT has settled, V8 compiles on a
+ * background thread, which on a 2-core machine competes with redis-server and the kernel for a core
+ * and shows up as a millisecond tail (200 rounds measured a p99 twice the steady state's).
+ */
+const WARMUP = 3_000;
 /** One wait for a notification; a lost one fails the run rather than hanging it. */
 const WAIT_MS = 10_000;
 const PAYLOAD = payloadOf(200, 3);
