@@ -51,9 +51,10 @@ export class Heads {
   /**
    * Checks a batch against the segment's head (throws `sequence_conflict`, nothing changed), then
    * assigns it the next positions of its space, a timestamp `max(now, space's last)` and the next
-   * commit number, and advances the heads.
+   * commit number (with `sameCommit`, the last one: the batch joins the commit placed before it),
+   * and advances the heads.
    */
-  place(space: string, segment: string, records: readonly Record[], now: number): BatchPlacement {
+  place(space: string, segment: string, records: readonly Record[], now: number, options?: { sameCommit: boolean }): BatchPlacement {
     const spaceHead = this.spaces.get(space);
     const segmentHead = spaceHead?.segments.get(segment);
     const lastSequence = segmentHead?.lastSequence ?? 0;
@@ -67,7 +68,7 @@ export class Heads {
       count,
       timestamp,
       firstPosition: (spaceHead?.lastPosition ?? 0) + 1,
-      trxNumber: this.commitNumber + 1,
+      trxNumber: options?.sameCommit === true ? this.commitNumber : this.commitNumber + 1,
       status: {
         space,
         segment,

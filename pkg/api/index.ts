@@ -9,6 +9,7 @@ export * from "./types.js";
 export {
   checkBytes,
   checkMetadata,
+  checkPublishItem,
   checkRecord,
   checkSequence,
   isKnownRequestType,

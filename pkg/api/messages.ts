@@ -31,6 +31,8 @@ export const MessageTypes = {
   workerKeepalive: "streamkit://api/v1/worker_keepalive",
   workerInventory: "streamkit://api/v1/worker_inventory",
   publishError: "streamkit://api/v1/publish_error",
+  publishBatch: "streamkit://api/v1/publish_batch",
+  publishResults: "streamkit://api/v1/publish_results",
 } as const;
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
@@ -54,10 +56,32 @@ export interface PublishRequest {
   payload: Uint8Array;
   metadata?: { [key: string]: string };
   /**
-   * Opens a publish lane: more publishes follow on the stream, each answered in order with a
-   * segment_status or a publish_error, and the stream ends when the client half-closes.
+   * Opens a publish lane: more publishes (`publish` or `publish_batch`) follow on the stream, each
+   * message answered in order, and the stream ends when the client half-closes.
    */
   lane?: boolean;
+}
+
+/** Most publishes one publish_batch carries. */
+export const MAX_PUBLISH_BATCH = 256;
+
+/** One publish of a publish_batch: the fields of `publish`. */
+export interface PublishItem {
+  space: string;
+  segment: string;
+  payload: Uint8Array;
+  metadata?: { [key: string]: string };
+}
+
+/**
+ * Several publishes in one message, only on a publish lane (after its opening `publish`): the
+ * publishes a client makes in one burst. Answered by one publish_results, in the same order; each
+ * publish commits or fails on its own.
+ */
+export interface PublishBatch {
+  $type: typeof MessageTypes.publishBatch;
+  /** 1..MAX_PUBLISH_BATCH publishes. */
+  publishes: PublishItem[];
 }
 
 /** Shared read bounds. All inclusive; 0 or absent means unbounded. */
@@ -158,10 +182,19 @@ export interface SegmentStatusMessage extends SegmentStatus {
   $type: typeof MessageTypes.segmentStatus;
 }
 
-/** A publish on a lane that failed: only that publish; the lane carries on. */
+/** A publish on a lane that failed: only that publish (or every publish of a publish_batch that is malformed); the lane carries on. */
 export interface PublishErrorMessage {
   $type: typeof MessageTypes.publishError;
   error: ErrorInfo;
+}
+
+/** The outcome of one publish of a publish_batch: its segment's head (space and segment are the publish's), or why it failed. */
+export type PublishResult = Omit<SegmentStatus, "space" | "segment"> | { error: ErrorInfo };
+
+/** Answers a publish_batch: one result per publish, in its order. */
+export interface PublishResultsMessage {
+  $type: typeof MessageTypes.publishResults;
+  results: PublishResult[];
 }
 
 /** Entries of a read, in order, several to a message: runs of one batch's entries grouped (see EntryGroup). */
@@ -204,6 +237,7 @@ export type Request =
 export type Response =
   | SegmentStatusMessage
   | PublishErrorMessage
+  | PublishResultsMessage
   | EntriesMessage
   | EntryMessage
   | NamesMessage
@@ -212,7 +246,7 @@ export type Response =
   | LeaseResultMessage
   | WorkerInventoryMessage;
 
-export type Message = Request | RecordBatch | WorkerKeepalive | Response;
+export type Message = Request | RecordBatch | PublishBatch | WorkerKeepalive | Response;
 
 /**
  * Requests a read-only scope may make (consume, peek, list, status, subscribe). A `:read` scope may

@@ -1,5 +1,5 @@
 import { invalidArgument, StreamsError } from "./errors.js";
-import { type Message, MessageTypes } from "./messages.js";
+import { MAX_PUBLISH_BATCH, type Message, MessageTypes } from "./messages.js";
 import { assertName, assertSegmentPattern } from "./names.js";
 
 /** Checks one field of a decoded message; throws `invalid_argument` naming the field. */
@@ -72,6 +72,24 @@ export const checkRecord: FieldCheck = (value, field) => {
   optional(checkMetadata)(record.metadata, `${field}.metadata`);
 };
 
+/** One publish of a publish_batch; a server checks each on its own, so that a bad one fails alone. */
+export const checkPublishItem: FieldCheck = (value, field) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw invalidArgument(field, "must be a publish object");
+  }
+  const item = value as { [key: string]: unknown };
+  name(item.space, `${field}.space`);
+  name(item.segment, `${field}.segment`);
+  checkBytes(item.payload, `${field}.payload`);
+  optional(checkMetadata)(item.metadata, `${field}.metadata`);
+};
+
+const publishItems: FieldCheck = (value, field) => {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PUBLISH_BATCH) {
+    throw invalidArgument(field, `must be an array of 1 to ${MAX_PUBLISH_BATCH} publishes`);
+  }
+};
+
 const records: FieldCheck = (value, field) => {
   if (!Array.isArray(value)) throw invalidArgument(field, "must be an array of records");
   for (let i = 0; i < value.length; i++) checkRecord(value[i], `${field}[${i}]`);
@@ -99,6 +117,7 @@ const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
   [MessageTypes.produce]: { space: name, segment: name },
   [MessageTypes.recordBatch]: { records },
   [MessageTypes.publish]: { space: name, segment: name, payload: checkBytes, metadata: optional(checkMetadata), lane: optional(bool) },
+  [MessageTypes.publishBatch]: { publishes: publishItems },
   [MessageTypes.consumeSegment]: {
     space: name,
     segment: name,

@@ -3,7 +3,10 @@ import {
   type ClientStream,
   decodeAny,
   encodeMessage,
+  MAX_PUBLISH_BATCH,
+  type Message,
   MessageTypes,
+  type PublishItem,
   type PublishRequest,
   type Response,
   type SegmentStatus,
@@ -12,7 +15,6 @@ import {
 } from "../api/index.js";
 import { callFailure } from "./abort.js";
 import { assertTransmittable, type Connection } from "./connection.js";
-import { withoutType } from "./replies.js";
 
 /**
  * How long a lane left without calls stays open: a caller that publishes one at a time (await each,
@@ -20,6 +22,12 @@ import { withoutType } from "./replies.js";
  * does not keep a Node process alive, and closing the client ends idle lanes at once.
  */
 const LANE_IDLE_MS = 1_000;
+
+/**
+ * Most payload bytes the publishes of one burst carry in one publish_batch; a publish that would
+ * take a batch past it starts the next one (so a batch stays well under any frame limit).
+ */
+const MAX_BATCH_PAYLOAD_BYTES = 1024 * 1024;
 
 /** One publish waiting for its answer. Settles once; an abort settles it early (its answer is then dropped). */
 class LaneCall {
@@ -29,7 +37,10 @@ class LaneCall {
   #settled = false;
   #release: () => void = () => undefined;
 
-  constructor(readonly signal: AbortSignal | undefined) {
+  constructor(
+    readonly request: PublishRequest,
+    readonly signal: AbortSignal | undefined,
+  ) {
     this.promise = new Promise<SegmentStatus>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -57,24 +68,26 @@ class LaneCall {
   }
 }
 
-/** A lane answer: the publish's status, or the error that failed only that publish. */
-function decodeAnswer(bytes: Uint8Array): SegmentStatus | StreamsError {
-  const message = decodeAny(bytes) as Response;
-  if (message.$type === MessageTypes.segmentStatus) return withoutType(message);
-  if (message.$type === MessageTypes.publishError) return StreamsError.fromInfo(message.error);
-  return new StreamsError("internal", `unexpected reply on a publish lane: ${String((message as { $type?: unknown }).$type)}`);
+/** A publish as an item of a publish_batch. */
+function batchItem({ space, segment, payload, metadata }: PublishRequest): PublishItem {
+  return metadata === undefined ? { space, segment, payload } : { space, segment, payload, metadata };
 }
 
 /**
- * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): calls are sent as
- * they come and answered in order. An error answer fails its call alone; a broken stream fails every
- * call waiting on it (`unavailable` after a dropped connection: a publish is never retried). It
- * half-closes once no call has waited for LANE_IDLE_MS.
+ * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): the publishes of
+ * one burst (one turn of the event loop) go together in a publish_batch, and are answered in order.
+ * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`
+ * after a dropped connection: a publish is never retried). It half-closes once no call has waited for
+ * LANE_IDLE_MS.
  */
 class PublishLane {
   readonly #connection: Connection;
   readonly #stream: ClientStream;
-  readonly #calls: LaneCall[] = [];
+  /** The unanswered calls of each message sent, in order: one for a publish, several for a batch. */
+  readonly #sent: LaneCall[][] = [];
+  /** Calls of this turn, sent together when it ends. */
+  #outbox: LaneCall[] = [];
+  #outboxBytes = 0;
   readonly #onClosing: () => void;
   #accepting = true;
   /** Cancels the timer that ends the lane once it has been idle LANE_IDLE_MS. */
@@ -95,30 +108,52 @@ class PublishLane {
   }
 
   /** The first publish's answer (sent with the stream's open). */
-  first(signal: AbortSignal | undefined): Promise<SegmentStatus> {
-    return this.#track(signal);
+  first(request: PublishRequest, signal: AbortSignal | undefined): Promise<SegmentStatus> {
+    const call = this.#call(request, signal);
+    this.#sent.push([call]);
+    return call.promise;
   }
 
   publish(request: PublishRequest, signal: AbortSignal | undefined): Promise<SegmentStatus> {
     this.#connection.assertOpen();
     assertTransmittable(request);
-    const answer = this.#track(signal);
-    this.#stream.send(encodeMessage(request)).catch((error: unknown) => this.#break(error));
-    return answer;
+    const call = this.#call(request, signal);
+    const bytes = request.payload.byteLength;
+    if (this.#outbox.length >= MAX_PUBLISH_BATCH || this.#outboxBytes + bytes > MAX_BATCH_PAYLOAD_BYTES) this.#flush();
+    this.#outbox.push(call);
+    this.#outboxBytes += bytes;
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+    return call.promise;
   }
 
   /** Half-closes the lane if no call waits; resolves once the server has ended it. */
   async closeIfIdle(): Promise<void> {
-    if (this.#calls.length > 0) return;
+    if (!this.#idle) return;
     this.#end();
     await this.finished;
   }
 
-  #track(signal: AbortSignal | undefined): Promise<SegmentStatus> {
+  get #idle(): boolean {
+    return this.#sent.length === 0 && this.#outbox.length === 0;
+  }
+
+  #call(request: PublishRequest, signal: AbortSignal | undefined): LaneCall {
     this.#stopIdleTimer();
-    const call = new LaneCall(signal);
-    this.#calls.push(call);
-    return call.promise;
+    return new LaneCall(request, signal);
+  }
+
+  /** Sends this turn's calls: one publish alone, several as a publish_batch. */
+  #flush(): void {
+    const calls = this.#outbox;
+    if (calls.length === 0) return;
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    this.#sent.push(calls);
+    const message: Message =
+      calls.length === 1
+        ? (calls[0] as LaneCall).request
+        : { $type: MessageTypes.publishBatch, publishes: calls.map((call) => batchItem(call.request)) };
+    this.#stream.send(encodeMessage(message)).catch((error: unknown) => this.#break(error));
   }
 
   async #read(): Promise<void> {
@@ -126,16 +161,35 @@ class PublishLane {
       for (;;) {
         const bytes = await this.#stream.receive();
         if (bytes === undefined) break;
-        const call = this.#calls.shift();
-        if (call === undefined) throw new StreamsError("internal", "publish lane answered more publishes than were sent");
-        const answer = decodeAnswer(bytes);
-        if (answer instanceof StreamsError) call.fail(answer);
-        else call.answer(answer);
-        if (this.#calls.length === 0) this.#idleTimer ??= startTimer(() => this.#end(), LANE_IDLE_MS, { unref: true });
+        this.#settle(decodeAny(bytes) as Response);
+        if (this.#idle) this.#idleTimer ??= startTimer(() => this.#end(), LANE_IDLE_MS, { unref: true });
       }
       this.#break(new StreamsError("internal", "publish lane ended with publishes unanswered"));
     } catch (error) {
       this.#break(error);
+    }
+  }
+
+  /**
+   * Settles calls with an answer: publish_results for the next publishes in the order sent, across
+   * messages; publish_error for every publish of the next message (the lane could not take it).
+   */
+  #settle(answer: Response): void {
+    if (answer.$type === MessageTypes.publishResults) {
+      for (const result of answer.results) {
+        const call = this.#sent[0]?.shift();
+        if (call === undefined) throw new StreamsError("internal", "publish lane answered more publishes than were sent");
+        if (this.#sent[0]?.length === 0) this.#sent.shift();
+        if ("error" in result) call.fail(StreamsError.fromInfo(result.error));
+        else call.answer({ space: call.request.space, segment: call.request.segment, ...result });
+      }
+    } else if (answer.$type === MessageTypes.publishError) {
+      const calls = this.#sent.shift();
+      if (calls === undefined) throw new StreamsError("internal", "publish lane refused a message that was not sent");
+      const error = StreamsError.fromInfo(answer.error);
+      for (const call of calls) call.fail(error);
+    } else {
+      throw new StreamsError("internal", `unexpected reply on a publish lane: ${String((answer as { $type?: unknown }).$type)}`);
     }
   }
 
@@ -148,9 +202,11 @@ class PublishLane {
   /** The stream broke: every waiting call fails, and later publishes go to a new lane. */
   #break(error: unknown): void {
     this.#stopAccepting();
-    if (this.#calls.length === 0) return;
+    const calls = [...this.#sent.splice(0).flat(), ...this.#outbox.splice(0)];
+    this.#outboxBytes = 0;
+    if (calls.length === 0) return;
     this.#stream.cancel();
-    for (const call of this.#calls.splice(0)) call.fail(callFailure(error, call.signal, this.#connection.closed));
+    for (const call of calls) call.fail(callFailure(error, call.signal, this.#connection.closed));
   }
 
   #stopIdleTimer(): void {
@@ -183,7 +239,7 @@ export class PublishLanes {
       if (this.#lanes.get(storeId) === opened) this.#lanes.delete(storeId);
     });
     this.#lanes.set(storeId, opened);
-    return opened.first(signal);
+    return opened.first(request, signal);
   }
 
   /** Ends idle lanes and waits for the server to end them, so closing the client does not cut them. */

@@ -148,6 +148,14 @@ export function describeWriteConformance(current: () => Store): void {
       const entries = await collect(store.readSegment({ space: "s", segment: "g" }));
       expect(sequences(entries)).toEqual(assigned);
       expect(new Set(payloads(entries)).size).toBe(50);
+      // Each publish's answer describes its own entry, however the backend stored them together.
+      statuses.forEach((status, i) => {
+        const entry = entries[status.lastSequence - 1];
+        expect(text(entry?.payload ?? new Uint8Array())).toBe(`m${i}`);
+        expect(entry?.timestamp).toBe(status.lastTimestamp);
+      });
+      expect(sequences(await collect(store.readSegment({ space: "s", segment: "g", minSequence: 20, maxSequence: 22 })))).toEqual([20, 21, 22]);
+      expect(sequences(await collect(store.readSpace({ space: "s" })))).toEqual(assigned);
     });
   });
 

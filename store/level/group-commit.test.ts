@@ -68,8 +68,8 @@ describe("GroupCommit failures", () => {
     };
     db.hooks.prewrite.add(refuse);
     const refused = commits.commit("s", "b", records(1, 1));
-    db.hooks.prewrite.delete(refuse);
     expect((await rejection(refused)).kind).toBe("unavailable");
+    db.hooks.prewrite.delete(refuse);
     expect((await writing).lastSequence).toBe(2);
     // The pending heads still hold the batch that was being written, and none of the refused one.
     expect((await commits.commit("s", "a", records(3, 3))).lastSequence).toBe(3);
@@ -107,16 +107,43 @@ describe("GroupCommit produce chains", () => {
     expect(chain.failure).toBeUndefined();
   });
 
-  it("starts an idle write once 32 batches wait; the batches behind them share the next write", async () => {
+  it("writes the batches of one turn together, and those queued behind a write in the next", async () => {
     const commits = new GroupCommit(db, new Heads(), "node");
     const groups = vi.spyOn(db, "batch");
     const published = Array.from({ length: 64 }, (_, i) => commits.publish("s", "a", new Uint8Array([i]), {}));
-    // The first 32 are being written already; the other 32 wait in the next group.
+    await new Promise((resolve) => setImmediate(resolve)); // the first write is under way
+    const behind = Array.from({ length: 10 }, (_, i) => commits.publish("s", "a", new Uint8Array([64 + i]), {}));
+    const statuses = await Promise.all([...published, ...behind]);
+    expect(statuses.map((status) => status.lastSequence)).toEqual(Array.from({ length: 74 }, (_, i) => i + 1));
     expect(groups).toHaveBeenCalledTimes(2);
-    const statuses = await Promise.all(published);
-    expect(statuses.map((status) => status.lastSequence)).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
-    expect(groups).toHaveBeenCalledTimes(2);
-    expect((await recoverHeads(db)).segmentHead("s", "a")?.lastSequence).toBe(64);
+    expect((await recoverHeads(db)).segmentHead("s", "a")?.lastSequence).toBe(74);
+  });
+
+  it("stores the publishes one group holds for one segment as one batch, with one timestamp and trx", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    // A produce between publishes ends their run; so does another segment.
+    const calls = [
+      commits.publish("s", "a", new Uint8Array([1]), {}),
+      commits.publish("s", "a", new Uint8Array([2]), { k: "v" }),
+      commits.commit("s", "b", records(1, 1)),
+      commits.publish("s", "a", new Uint8Array([3]), {}),
+      commits.publish("s", "a", new Uint8Array([4]), {}),
+      commits.publish("s", "c", new Uint8Array([5]), {}),
+    ];
+    const statuses = await Promise.all(calls);
+    expect(statuses.map((status) => [status.segment, status.lastSequence])).toEqual([
+      ["a", 1],
+      ["a", 2],
+      ["b", 1],
+      ["a", 3],
+      ["a", 4],
+      ["c", 1],
+    ]);
+    // Stored batches by segment: a holds runs [1,2] and [3,4], b and c one batch each.
+    const segmentKeys = await db.keys({ gte: Buffer.from([0x01]), lt: Buffer.from([0x02]) }).all();
+    expect(segmentKeys).toHaveLength(4);
+    expect(statuses[1]?.lastTimestamp).toBe(statuses[0]?.lastTimestamp);
+    expect((await recoverHeads(db)).commitNumber).toBe(4);
   });
 
   it("refuses, unplaced, every batch of a chain after one that conflicts, even one that would fit", async () => {

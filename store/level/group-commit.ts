@@ -1,39 +1,38 @@
 import type { ClassicLevel } from "classic-level";
 import { v4 as uuidv4 } from "uuid";
-import { type Record, type SegmentStatus, StreamsError, type Trx } from "../../pkg/api/index.js";
+import { type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
 import type { BatchPlacement, Heads } from "../heads.js";
 import type { ProduceChain } from "../types.js";
 import { numberKey, segmentBatchPrefix, segmentHeadKey, spaceBatchPrefix, spaceHeadKey, STORE_HEAD_KEY } from "./keys.js";
 import { encodeBatch, encodeCommitNumber, encodeSegmentHead, encodeSpaceHead } from "./values.js";
 
-/**
- * An idle writer starts a synced write as soon as the open group holds this many batches, instead of
- * at the end of the turn: many concurrent callers (a closed loop of 64 publishers) then split into
- * two groups, one being processed while the other syncs. Measured best at 32 (bench "publish 64").
- */
-const EAGER_FLUSH_BATCHES = 32;
+/** Most publishes one stored batch holds (a read seeking into a batch decodes all of it). */
+const MAX_RUN = 256;
 
 export type LevelDb = ClassicLevel<Buffer, Buffer>;
 type ChainedBatch = ReturnType<LevelDb["batch"]>;
 
 interface QueuedBatch {
   placement: BatchPlacement;
+  records: readonly Record[];
+  /** Publishes queued one after another to one segment form a run: one stored batch, one trx. */
+  run: { publish: boolean; length: number };
   resolve(status: SegmentStatus): void;
   reject(error: unknown): void;
 }
 
 /** Batches written together: one synced LevelDB write. */
 interface Group {
-  batch: ChainedBatch;
   queued: QueuedBatch[];
 }
 
 /**
  * Group commit over one LevelDB database. A batch is checked and placed (positions, timestamp,
- * commit number) against the pending heads, which include every batch still queued, and its entries
- * are added to the open group at once. One synced write runs at a time; batches that arrive while it
- * runs form the next group. So each segment's writes are serialized, batches of every segment share
- * one fsync, and positions become visible in the order they were assigned.
+ * commit number) against the pending heads, which include every batch still queued, and joins the
+ * open group. One synced write runs at a time; batches that arrive while it runs form the next group.
+ * So each segment's writes are serialized, batches of every segment share one fsync, and positions
+ * become visible in the order they were assigned. Publishes that follow one another to one segment
+ * in a group are stored as one batch: they share its timestamp and trx, as one commit.
  *
  * Acknowledged means durable: a batch resolves only after its group's synced write. A failed write
  * rejects its group and every batch queued behind it (they were placed after it), and the pending
@@ -79,25 +78,33 @@ export class GroupCommit {
         // A conflict: nothing queued and nothing changed.
         return reject(error);
       }
-      try {
-        const group = this.#openGroup();
-        group.queued.push({ placement, resolve, reject });
-        addBatch(group.batch, placement, records, { id: uuidv4(), node: this.#nodeId, number: placement.trxNumber });
-      } catch (error) {
-        // The open group holds part of this batch: none of it may be written.
-        const reason = failure(error);
-        reject(reason);
-        this.#abandonOpen(reason, this.#writing);
-        return;
-      }
-      this.#flushSoon();
+      this.#queue({ placement, records, run: { publish: false, length: 1 }, resolve, reject });
     });
   }
 
   /** Appends one record at the pending head's next sequence: never a conflict. */
   publish(space: string, segment: string, payload: Uint8Array, metadata: { [key: string]: string }): Promise<SegmentStatus> {
-    const sequence = this.#pending.nextSequence(space, segment);
-    return this.commit(space, segment, [{ sequence, payload, metadata }]);
+    return new Promise<SegmentStatus>((resolve, reject) => {
+      const records = [{ sequence: this.#pending.nextSequence(space, segment), payload, metadata }];
+      const previous = this.#open?.queued.at(-1);
+      const joins =
+        previous !== undefined &&
+        previous.run.publish &&
+        previous.run.length < MAX_RUN &&
+        previous.placement.space === space &&
+        previous.placement.segment === segment;
+      // Joining the previous publish's run: its timestamp and commit number, so the run is one batch.
+      const placement = joins
+        ? this.#pending.place(space, segment, records, previous.placement.timestamp, { sameCommit: true })
+        : this.#pending.place(space, segment, records, Date.now());
+      this.#queue({ placement, records, run: { publish: true, length: joins ? previous.run.length + 1 : 1 }, resolve, reject });
+    });
+  }
+
+  #queue(queued: QueuedBatch): void {
+    this.#open ??= { queued: [] };
+    this.#open.queued.push(queued);
+    this.#scheduleFlush();
   }
 
   /** Resolves once every queued batch has been written (or has failed). */
@@ -106,16 +113,6 @@ export class GroupCommit {
       if (this.#writing === undefined) this.#flush();
       await this.#written;
     }
-  }
-
-  #openGroup(): Group {
-    this.#open ??= { batch: this.#db.batch(), queued: [] };
-    return this.#open;
-  }
-
-  #flushSoon(): void {
-    if (this.#writing === undefined && (this.#open?.queued.length ?? 0) >= EAGER_FLUSH_BATCHES) this.#flush();
-    else this.#scheduleFlush();
   }
 
   #scheduleFlush(): void {
@@ -142,12 +139,14 @@ export class GroupCommit {
 
   async #write(group: Group): Promise<void> {
     try {
-      addHeads(group.batch, group.queued);
-      await group.batch.write({ sync: true });
+      const batch = this.#db.batch();
+      addBatches(batch, group.queued, this.#nodeId);
+      addHeads(batch, group.queued);
+      await batch.write({ sync: true });
     } catch (error) {
       const reason = failure(error);
       for (const queued of group.queued) queued.reject(reason);
-      this.#abandonOpen(reason, undefined);
+      this.#abandonOpen(reason);
       return;
     }
     for (const queued of group.queued) {
@@ -157,28 +156,33 @@ export class GroupCommit {
   }
 
   /**
-   * Rejects the open group (its batches were placed after a failed one) and rebuilds the pending
-   * heads from what is written plus the group still being written, if any.
+   * After a failed write: rejects the open group (its batches were placed after the failed ones) and
+   * rebuilds the pending heads from what is written.
    */
-  #abandonOpen(reason: StreamsError, inFlight: Group | undefined): void {
+  #abandonOpen(reason: StreamsError): void {
     const group = this.#open;
     this.#open = undefined;
-    if (group !== undefined) {
-      for (const queued of group.queued) queued.reject(reason);
-      void group.batch.close().catch(() => undefined);
-    }
-    const pending = this.#committed.clone();
-    for (const queued of inFlight?.queued ?? []) pending.apply(queued.placement);
-    this.#pending = pending;
+    if (group !== undefined) for (const queued of group.queued) queued.reject(reason);
+    this.#pending = this.#committed.clone();
   }
 }
 
-/** Adds one batch, under its segment key and its space key (each read is then one range scan). */
-function addBatch(batch: ChainedBatch, placement: BatchPlacement, records: readonly Record[], trx: Trx): void {
-  const { space, segment, firstSequence, firstPosition, count } = placement;
-  const value = encodeBatch(placement, trx, records);
-  batch.put(numberKey(segmentBatchPrefix(space, segment), firstSequence + count - 1), value);
-  batch.put(numberKey(spaceBatchPrefix(space), firstPosition + count - 1), value);
+/**
+ * Adds a group's batches, each under its segment key and its space key (each read is then one range
+ * scan); a run of publishes becomes one batch.
+ */
+function addBatches(batch: ChainedBatch, queued: readonly QueuedBatch[], nodeId: string): void {
+  for (let start = 0; start < queued.length; ) {
+    let end = start + 1;
+    while (end < queued.length && (queued[end] as QueuedBatch).run.length > 1) end++;
+    const first = (queued[start] as QueuedBatch).placement;
+    const records = end - start === 1 ? (queued[start] as QueuedBatch).records : queued.slice(start, end).flatMap((q) => q.records);
+    const { space, segment, firstSequence, firstPosition } = first;
+    const value = encodeBatch(first, { id: uuidv4(), node: nodeId, number: first.trxNumber }, records);
+    batch.put(numberKey(segmentBatchPrefix(space, segment), firstSequence + records.length - 1), value);
+    batch.put(numberKey(spaceBatchPrefix(space), firstPosition + records.length - 1), value);
+    start = end;
+  }
 }
 
 /** Adds the heads a group leaves: each touched segment and space once, and the commit counter. */

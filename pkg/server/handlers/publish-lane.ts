@@ -1,26 +1,42 @@
-import { invalidArgument, type Message, MessageTypes, opName, type PublishRequest, type Response, StreamsError } from "../../api/index.js";
-import { AnswerQueue } from "./answer-queue.js";
+import {
+  checkPublishItem,
+  invalidArgument,
+  type Message,
+  MessageTypes,
+  opName,
+  type PublishItem,
+  type PublishRequest,
+  type PublishResult,
+  type SegmentStatus,
+  StreamsError,
+} from "../../api/index.js";
+import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
 import { checkPayloadSize } from "./limits.js";
 
-/** Publishes of one lane committing at once: they share the store's group commits. */
-const MAX_PUBLISHES_IN_FLIGHT = 256;
+/** Publishes of one lane committing or waiting for their answer at once: they share the store's group commits. */
+const MAX_PUBLISHES_IN_FLIGHT = 512;
 
 /**
- * A publish lane (`publish` with `lane: true`): the first publish and every message after it are
- * committed concurrently and answered in order, each with a segment_status or a publish_error that
- * fails only that publish. Ends when the client half-closes; the stream fails only when it breaks
+ * A publish lane (`publish` with `lane: true`): the first publish and every publish after it (a
+ * `publish`, or several in a `publish_batch`) are committed concurrently and answered in order by
+ * publish_results (LaneAnswers); a publish that fails fails alone, a message the lane cannot take is
+ * answered by a publish_error. Ends when the client half-closes; the stream fails only when it breaks
  * (cancel, dropped connection, node closing).
  */
 export async function handlePublishLane(first: PublishRequest, context: HandlerContext): Promise<void> {
-  const answers = new AnswerQueue(MAX_PUBLISHES_IN_FLIGHT, (answer) => context.send(answer));
+  const answers = new LaneAnswers(MAX_PUBLISHES_IN_FLIGHT, (answer) => context.send(answer));
   try {
-    answers.add(answerTo(first, context));
+    answers.add(resultOf(first, context));
     for (;;) {
       await answers.room();
       const message = await receiveOrRefusal(context);
       if (message === undefined) break;
-      answers.add(message instanceof StreamsError ? Promise.resolve(refusal(message)) : answerTo(message, context));
+      if (message instanceof StreamsError) answers.refuse(message);
+      else if (message.$type === MessageTypes.publish) answers.add(resultOf(message, context));
+      else if (message.$type === MessageTypes.publishBatch) {
+        message.publishes.forEach((item: unknown, i) => answers.add(resultOfItem(item, `publishes[${i}]`, context)));
+      } else answers.refuse(invalidArgument("$type", `expected publish or publish_batch on a publish lane, got '${opName(message.$type)}'`));
     }
     await answers.drain();
   } catch (error) {
@@ -39,27 +55,29 @@ async function receiveOrRefusal(context: HandlerContext): Promise<Message | Stre
   }
 }
 
-/** Commits one publish; the answer never rejects. */
-function answerTo(message: Message, context: HandlerContext): Promise<Response> {
-  if (message.$type !== MessageTypes.publish) {
-    return Promise.resolve(refusal(invalidArgument("$type", `expected publish on a publish lane, got '${opName(message.$type)}'`)));
-  }
+/** Checks one publish of a batch on its own (a bad one fails alone), then commits it. */
+function resultOfItem(item: unknown, field: string, context: HandlerContext): Promise<PublishResult> {
   try {
-    checkPayloadSize(message.payload, "payload", context.limits);
+    checkPublishItem(item, field);
   } catch (error) {
-    return Promise.resolve(refusal(failure(error, context)));
+    return Promise.resolve({ error: failure(error, context).toInfo() });
   }
-  return context.store.publish(message.space, message.segment, message.payload, message.metadata ?? undefined).then(
-    (status): Response => {
-      context.notifyCommitted(status);
-      return { $type: MessageTypes.segmentStatus, ...status };
-    },
-    (error: unknown) => refusal(failure(error, context)),
+  return resultOf(item as PublishItem, context);
+}
+
+/** Commits one publish; the result is its segment's head or its error, never a rejection. */
+function resultOf(publish: PublishItem, context: HandlerContext): Promise<PublishResult> {
+  return commit(publish, context).then(
+    ({ firstSequence, firstTimestamp, lastSequence, lastTimestamp }): PublishResult => ({ firstSequence, firstTimestamp, lastSequence, lastTimestamp }),
+    (error: unknown) => ({ error: failure(error, context).toInfo() }),
   );
 }
 
-function refusal(error: StreamsError): Response {
-  return { $type: MessageTypes.publishError, error: error.toInfo() };
+async function commit(publish: PublishItem, context: HandlerContext): Promise<SegmentStatus> {
+  checkPayloadSize(publish.payload, "payload", context.limits);
+  const status = await context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined);
+  context.notifyCommitted(status);
+  return status;
 }
 
 /** StreamsErrors go back as they are; anything else is a bug, logged and reported as `internal`. */

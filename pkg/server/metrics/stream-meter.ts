@@ -21,6 +21,12 @@ interface PendingBatch {
 
 const payloadBytes = (items: readonly { payload: Uint8Array }[]): number => items.reduce((sum, item) => sum + item.payload.byteLength, 0);
 
+/** Payload bytes of a publish_batch item, checked only later (a malformed one fails then, and counts 0). */
+function uncheckedPayloadBytes(item: unknown): number {
+  const payload = (item as { payload?: unknown } | null)?.payload;
+  return payload instanceof Uint8Array ? payload.byteLength : 0;
+}
+
 /** Entries and payload bytes of an `entries` message's groups. */
 function groupsSize(groups: readonly EntryGroup[]): [entries: number, bytes: number] {
   let entries = 0;
@@ -41,7 +47,8 @@ function roleOf(message: Message): StreamRole {
 /**
  * Turns one stream's messages into counts: the first message names the op; record batches wait
  * until their segment_status answer says they committed (answers come in batch order), and so do
- * the publishes of a publish lane (one answer each, in order); `entries` messages count as consumed. Bytes are payload bytes.
+ * the publishes of a publish lane (a result each, in order; a refused message was never counted);
+ * `entries` messages count as consumed. Bytes are payload bytes.
  */
 export class StreamMeter implements StreamObserver {
   readonly #recorder: ActivityRecorder;
@@ -65,6 +72,8 @@ export class StreamMeter implements StreamObserver {
       this.#pending.push({ entries: message.records.length, bytes: payloadBytes(message.records) });
     } else if (message.$type === MessageTypes.publish) {
       this.#pending.push({ entries: 1, bytes: message.payload.byteLength });
+    } else if (message.$type === MessageTypes.publishBatch) {
+      for (const item of message.publishes) this.#pending.push({ entries: 1, bytes: uncheckedPayloadBytes(item) });
     }
   }
 
@@ -75,11 +84,19 @@ export class StreamMeter implements StreamObserver {
         return;
       case MessageTypes.segmentStatus:
         return this.#committed();
-      case MessageTypes.publishError:
-        // A lane refuses messages that do not decode or are not publishes (never counted as pending)
-        // with invalid_argument; any other refusal answers a pending publish.
-        if (message.error.kind !== "invalid_argument") this.#pending.shift();
+      case MessageTypes.publishResults: {
+        // One result per pending publish, in order; only commits count.
+        let entries = 0;
+        let bytes = 0;
+        for (const result of message.results) {
+          const publish = this.#pending.shift();
+          if (publish === undefined || "error" in result) continue;
+          entries += publish.entries;
+          bytes += publish.bytes;
+        }
+        if (entries > 0) this.#recorder.produced(this.#storeId, entries, bytes);
         return;
+      }
       case MessageTypes.leaseResult:
         if (this.#leaseKey !== undefined) this.#recorder.leaseResult(this.#storeId, this.#leaseKey, message);
         return;
