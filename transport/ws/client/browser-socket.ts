@@ -39,7 +39,7 @@ export function browserDialer(WebSocketClass: WebSocketConstructor): Dialer {
         if (settled) return;
         settled = open = true;
         signal.removeEventListener("abort", onAbort);
-        resolve(batchedFrameSocket(socket, queueMicrotask));
+        resolve(batchedFrameSocket(socket, (flush) => queueMicrotask(flush)));
       };
       socket.onmessage = ({ data }) => {
         if (!(data instanceof ArrayBuffer)) return socket.close(1003, "binary frames only");
