@@ -5,18 +5,15 @@ import {
   decodeAny,
   decodeError,
   decodeFrame,
-  decodeFrames,
   decodeMessage,
   encodeError,
   encodeFrame,
   encodeMessage,
-  encodeValue,
   type Frame,
   type Message,
   FrameError,
   FrameKinds,
   isValidName,
-  joinFrames,
   MessageTypes,
   type RecordBatch,
   StreamsError,
@@ -149,30 +146,6 @@ describe("frame codec", () => {
       }),
       { numRuns: 300 },
     );
-  });
-
-  it("splits a message of frames back to back, each with its size", () => {
-    fc.assert(
-      fc.property(fc.array(frame, { minLength: 1, maxLength: 8 }), (frames) => {
-        const encoded = frames.map(encodeFrame);
-        const total = encoded.reduce((sum, bytes) => sum + bytes.byteLength, 0);
-        const decoded = decodeFrames(joinFrames(encoded, total));
-        expect(decoded.map((d) => d.byteLength)).toEqual(encoded.map((bytes) => bytes.byteLength));
-        const plain = (frame: Frame) => ("message" in frame ? { ...frame, message: Array.from(frame.message) } : frame);
-        expect(decoded.map((d) => plain(d.frame as Frame))).toEqual(frames.map(plain));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it("refuses one bad frame of a message alone, and a message that does not split as a whole", () => {
-    const good = encodeFrame({ kind: FrameKinds.credit, channel: 3, credit: 5 });
-    const bad = encodeValue([FrameKinds.credit, 4, -1]);
-    const decoded = decodeFrames(joinFrames([good, bad, good], good.byteLength * 2 + bad.byteLength));
-    expect(decoded.map((d) => d.frame instanceof FrameError)).toEqual([false, true, false]);
-    expect((decoded[1]?.frame as FrameError).channel).toBe(4);
-    const truncated = joinFrames([good, good], good.byteLength * 2).subarray(0, good.byteLength * 2 - 1);
-    expect(() => decodeFrames(truncated)).toThrow(FrameError);
   });
 
   it("answers garbage with FrameError", () => {

@@ -2,9 +2,8 @@ import { Packr } from "msgpackr";
 import { type ErrorInfo, StreamsError } from "./errors.js";
 
 /**
- * Frames multiplex logical streams (channels) on one WebSocket connection. A frame is a msgpack
- * array `[kind, channel, ...fields]`; each WebSocket binary message carries one frame, or several
- * back to back (frames sent in one burst travel together) in at most MAX_BATCH_BYTES:
+ * Frames multiplex logical streams (channels) on one WebSocket connection. Each WebSocket binary
+ * message is one frame, a msgpack array `[kind, channel, ...fields]`:
  *
  * | kind    | fields                         | direction        | meaning                                            |
  * |---------|--------------------------------|------------------|----------------------------------------------------|
@@ -35,13 +34,6 @@ export type FrameKind = (typeof FrameKinds)[keyof typeof FrameKinds];
 
 /** Data frames a sender may have outstanding on a channel before it needs credit. */
 export const INITIAL_CREDIT = 32;
-
-/**
- * Largest WebSocket message holding more than one frame: a frame that would take a batch past it
- * starts a new message, so only a lone frame is ever larger, and a receiver whose frame limit is
- * lower still reads every batch.
- */
-export const MAX_BATCH_BYTES = 64 * 1024;
 
 export type Frame =
   | { kind: typeof FrameKinds.open; channel: number; storeId: string; message: Uint8Array }
@@ -132,7 +124,7 @@ export class FrameError extends StreamsError {
 
 const isChannel = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 
-/** Decodes a message holding one frame; throws FrameError (with the channel when it is known) on malformed input. */
+/** Decodes a frame; throws FrameError (with the channel when it is known) on malformed input. */
 export function decodeFrame(bytes: Uint8Array): Frame {
   let value: unknown;
   try {
@@ -141,47 +133,6 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw malformed(error);
   }
   return toFrame(value);
-}
-
-/** One frame of a message: the frame, or why it is malformed (then with its channel when known), and its size. */
-export interface DecodedFrame {
-  frame: Frame | FrameError;
-  byteLength: number;
-}
-
-/**
- * Decodes every frame of one WebSocket message. A frame with bad fields comes back as its
- * FrameError and the others still decode; a message that does not split into msgpack values
- * throws FrameError without a channel (nothing in it can be trusted).
- */
-export function decodeFrames(bytes: Uint8Array): DecodedFrame[] {
-  const values: [unknown, number][] = [];
-  try {
-    framePackr.unpackMultiple(bytes, (value: unknown, start?: number, end?: number) => {
-      values.push([value, (end ?? 0) - (start ?? 0)]);
-    });
-  } catch (error) {
-    throw malformed(error);
-  }
-  return values.map(([value, byteLength]) => {
-    try {
-      return { frame: toFrame(value), byteLength };
-    } catch (error) {
-      return { frame: error instanceof FrameError ? error : malformed(error), byteLength };
-    }
-  });
-}
-
-/** Joins encoded frames into one message (MAX_BATCH_BYTES is the sender's to respect). */
-export function joinFrames(frames: readonly Uint8Array[], byteLength: number): Uint8Array {
-  if (frames.length === 1) return frames[0] as Uint8Array;
-  const message = allocate(byteLength);
-  let offset = 0;
-  for (const frame of frames) {
-    message.set(frame, offset);
-    offset += frame.byteLength;
-  }
-  return message;
 }
 
 function malformed(error: unknown): FrameError {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocket } from "ws";
 import {
   decodeAny,
-  decodeFrames,
+  decodeFrame,
   encodeFrame,
   encodeMessage,
   type Frame,
@@ -77,8 +77,7 @@ export class RawClient {
   private constructor(socket: WebSocket) {
     this.socket = socket;
     socket.on("message", (data: Buffer) => {
-      // The server sends the frames of one burst in one message.
-      for (const { frame } of decodeFrames(data)) this.received.push(frame as Frame);
+      this.received.push(decodeFrame(data));
       this.#wake();
     });
     this.closed = new Promise((resolve) => {

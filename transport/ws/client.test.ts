@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
-import { decodeFrames, encodeFrame, type Frame, FrameKinds, INITIAL_CREDIT, StreamsError } from "../../pkg/api/index.js";
+import { decodeFrame, encodeFrame, type Frame, FrameKinds, INITIAL_CREDIT, StreamsError } from "../../pkg/api/index.js";
 import { createWsProvider, type WsProvider, type WsProviderOptions } from "./index.js";
 
 const STORE = "00000000-0000-4000-8000-000000000001";
@@ -77,10 +77,7 @@ class FakeConnection extends EventEmitter {
     private readonly server: FakeServer,
   ) {
     super();
-    // The client sends the frames of one burst in one message.
-    socket.on("message", (data: Buffer) => {
-      for (const { frame } of decodeFrames(new Uint8Array(data))) this.#onFrame(frame as Frame);
-    });
+    socket.on("message", (data: Buffer) => this.#onFrame(decodeFrame(new Uint8Array(data))));
     socket.on("close", (code, reason) => {
       this.closed = { code, reason: reason.toString() };
       this.#changed();

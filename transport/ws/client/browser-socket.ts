@@ -1,14 +1,6 @@
 import { StreamsError } from "../../../pkg/api/index.js";
 import type { WebSocketConstructor } from "./options.js";
-import {
-  BEARER_PROTOCOL_PREFIX,
-  batchedFrameSocket,
-  type Dialer,
-  dialAborted,
-  type FrameSocket,
-  maxMessageBytes,
-  SUBPROTOCOL,
-} from "./socket.js";
+import { BEARER_PROTOCOL_PREFIX, type Dialer, dialAborted, type FrameSocket, SUBPROTOCOL } from "./socket.js";
 
 /**
  * Browser dialer: a WebSocket constructor that takes only a URL and subprotocols, so the token
@@ -39,12 +31,18 @@ export function browserDialer(WebSocketClass: WebSocketConstructor): Dialer {
         if (settled) return;
         settled = open = true;
         signal.removeEventListener("abort", onAbort);
-        resolve(batchedFrameSocket(socket, (flush) => queueMicrotask(flush)));
+        resolve({
+          send: (bytes) => socket.send(bytes),
+          close: (code, reason) => socket.close(code, reason),
+          get bufferedAmount() {
+            return socket.bufferedAmount;
+          },
+        });
       };
       socket.onmessage = ({ data }) => {
         if (!(data instanceof ArrayBuffer)) return socket.close(1003, "binary frames only");
-        if (data.byteLength > maxMessageBytes(maxFrameBytes)) return socket.close(1009, "frame too large");
-        handlers.onMessage(new Uint8Array(data));
+        if (data.byteLength > maxFrameBytes) return socket.close(1009, "frame too large");
+        handlers.onFrame(new Uint8Array(data));
       };
       socket.onclose = ({ code, reason }) => {
         if (open) handlers.onClose(code, reason);

@@ -1,4 +1,4 @@
-import { type DecodedFrame, decodeFrames, encodeFrame, type Frame, FrameError, FrameKinds, StreamsError } from "../../../pkg/api/index.js";
+import { decodeFrame, encodeFrame, type Frame, FrameError, FrameKinds, StreamsError } from "../../../pkg/api/index.js";
 import type { Channel } from "./channel.js";
 import type { FrameSocket } from "./socket.js";
 import type { RefresherOptions } from "./token-refresher.js";
@@ -47,28 +47,14 @@ export class Connection {
     this.#refresher.start(token);
   }
 
-  /** Routes the frames of one message from the server. */
-  onMessage(bytes: Uint8Array): void {
-    let frames: DecodedFrame[];
+  /** Routes one frame from the server. */
+  onFrame(bytes: Uint8Array): void {
+    let frame: Frame;
     try {
-      frames = decodeFrames(bytes);
-    } catch {
-      this.socket.close(1002, "malformed frame");
-      return;
-    }
-    for (const { frame, byteLength } of frames) {
-      if (byteLength > this.#maxFrameBytes) {
-        this.socket.close(1009, "frame too large");
-        return;
-      }
-      this.#onFrame(frame);
-    }
-  }
-
-  #onFrame(frame: Frame | FrameError): void {
-    if (frame instanceof FrameError) {
-      const channel = frame.channel === undefined ? undefined : this.#channels.get(frame.channel);
-      if (channel) channel.abandon(new StreamsError("internal", `server sent a malformed frame: ${frame.message}`));
+      frame = decodeFrame(bytes);
+    } catch (error) {
+      const channel = error instanceof FrameError && error.channel !== undefined ? this.#channels.get(error.channel) : undefined;
+      if (channel) channel.abandon(new StreamsError("internal", `server sent a malformed frame: ${StreamsError.from(error).message}`));
       else this.socket.close(1002, "malformed frame");
       return;
     }

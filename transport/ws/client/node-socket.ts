@@ -1,15 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import WebSocket from "ws";
 import { StreamsError } from "../../../pkg/api/index.js";
-import {
-  batchedFrameSocket,
-  type DialRequest,
-  type Dialer,
-  dialAborted,
-  type FrameSocket,
-  maxMessageBytes,
-  upgradeRefused,
-} from "./socket.js";
+import { tickCorker } from "../tick-cork.js";
+import { type DialRequest, type Dialer, dialAborted, type FrameSocket, upgradeRefused } from "./socket.js";
 
 // Enough of a refused upgrade's body to carry the server's reason into the error.
 const MAX_REASON_BYTES = 1024;
@@ -32,9 +25,12 @@ function readReason(response: IncomingMessage): Promise<string> {
 export const nodeDialer: Dialer = ({ url, token, maxFrameBytes, handlers, signal }: DialRequest) =>
   new Promise<FrameSocket>((resolve, reject) => {
     const headers: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
-    const socket = new WebSocket(url, { headers, maxPayload: maxMessageBytes(maxFrameBytes), perMessageDeflate: false });
+    const socket = new WebSocket(url, { headers, maxPayload: maxFrameBytes, perMessageDeflate: false });
     socket.binaryType = "arraybuffer";
     let open = false;
+    // Frames sent in one tick leave in one system call (a burst of publishes, their credits, …).
+    let cork = (): void => undefined;
+    socket.on("upgrade", (response) => (cork = tickCorker(response.socket)));
     let settled = false;
     const fail = (error: StreamsError) => {
       if (settled) return;
@@ -56,11 +52,20 @@ export const nodeDialer: Dialer = ({ url, token, maxFrameBytes, handlers, signal
       if (settled) return;
       settled = open = true;
       signal.removeEventListener("abort", onAbort);
-      resolve(batchedFrameSocket(socket, (flush) => process.nextTick(flush)));
+      resolve({
+        send: (bytes) => {
+          cork();
+          socket.send(bytes);
+        },
+        close: (code, reason) => socket.close(code, reason),
+        get bufferedAmount() {
+          return socket.bufferedAmount;
+        },
+      });
     });
     socket.on("message", (data, isBinary) => {
       if (!isBinary || !(data instanceof ArrayBuffer)) return socket.close(1003, "binary frames only");
-      handlers.onMessage(new Uint8Array(data));
+      handlers.onFrame(new Uint8Array(data));
     });
     socket.on("close", (code, reason) => {
       if (open) handlers.onClose(code, reason.toString("utf8"));

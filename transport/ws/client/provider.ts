@@ -142,7 +142,7 @@ export class WebSocketProvider implements WsProvider {
         maxFrameBytes,
         signal: attempt.signal,
         handlers: {
-          onMessage: (bytes) => connection?.onMessage(bytes),
+          onFrame: (bytes) => connection?.onFrame(bytes),
           onClose: (code, reason) => {
             markClosed();
             if (connection) this.#onClose(connection, code, reason);

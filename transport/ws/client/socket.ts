@@ -1,41 +1,15 @@
-import { MAX_BATCH_BYTES, StreamsError } from "../../../pkg/api/index.js";
-import { FrameBatcher } from "../frame-batcher.js";
+import { StreamsError } from "../../../pkg/api/index.js";
 
 /** An open WebSocket as the provider uses it: binary frames out, a close, and how much is still queued. */
 export interface FrameSocket {
-  /** Sends one encoded frame; the frames of one burst leave together, in order. */
-  send(frame: Uint8Array): void;
-  /** Closes after the frames already sent. */
+  send(bytes: Uint8Array): void;
   close(code: number, reason: string): void;
   readonly bufferedAmount: number;
 }
 
-/** A FrameSocket over a WebSocket's own send and close: frames are batched (FrameBatcher) and flushed before a close. */
-export function batchedFrameSocket(
-  socket: { send(message: Uint8Array): void; close(code: number, reason: string): void; readonly bufferedAmount: number },
-  schedule: (flush: () => void) => void,
-): FrameSocket {
-  const batcher = new FrameBatcher({ send: (message) => socket.send(message), schedule });
-  return {
-    send: (frame) => batcher.push(frame),
-    close: (code, reason) => {
-      batcher.flush();
-      socket.close(code, reason);
-    },
-    get bufferedAmount() {
-      return socket.bufferedAmount;
-    },
-  };
-}
-
-/** Largest message a client reads: one frame up to its limit, or a batch of smaller ones. */
-export function maxMessageBytes(maxFrameBytes: number): number {
-  return Math.max(maxFrameBytes, MAX_BATCH_BYTES);
-}
-
 /** What a socket reports once it is open. */
 export interface SocketHandlers {
-  onMessage(bytes: Uint8Array): void;
+  onFrame(bytes: Uint8Array): void;
   onClose(code: number, reason: string): void;
 }
 

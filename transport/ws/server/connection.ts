@@ -1,11 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { type RawData, WebSocket } from "ws";
 import {
-  type DecodedFrame,
   type Frame,
   FrameError,
   FrameKinds,
-  decodeFrames,
+  decodeFrame,
   invalidArgument,
   isValidStoreId,
   type Principal,
@@ -78,7 +77,7 @@ export class Connection implements ChannelHost {
       options.logger.info({ connection: this.id }, "token expired unrefreshed: closing the connection");
       this.close(CloseCodes.tokenExpired, "token expired");
     });
-    this.writer = new SocketWriter(socket, options.sendHighWaterMarkBytes);
+    this.writer = new SocketWriter(socket, options.sendHighWaterMarkBytes, init.request.socket);
     socket.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     socket.on("pong", () => {
       this.#missedPongs = 0;
@@ -120,7 +119,6 @@ export class Connection implements ChannelHost {
     this.#credentials.stop();
     this.#abortStreams(new StreamsError("unavailable", `connection closing: ${reason}`));
     if (this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING) {
-      this.writer.flush(); // frames already written go out before the close
       this.#socket.close(code, closeReason(reason));
     }
   }
@@ -156,27 +154,18 @@ export class Connection implements ChannelHost {
     this.#bytesIn += bytes.length;
     if (this.#isClosing) return;
     if (!isBinary) return this.#violation(1008, "text messages are not supported");
-    let frames: DecodedFrame[];
+    let frame: Frame;
     try {
-      frames = decodeFrames(bytes);
+      frame = decodeFrame(bytes);
     } catch (error) {
-      return this.#violation(1007, StreamsError.from(error).message);
+      const frameError = error instanceof FrameError ? error : new FrameError(String(error), undefined);
+      if (frameError.channel === undefined || frameError.channel === 0) return this.#violation(1007, frameError.message);
+      return this.#failChannel(frameError.channel, frameError);
     }
-    for (const { frame, byteLength } of frames) {
-      if (this.#isClosing) return;
-      this.#receive(frame, byteLength);
-    }
-  }
-
-  #receive(frame: Frame | FrameError, byteLength: number): void {
-    if (frame instanceof FrameError) {
-      if (frame.channel === undefined || frame.channel === 0) return this.#violation(1007, frame.message);
-      return this.#failChannel(frame.channel, frame);
-    }
-    if (byteLength > this.#options.maxFrameBytes) {
+    if (bytes.length > this.#options.maxFrameBytes) {
       if (frame.channel === 0) return this.#violation(1009, "frame too large");
       const limit = this.#options.maxFrameBytes;
-      return this.#failChannel(frame.channel, new StreamsError("resource_exhausted", `frame of ${byteLength} bytes exceeds the limit of ${limit}`));
+      return this.#failChannel(frame.channel, new StreamsError("resource_exhausted", `frame of ${bytes.length} bytes exceeds the limit of ${limit}`));
     }
     this.#dispatch(frame);
   }
