@@ -76,7 +76,7 @@ function encodeDataFrame(channel: number, message: Uint8Array): Uint8Array {
   const length = message.byteLength;
   const channelBytes = channel < 0x80 ? 1 : channel < 0x100 ? 2 : channel < 0x1_0000 ? 3 : 5;
   const lengthBytes = length < 0x100 ? 1 : length < 0x1_0000 ? 2 : 4;
-  const bytes = allocate(3 + channelBytes + lengthBytes + length);
+  const bytes = new Uint8Array(3 + channelBytes + lengthBytes + length);
   bytes[0] = 0x93; // fixarray of 3
   bytes[1] = FrameKinds.data; // positive fixint
   let at = 2;
@@ -84,24 +84,6 @@ function encodeDataFrame(channel: number, message: Uint8Array): Uint8Array {
   else at = writeUint(bytes, at, channelBytes === 2 ? 0xcc : channelBytes === 3 ? 0xcd : 0xce, channel, channelBytes - 1);
   at = writeUint(bytes, at, lengthBytes === 1 ? 0xc4 : lengthBytes === 2 ? 0xc5 : 0xc6, length, lengthBytes);
   bytes.set(message, at);
-  return bytes;
-}
-
-// Small frames are cut from shared slabs: V8 allocates a typed array over 64 bytes outside its heap,
-// which costs several times the encoding itself. Frames live until sent, so a slab is freed soon.
-const SLAB_BYTES = 64 * 1024;
-const MAX_SLAB_ALLOCATION = 4096;
-let slab = new Uint8Array(0);
-let slabUsed = 0;
-
-function allocate(length: number): Uint8Array {
-  if (length > MAX_SLAB_ALLOCATION) return new Uint8Array(length);
-  if (slabUsed + length > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const bytes = slab.subarray(slabUsed, slabUsed + length);
-  slabUsed += (length + 7) & ~7;
   return bytes;
 }
 

@@ -14,8 +14,8 @@ export {
   checkSequence,
   isKnownRequestType,
   MAX_LEASE_TTL_MS,
+  uncheckedPayloadBytes,
   validateMessage,
 } from "./validate.js";
 export * from "./frames.js";
 export * from "./retry.js";
-export * from "./timer.js";

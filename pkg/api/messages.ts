@@ -56,8 +56,9 @@ export interface PublishRequest {
   payload: Uint8Array;
   metadata?: { [key: string]: string };
   /**
-   * Opens a publish lane: more publishes (`publish` or `publish_batch`) follow on the stream, each
-   * message answered in order, and the stream ends when the client half-closes.
+   * Opens a publish lane: more publishes (`publish`, or several in a `publish_batch`) follow on the
+   * stream, and `publish_results` answer every publish in the order sent; the stream ends when the
+   * client half-closes (docs/protocol.md).
    */
   lane?: boolean;
 }
@@ -75,8 +76,8 @@ export interface PublishItem {
 
 /**
  * Several publishes in one message, only on a publish lane (after its opening `publish`): the
- * publishes a client makes in one burst. Answered by one publish_results, in the same order; each
- * publish commits or fails on its own.
+ * publishes a client makes in one burst. Each commits or fails on its own; their results come in
+ * publish_results, in order, possibly spread over several of them.
  */
 export interface PublishBatch {
   $type: typeof MessageTypes.publishBatch;
@@ -182,7 +183,7 @@ export interface SegmentStatusMessage extends SegmentStatus {
   $type: typeof MessageTypes.segmentStatus;
 }
 
-/** A publish on a lane that failed: only that publish (or every publish of a publish_batch that is malformed); the lane carries on. */
+/** A lane message the server could not take (does not decode, is not a publish, a malformed batch): every publish it carried fails; the lane carries on. */
 export interface PublishErrorMessage {
   $type: typeof MessageTypes.publishError;
   error: ErrorInfo;
@@ -191,7 +192,7 @@ export interface PublishErrorMessage {
 /** The outcome of one publish of a publish_batch: its segment's head (space and segment are the publish's), or why it failed. */
 export type PublishResult = Omit<SegmentStatus, "space" | "segment"> | { error: ErrorInfo };
 
-/** Answers a publish_batch: one result per publish, in its order. */
+/** The results of the next publishes of a lane, in the order they were sent, across messages. */
 export interface PublishResultsMessage {
   $type: typeof MessageTypes.publishResults;
   results: PublishResult[];

@@ -50,5 +50,7 @@ export interface Provider {
   /** Opens a logical stream on `storeId` whose first message is `first`. Failures surface on receive. */
   open(storeId: string, first: Uint8Array): ClientStream;
   readonly state: ConnectionState;
+  /** Largest encoded message the transport sends, if it has a limit; the SDK keeps its publish batches under it. */
+  readonly maxMessageBytes?: number;
   close(): Promise<void>;
 }

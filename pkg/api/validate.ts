@@ -84,6 +84,12 @@ export const checkPublishItem: FieldCheck = (value, field) => {
   optional(checkMetadata)(item.metadata, `${field}.metadata`);
 };
 
+/** Payload bytes of a publish_batch item not checked yet: 0 when it has no binary payload (it fails its check later). */
+export function uncheckedPayloadBytes(item: unknown): number {
+  const payload = (item as { payload?: unknown } | null)?.payload;
+  return payload instanceof Uint8Array ? payload.byteLength : 0;
+}
+
 const publishItems: FieldCheck = (value, field) => {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PUBLISH_BATCH) {
     throw invalidArgument(field, `must be an array of 1 to ${MAX_PUBLISH_BATCH} publishes`);

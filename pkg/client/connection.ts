@@ -31,6 +31,8 @@ export interface Connection {
   /** Opens a stream whose first message is `request`; throws `unavailable` once closed. */
   open(storeId: string, request: Request): ClientStream;
   readonly state: ConnectionState;
+  /** The provider's message size limit, if it has one. */
+  readonly maxMessageBytes: number | undefined;
   /** Whether close() was called. */
   readonly closed: boolean;
   /** Throws `unavailable` once closed. */
@@ -61,6 +63,9 @@ export function createConnection(provider: Provider, retry: RetryPolicy): Connec
     },
     get state() {
       return provider.state;
+    },
+    get maxMessageBytes() {
+      return provider.maxMessageBytes;
     },
     get closed() {
       return closing !== undefined;

@@ -15,7 +15,7 @@ const STORE = "0c3f6a52-7a1e-4f0e-9d49-7b9d3c2a1e55";
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 /** A server played by the test: it sees each message the lane sends and answers what it is told. */
-function scriptedServer() {
+function scriptedServer(maxMessageBytes?: number) {
   const received: Message[] = [];
   const answers: Uint8Array[] = [];
   let wake: (() => void) | undefined;
@@ -36,6 +36,7 @@ function scriptedServer() {
       return stream;
     },
     state: { status: "connected", reconnects: 0 },
+    maxMessageBytes,
     close: async () => undefined,
   };
   const answer = (message: Message): void => {
@@ -67,6 +68,28 @@ describe("publish lane client", () => {
     expect(await first).toEqual({ space: "s", segment: "a", ...head(1) });
     expect(await burst[0]).toEqual({ space: "s", segment: "a", ...head(2) });
     await expect(burst[1]).rejects.toMatchObject({ kind: "resource_exhausted" });
+  });
+
+  it("keeps a batch under 64 KiB and under the transport's message limit", async () => {
+    const sizes = (received: Message[]) =>
+      received.map((message) => (message.$type === MessageTypes.publishBatch ? message.publishes.length : message.$type));
+    const server = scriptedServer();
+    const client = createClient(server.provider);
+    void client.publish(STORE, "s", "a", bytes("open"));
+    for (let i = 0; i < 5; i++) void client.publish(STORE, "s", "a", new Uint8Array(20_000));
+    await Promise.resolve();
+    expect(sizes(server.received)).toEqual([MessageTypes.publish, 3, 2]);
+
+    const tight = scriptedServer(1_000);
+    const limited = createClient(tight.provider);
+    void limited.publish(STORE, "s", "a", bytes("open"));
+    for (let i = 0; i < 7; i++) void limited.publish(STORE, "s", "a", new Uint8Array(200));
+    const tooLarge = limited.publish(STORE, "s", "a", new Uint8Array(5_000)); // over the limit even alone
+    const alone = limited.publish(STORE, "s", "a", new Uint8Array(900)); // over any batch, under the limit
+    await Promise.resolve();
+    expect(sizes(tight.received)).toEqual([MessageTypes.publish, 3, 3, MessageTypes.publish, MessageTypes.publish]);
+    await expect(tooLarge).rejects.toMatchObject({ kind: "resource_exhausted" });
+    void alone;
   });
 
   it("fails every publish of a message the server refused with publish_error, and only those", async () => {

@@ -11,8 +11,8 @@ import {
   type Response,
   type SegmentStatus,
   StreamsError,
-  startTimer,
 } from "../api/index.js";
+import { startTimer } from "../api/timer.js";
 import { callFailure } from "./abort.js";
 import { assertTransmittable, type Connection } from "./connection.js";
 
@@ -24,10 +24,33 @@ import { assertTransmittable, type Connection } from "./connection.js";
 const LANE_IDLE_MS = 1_000;
 
 /**
- * Most payload bytes the publishes of one burst carry in one publish_batch; a publish that would
- * take a batch past it starts the next one (so a batch stays well under any frame limit).
+ * Largest publish_batch (its encoded size, bounded from above): a publish that would take a batch
+ * past it starts the next one, and a larger publish goes alone. Small enough for any sensible frame
+ * limit (the server's default is 8 MiB), large enough to carry hundreds of small publishes.
  */
-const MAX_BATCH_PAYLOAD_BYTES = 1024 * 1024;
+const MAX_BATCH_BYTES = 64 * 1024;
+/** A publish_batch's own bytes: its type, the `publishes` key and the array header. */
+const BATCH_OVERHEAD_BYTES = 64;
+
+/** Idle lanes (of different stores) kept open at once; the one idle longest ends when another goes idle. */
+const MAX_IDLE_LANES = 8;
+
+/** An upper bound of a publish's encoded size in a batch (UTF-8 takes at most 3 bytes per UTF-16 unit). */
+function encodedSizeBound({ space, segment, payload, metadata }: PublishRequest): number {
+  let bytes = 48 + 3 * (space.length + segment.length) + payload.byteLength;
+  if (metadata !== undefined) for (const [key, value] of Object.entries(metadata)) bytes += 10 + 3 * (key.length + value.length);
+  return bytes;
+}
+
+/** What a lane tells the lanes of its client. */
+interface LaneOwner {
+  /** The lane takes no more publishes. */
+  closing(lane: PublishLane): void;
+  /** No call waits on the lane. */
+  idle(lane: PublishLane): void;
+  /** A call waits on the lane again. */
+  busy(lane: PublishLane): void;
+}
 
 /** One publish waiting for its answer. Settles once; an abort settles it early (its answer is then dropped). */
 class LaneCall {
@@ -74,8 +97,9 @@ function batchItem({ space, segment, payload, metadata }: PublishRequest): Publi
 }
 
 /**
- * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): the publishes of
- * one burst (one turn of the event loop) go together in a publish_batch, and are answered in order.
+ * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): the publishes made
+ * together (in one microtask checkpoint: a loop, a Promise.all) go in one publish_batch, and are
+ * answered in order.
  * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`
  * after a dropped connection: a publish is never retried). It half-closes once no call has waited for
  * LANE_IDLE_MS.
@@ -85,10 +109,11 @@ class PublishLane {
   readonly #stream: ClientStream;
   /** The unanswered calls of each message sent, in order: one for a publish, several for a batch. */
   readonly #sent: LaneCall[][] = [];
-  /** Calls of this turn, sent together when it ends. */
+  /** Calls made together, sent in one message once the current microtasks have run. */
   #outbox: LaneCall[] = [];
   #outboxBytes = 0;
-  readonly #onClosing: () => void;
+  readonly #maxBatchBytes: number;
+  readonly #owner: LaneOwner;
   #accepting = true;
   /** Cancels the timer that ends the lane once it has been idle LANE_IDLE_MS. */
   #idleTimer: (() => void) | undefined;
@@ -96,9 +121,10 @@ class PublishLane {
   readonly finished: Promise<void>;
 
   /** Opens the lane with its first publish; throws if the stream cannot be opened. */
-  constructor(connection: Connection, storeId: string, first: PublishRequest, onClosing: () => void) {
+  constructor(connection: Connection, storeId: string, first: PublishRequest, owner: LaneOwner) {
     this.#connection = connection;
-    this.#onClosing = onClosing;
+    this.#owner = owner;
+    this.#maxBatchBytes = Math.min(MAX_BATCH_BYTES, connection.maxMessageBytes ?? MAX_BATCH_BYTES);
     this.#stream = connection.open(storeId, { ...first, lane: true });
     this.finished = this.#read();
   }
@@ -118,8 +144,8 @@ class PublishLane {
     this.#connection.assertOpen();
     assertTransmittable(request);
     const call = this.#call(request, signal);
-    const bytes = request.payload.byteLength;
-    if (this.#outbox.length >= MAX_PUBLISH_BATCH || this.#outboxBytes + bytes > MAX_BATCH_PAYLOAD_BYTES) this.#flush();
+    const bytes = encodedSizeBound(request);
+    if (this.#outbox.length >= MAX_PUBLISH_BATCH || BATCH_OVERHEAD_BYTES + this.#outboxBytes + bytes > this.#maxBatchBytes) this.#flush();
     this.#outbox.push(call);
     this.#outboxBytes += bytes;
     if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
@@ -129,7 +155,7 @@ class PublishLane {
   /** Half-closes the lane if no call waits; resolves once the server has ended it. */
   async closeIfIdle(): Promise<void> {
     if (!this.#idle) return;
-    this.#end();
+    this.end();
     await this.finished;
   }
 
@@ -138,7 +164,10 @@ class PublishLane {
   }
 
   #call(request: PublishRequest, signal: AbortSignal | undefined): LaneCall {
-    this.#stopIdleTimer();
+    if (this.#idleTimer !== undefined) {
+      this.#stopIdleTimer();
+      this.#owner.busy(this);
+    }
     return new LaneCall(request, signal);
   }
 
@@ -148,12 +177,20 @@ class PublishLane {
     if (calls.length === 0) return;
     this.#outbox = [];
     this.#outboxBytes = 0;
-    this.#sent.push(calls);
     const message: Message =
       calls.length === 1
         ? (calls[0] as LaneCall).request
         : { $type: MessageTypes.publishBatch, publishes: calls.map((call) => batchItem(call.request)) };
-    this.#stream.send(encodeMessage(message)).catch((error: unknown) => this.#break(error));
+    const bytes = encodeMessage(message);
+    const limit = this.#connection.maxMessageBytes;
+    if (limit !== undefined && bytes.byteLength > limit) {
+      // Only a lone publish can be this large (batches stay under the limit): it fails alone, unsent.
+      const error = new StreamsError("resource_exhausted", `publish of ${bytes.byteLength} bytes exceeds the transport's message limit of ${limit}`);
+      for (const call of calls) call.fail(error);
+      return;
+    }
+    this.#sent.push(calls);
+    this.#stream.send(bytes).catch((error: unknown) => this.#break(error));
   }
 
   async #read(): Promise<void> {
@@ -162,7 +199,10 @@ class PublishLane {
         const bytes = await this.#stream.receive();
         if (bytes === undefined) break;
         this.#settle(decodeAny(bytes) as Response);
-        if (this.#idle) this.#idleTimer ??= startTimer(() => this.#end(), LANE_IDLE_MS, { unref: true });
+        if (this.#idle && this.#idleTimer === undefined) {
+          this.#idleTimer = startTimer(() => this.end(), LANE_IDLE_MS, { unref: true });
+          this.#owner.idle(this);
+        }
       }
       this.#break(new StreamsError("internal", "publish lane ended with publishes unanswered"));
     } catch (error) {
@@ -193,7 +233,8 @@ class PublishLane {
     }
   }
 
-  #end(): void {
+  /** Half-closes the lane: it takes no more publishes. */
+  end(): void {
     if (!this.#accepting) return;
     this.#stopAccepting();
     this.#stream.end();
@@ -218,7 +259,7 @@ class PublishLane {
     this.#stopIdleTimer();
     if (!this.#accepting) return;
     this.#accepting = false;
-    this.#onClosing();
+    this.#owner.closing(this);
   }
 }
 
@@ -226,6 +267,8 @@ class PublishLane {
 export class PublishLanes {
   readonly #connection: Connection;
   readonly #lanes = new Map<string, PublishLane>();
+  /** Lanes no call waits on, the one idle longest first. */
+  readonly #idle = new Set<PublishLane>();
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -235,8 +278,17 @@ export class PublishLanes {
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
     const lane = this.#lanes.get(storeId);
     if (lane?.accepting === true) return lane.publish(request, signal);
-    const opened: PublishLane = new PublishLane(this.#connection, storeId, request, () => {
-      if (this.#lanes.get(storeId) === opened) this.#lanes.delete(storeId);
+    const opened: PublishLane = new PublishLane(this.#connection, storeId, request, {
+      closing: (closed) => {
+        this.#idle.delete(closed);
+        if (this.#lanes.get(storeId) === closed) this.#lanes.delete(storeId);
+      },
+      idle: (idle) => {
+        this.#idle.add(idle);
+        // Idle lanes hold streams (a connection has a limit): keep only the most recently used.
+        if (this.#idle.size > MAX_IDLE_LANES) this.#idle.values().next().value?.end();
+      },
+      busy: (busy) => this.#idle.delete(busy),
     });
     this.#lanes.set(storeId, opened);
     return opened.first(request, signal);

@@ -8,6 +8,7 @@ import { Heads } from "../heads.js";
 import type { ProduceChain } from "../types.js";
 import { GroupCommit, type LevelDb } from "./group-commit.js";
 import { recoverHeads } from "./recover.js";
+import { decodeBatch, type StoredBatch } from "./values.js";
 
 const records = (from: number, to: number): Record[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ sequence: from + i, payload: new Uint8Array([from + i]) }));
@@ -19,6 +20,12 @@ async function rejection(promise: Promise<unknown>): Promise<StreamsError> {
     return error as StreamsError;
   }
   throw new Error("expected a rejection");
+}
+
+/** Every stored batch, by segment key order. */
+async function storedBatches(db: LevelDb): Promise<StoredBatch[]> {
+  const values = await db.values({ gte: Buffer.from([0x01]), lt: Buffer.from([0x02]) }).all();
+  return values.map(decodeBatch);
 }
 
 describe("GroupCommit failures", () => {
@@ -140,10 +147,52 @@ describe("GroupCommit produce chains", () => {
       ["c", 1],
     ]);
     // Stored batches by segment: a holds runs [1,2] and [3,4], b and c one batch each.
-    const segmentKeys = await db.keys({ gte: Buffer.from([0x01]), lt: Buffer.from([0x02]) }).all();
-    expect(segmentKeys).toHaveLength(4);
+    const stored = await storedBatches(db);
+    expect(stored.map((batch) => [batch.segment, batch.firstSequence, batch.payloads.length])).toEqual([
+      ["a", 1, 2],
+      ["a", 3, 2],
+      ["b", 1, 1],
+      ["c", 1, 1],
+    ]);
+    expect(new Set(stored.map((batch) => batch.trx.id)).size).toBe(4);
+    expect(stored.map((batch) => batch.trx.number)).toEqual([1, 3, 2, 4]);
+    expect(stored[0]?.metadata).toEqual([{}, { k: "v" }]);
     expect(statuses[1]?.lastTimestamp).toBe(statuses[0]?.lastTimestamp);
     expect((await recoverHeads(db)).commitNumber).toBe(4);
+  });
+
+  it("ends a run at 256 publishes or 1 MiB of payload", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    await Promise.all(Array.from({ length: 300 }, (_, i) => commits.publish("s", "a", new Uint8Array([i]), {})));
+    const big = new Uint8Array(400 * 1024);
+    await Promise.all(Array.from({ length: 5 }, () => commits.publish("s", "b", big, {})));
+    const stored = await storedBatches(db);
+    expect(stored.map((batch) => [batch.segment, batch.payloads.length])).toEqual([
+      ["a", 256],
+      ["a", 44],
+      ["b", 2],
+      ["b", 2],
+      ["b", 1],
+    ]);
+  });
+
+  it("rolls a failed group of publishes back to what is on disk, runs and commit numbers alike", async () => {
+    const commits = new GroupCommit(db, new Heads(), "node");
+    await Promise.all([1, 2].map((i) => commits.publish("s", "a", new Uint8Array([i]), {})));
+    const refuse = (): never => {
+      throw new Error("refused by test hook");
+    };
+    db.hooks.prewrite.add(refuse);
+    const failed = [3, 4, 5].map((i) => commits.publish("s", "a", new Uint8Array([i]), {}));
+    for (const publish of failed) expect((await rejection(publish)).kind).toBe("unavailable");
+    db.hooks.prewrite.delete(refuse);
+    const next = await Promise.all([3, 4].map((i) => commits.publish("s", "a", new Uint8Array([i]), {})));
+    expect(next.map((status) => status.lastSequence)).toEqual([3, 4]);
+    const stored = await storedBatches(db);
+    expect(stored.map((batch) => [batch.firstSequence, batch.trx.number])).toEqual([
+      [1, 1],
+      [3, 2],
+    ]);
   });
 
   it("refuses, unplaced, every batch of a chain after one that conflicts, even one that would fit", async () => {

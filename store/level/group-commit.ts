@@ -6,8 +6,9 @@ import type { ProduceChain } from "../types.js";
 import { numberKey, segmentBatchPrefix, segmentHeadKey, spaceBatchPrefix, spaceHeadKey, STORE_HEAD_KEY } from "./keys.js";
 import { encodeBatch, encodeCommitNumber, encodeSegmentHead, encodeSpaceHead } from "./values.js";
 
-/** Most publishes one stored batch holds (a read seeking into a batch decodes all of it). */
+/** Most publishes, and payload bytes, one stored run holds: a read seeking into a batch decodes all of it. */
 const MAX_RUN = 256;
+const MAX_RUN_BYTES = 1024 * 1024;
 
 export type LevelDb = ClassicLevel<Buffer, Buffer>;
 type ChainedBatch = ReturnType<LevelDb["batch"]>;
@@ -16,7 +17,7 @@ interface QueuedBatch {
   placement: BatchPlacement;
   records: readonly Record[];
   /** Publishes queued one after another to one segment form a run: one stored batch, one trx. */
-  run: { publish: boolean; length: number };
+  run: { publish: boolean; length: number; bytes: number };
   resolve(status: SegmentStatus): void;
   reject(error: unknown): void;
 }
@@ -78,7 +79,7 @@ export class GroupCommit {
         // A conflict: nothing queued and nothing changed.
         return reject(error);
       }
-      this.#queue({ placement, records, run: { publish: false, length: 1 }, resolve, reject });
+      this.#queue({ placement, records, run: { publish: false, length: 1, bytes: 0 }, resolve, reject });
     });
   }
 
@@ -91,13 +92,17 @@ export class GroupCommit {
         previous !== undefined &&
         previous.run.publish &&
         previous.run.length < MAX_RUN &&
+        previous.run.bytes + payload.byteLength <= MAX_RUN_BYTES &&
         previous.placement.space === space &&
         previous.placement.segment === segment;
       // Joining the previous publish's run: its timestamp and commit number, so the run is one batch.
       const placement = joins
         ? this.#pending.place(space, segment, records, previous.placement.timestamp, { sameCommit: true })
         : this.#pending.place(space, segment, records, Date.now());
-      this.#queue({ placement, records, run: { publish: true, length: joins ? previous.run.length + 1 : 1 }, resolve, reject });
+      const run = joins
+        ? { publish: true, length: previous.run.length + 1, bytes: previous.run.bytes + payload.byteLength }
+        : { publish: true, length: 1, bytes: payload.byteLength };
+      this.#queue({ placement, records, run, resolve, reject });
     });
   }
 

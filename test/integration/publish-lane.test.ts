@@ -146,6 +146,28 @@ describe("publish lane idling", () => {
   });
 });
 
+describe("publish lane idling across stores", () => {
+  it("keeps at most 8 idle lanes open, ending the one idle longest", async () => {
+    const manager = createNodeManager({ storeFactory: createMemoryStoreFactory(), idleEviction: false });
+    const client = createClient(createInProcProvider(manager));
+    try {
+      const stores = Array.from({ length: 12 }, () => crypto.randomUUID());
+      for (const storeId of stores) await client.publish(storeId, "s", "g", bytes("x"));
+      const open = () => stores.filter((storeId) => (manager.nodes().find((node) => node.storeId === storeId)?.openStreams ?? 0) > 0);
+      await bounded(
+        (async () => {
+          while (open().length > 8) await new Promise((resolve) => setImmediate(resolve));
+        })(),
+        () => `at most 8 open lanes, got ${open().length}`,
+      );
+      expect(open()).toEqual(stores.slice(4));
+    } finally {
+      await client.close();
+      await manager.close();
+    }
+  });
+});
+
 describe("publish lane metrics", () => {
   it("count each committed publish of a lane once, and none that failed", async () => {
     const activity = new ServerActivity();

@@ -1,7 +1,7 @@
 import { MessageTypes, type PublishResult, type Response, type StreamsError } from "../../api/index.js";
 
 /** One publish's result once it is known, or a message the lane refused (it stands for all that message's publishes). */
-type Slot = { result: PublishResult | undefined } | { refusal: StreamsError };
+type Slot = { result: PublishResult | undefined; bytes: number } | { refusal: StreamsError };
 
 const ready = (slot: Slot): boolean => !("result" in slot) || slot.result !== undefined;
 
@@ -10,26 +10,29 @@ const ready = (slot: Slot): boolean => !("result" in slot) || slot.result !== un
  * came: whenever the oldest unanswered ones are known, they go out together in one publish_results
  * (a group commit settles many at once), so a batch's first publishes are answered as soon as they
  * commit, before the rest of the batch. A refused message is answered alone by a publish_error, in
- * its place. At most `capacity` publishes wait to be answered; a failed send fails the lane.
+ * its place. `room()` holds the lane while the publishes waiting to be answered reach `capacity`
+ * (in count or payload bytes); a failed send fails the lane.
  */
 export class LaneAnswers {
   readonly #slots: Slot[] = [];
   #sending: Promise<void> = Promise.resolve();
   #unanswered = 0;
+  #unansweredBytes = 0;
   #flushScheduled = false;
   #failed = false;
   #wakeUp: (() => void) | undefined;
 
   constructor(
-    private readonly capacity: number,
+    private readonly capacity: { publishes: number; bytes: number },
     private readonly send: (answer: Response) => Promise<void>,
   ) {}
 
-  /** Queues one publish's result (a promise that never rejects). */
-  add(result: Promise<PublishResult>): void {
-    const slot: { result: PublishResult | undefined } = { result: undefined };
+  /** Queues one publish's result (a promise that never rejects) and the payload bytes it holds until answered. */
+  add(result: Promise<PublishResult>, bytes: number): void {
+    const slot: { result: PublishResult | undefined; bytes: number } = { result: undefined, bytes };
     this.#slots.push(slot);
     this.#unanswered++;
+    this.#unansweredBytes += bytes;
     void result.then((settled) => {
       slot.result = settled;
       this.#scheduleFlush();
@@ -43,9 +46,10 @@ export class LaneAnswers {
     this.#scheduleFlush();
   }
 
-  /** Resolves once fewer than `capacity` publishes wait for their answer; rejects once a send has failed. */
+  /** Resolves once the publishes waiting for their answer are under `capacity`; rejects once a send has failed. */
   async room(): Promise<void> {
-    while (this.#unanswered >= this.capacity && !this.#failed) await this.#changed();
+    const full = () => this.#unanswered >= this.capacity.publishes || this.#unansweredBytes >= this.capacity.bytes;
+    while (full() && !this.#failed) await this.#changed();
     if (this.#failed) await this.#sending;
   }
 
@@ -79,21 +83,23 @@ export class LaneAnswers {
       const head = this.#slots[0] as Slot;
       if ("refusal" in head) {
         this.#slots.shift();
-        this.#queueSend({ $type: MessageTypes.publishError, error: head.refusal.toInfo() }, 1);
+        this.#queueSend({ $type: MessageTypes.publishError, error: head.refusal.toInfo() }, 1, 0);
         continue;
       }
       const results: PublishResult[] = [];
+      let bytes = 0;
       while (this.#slots.length > 0) {
         const slot = this.#slots[0] as Slot;
         if (!("result" in slot) || slot.result === undefined) break;
         results.push(slot.result);
+        bytes += slot.bytes;
         this.#slots.shift();
       }
-      this.#queueSend({ $type: MessageTypes.publishResults, results }, results.length);
+      this.#queueSend({ $type: MessageTypes.publishResults, results }, results.length, bytes);
     }
   }
 
-  #queueSend(answer: Response, answered: number): void {
+  #queueSend(answer: Response, answered: number, bytes: number): void {
     this.#sending = this.#sending
       .then(() => this.send(answer))
       .catch((error: unknown) => {
@@ -102,6 +108,7 @@ export class LaneAnswers {
       })
       .finally(() => {
         this.#unanswered -= answered;
+        this.#unansweredBytes -= bytes;
         this.#wakeUp?.();
       });
     this.#sending.catch(() => undefined); // observed by drain or settle

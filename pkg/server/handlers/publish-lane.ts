@@ -9,13 +9,19 @@ import {
   type PublishResult,
   type SegmentStatus,
   StreamsError,
+  uncheckedPayloadBytes,
 } from "../../api/index.js";
 import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
 import { checkPayloadSize } from "./limits.js";
 
-/** Publishes of one lane committing or waiting for their answer at once: they share the store's group commits. */
+/**
+ * A lane reads no further message while this many publishes, or payload bytes, wait for their
+ * answer (committing together, they share the store's group commits); a message read then adds at
+ * most one batch more.
+ */
 const MAX_PUBLISHES_IN_FLIGHT = 512;
+const MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 
 /**
  * A publish lane (`publish` with `lane: true`): the first publish and every publish after it (a
@@ -25,17 +31,17 @@ const MAX_PUBLISHES_IN_FLIGHT = 512;
  * (cancel, dropped connection, node closing).
  */
 export async function handlePublishLane(first: PublishRequest, context: HandlerContext): Promise<void> {
-  const answers = new LaneAnswers(MAX_PUBLISHES_IN_FLIGHT, (answer) => context.send(answer));
+  const answers = new LaneAnswers({ publishes: MAX_PUBLISHES_IN_FLIGHT, bytes: MAX_BYTES_IN_FLIGHT }, (answer) => context.send(answer));
   try {
-    answers.add(resultOf(first, context));
+    answers.add(resultOf(first, context), first.payload.byteLength);
     for (;;) {
       await answers.room();
       const message = await receiveOrRefusal(context);
       if (message === undefined) break;
       if (message instanceof StreamsError) answers.refuse(message);
-      else if (message.$type === MessageTypes.publish) answers.add(resultOf(message, context));
+      else if (message.$type === MessageTypes.publish) answers.add(resultOf(message, context), message.payload.byteLength);
       else if (message.$type === MessageTypes.publishBatch) {
-        message.publishes.forEach((item: unknown, i) => answers.add(resultOfItem(item, `publishes[${i}]`, context)));
+        message.publishes.forEach((item: unknown, i) => answers.add(resultOfItem(item, `publishes[${i}]`, context), uncheckedPayloadBytes(item)));
       } else answers.refuse(invalidArgument("$type", `expected publish or publish_batch on a publish lane, got '${opName(message.$type)}'`));
     }
     await answers.drain();

@@ -1,4 +1,13 @@
-import { type EntryGroup, type LeaseResult, type Message, MessageTypes, opName, type Response, type StreamsError } from "../../api/index.js";
+import {
+  type EntryGroup,
+  type LeaseResult,
+  type Message,
+  MessageTypes,
+  opName,
+  type Response,
+  type StreamsError,
+  uncheckedPayloadBytes,
+} from "../../api/index.js";
 import type { StreamObserver } from "./observer.js";
 
 /** What a stream is for the live counts: a status subscription, a registered worker, or neither. */
@@ -20,12 +29,6 @@ interface PendingBatch {
 }
 
 const payloadBytes = (items: readonly { payload: Uint8Array }[]): number => items.reduce((sum, item) => sum + item.payload.byteLength, 0);
-
-/** Payload bytes of a publish_batch item, checked only later (a malformed one fails then, and counts 0). */
-function uncheckedPayloadBytes(item: unknown): number {
-  const payload = (item as { payload?: unknown } | null)?.payload;
-  return payload instanceof Uint8Array ? payload.byteLength : 0;
-}
 
 /** Entries and payload bytes of an `entries` message's groups. */
 function groupsSize(groups: readonly EntryGroup[]): [entries: number, bytes: number] {

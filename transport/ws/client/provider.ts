@@ -4,7 +4,7 @@ import { Channel } from "./channel.js";
 import { Connection } from "./connection.js";
 import type { ResolvedOptions, TokenSource } from "./options.js";
 import type { Dialer } from "./socket.js";
-import { startTimer } from "../../../pkg/api/index.js";
+import { startTimer } from "../../../pkg/api/timer.js";
 
 // Bound on how long close() waits for the server to complete the close handshake.
 const CLOSE_WAIT_MS = 1000;
@@ -29,6 +29,9 @@ export type WsProvider = Provider & AsyncDisposable;
  * - `close()` fails open and waiting streams with `cancelled` (the caller ended them: nothing to
  *   retry) and closes the socket with 1000.
  */
+/** msgpack array header, kind, channel (up to 9 bytes) and bin header of a data frame. */
+const FRAME_OVERHEAD_BYTES = 16;
+
 export class WebSocketProvider implements WsProvider {
   readonly #options: ResolvedOptions;
   readonly #dial: Dialer;
@@ -49,6 +52,11 @@ export class WebSocketProvider implements WsProvider {
 
   get state(): ConnectionState {
     return { status: this.#status, reconnects: this.#reconnects };
+  }
+
+  /** A message travels in one data frame, which adds at most FRAME_OVERHEAD_BYTES to it. */
+  get maxMessageBytes(): number {
+    return this.#options.maxFrameBytes - FRAME_OVERHEAD_BYTES;
   }
 
   open(storeId: string, first: Uint8Array): ClientStream {
