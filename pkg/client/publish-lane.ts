@@ -171,7 +171,7 @@ class PublishLane {
     return new LaneCall(request, signal);
   }
 
-  /** Sends this turn's calls: one publish alone, several as a publish_batch. */
+  /** Sends the calls made together: one publish alone, several as a publish_batch. */
   #flush(): void {
     const calls = this.#outbox;
     if (calls.length === 0) return;
@@ -187,6 +187,7 @@ class PublishLane {
       // Only a lone publish can be this large (batches stay under the limit): it fails alone, unsent.
       const error = new StreamsError("resource_exhausted", `publish of ${bytes.byteLength} bytes exceeds the transport's message limit of ${limit}`);
       for (const call of calls) call.fail(error);
+      this.#whenIdle();
       return;
     }
     this.#sent.push(calls);
@@ -199,15 +200,19 @@ class PublishLane {
         const bytes = await this.#stream.receive();
         if (bytes === undefined) break;
         this.#settle(decodeAny(bytes) as Response);
-        if (this.#idle && this.#idleTimer === undefined) {
-          this.#idleTimer = startTimer(() => this.end(), LANE_IDLE_MS, { unref: true });
-          this.#owner.idle(this);
-        }
+        this.#whenIdle();
       }
       this.#break(new StreamsError("internal", "publish lane ended with publishes unanswered"));
     } catch (error) {
       this.#break(error);
     }
+  }
+
+  /** Once no call waits, the lane ends unless another call comes within LANE_IDLE_MS. */
+  #whenIdle(): void {
+    if (!this.#idle || this.#idleTimer !== undefined || !this.#accepting) return;
+    this.#idleTimer = startTimer(() => this.end(), LANE_IDLE_MS, { unref: true });
+    this.#owner.idle(this);
   }
 
   /**
