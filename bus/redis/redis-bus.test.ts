@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { redis, skipping } from "../../test/support/services.js";
 import { createRedisBusFactory, type RedisBus } from "./index.js";
 
-const url = process.env.STREAMKIT_REDIS_URL;
-if (url === undefined) console.log("redis bus tests against a live Redis skipped: STREAMKIT_REDIS_URL is not set");
+const url = redis.url;
+skipping(redis, "redis bus tests against a live Redis");
 
 const WAIT_MS = 5_000;
 

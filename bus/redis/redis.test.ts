@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { runBusConformance } from "../conformance/index.js";
+import { redis } from "../../test/support/services.js";
 import { createRedisBusFactory, type RedisBus } from "./index.js";
 
-const url = process.env.STREAMKIT_REDIS_URL;
+const url = redis.url;
 
 /** Resolves once both of the bus's connections are ready; fails after 5 s. */
 function connected(bus: RedisBus): Promise<void> {
@@ -20,7 +21,7 @@ function connected(bus: RedisBus): Promise<void> {
 
 runBusConformance("redis", {
   features: { crossInstance: true },
-  skip: url === undefined ? "STREAMKIT_REDIS_URL is not set" : undefined,
+  skip: redis.skipReason,
   // A channel prefix of its own per test, so that test files running in parallel never cross.
   createFactory: async () => createRedisBusFactory({ url: url ?? "", channelPrefix: `streamkit-test:${randomUUID()}:` }),
   connected,

@@ -11,6 +11,7 @@ import { ConfigError, type RunningServer, startServer } from "../../pkg/cli/inde
 import { createClient } from "../../pkg/client/index.js";
 import { signToken } from "../../pkg/server/auth/index.js";
 import { createWsProvider } from "../../transport/ws/index.js";
+import { redis, skipping } from "../support/services.js";
 
 let dir: string;
 const servers: RunningServer[] = [];
@@ -185,8 +186,8 @@ describe("startServer: probes, auth and shutdown", () => {
     expect((error as ConfigError).problems).toEqual(["redisUrl: must be set when bus is redis (bus from startServer options) (from default)"]);
   });
 
-  const redisUrl = process.env.STREAMKIT_REDIS_URL;
-  if (redisUrl === undefined) console.log("redis bus serve test skipped: STREAMKIT_REDIS_URL is not set");
+  const redisUrl = redis.url;
+  skipping(redis, "serve on the Redis bus");
   it.skipIf(redisUrl === undefined)("runs on the Redis bus and reports it ready, with live updates across two servers", async () => {
     const first = await start({ store: "memory", bus: "redis", redisUrl });
     // The bus connects in the background (a server starts even while Redis is down); /readyz says when it is up.

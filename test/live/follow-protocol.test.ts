@@ -9,10 +9,11 @@ import { createRedisBusFactory } from "../../bus/redis/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { records } from "../support/data.js";
+import { redis, skipping } from "../support/services.js";
 
 const STORE = "5b7e2c1a-9d3f-4e8b-a6c5-0f1e2d3c4b5a";
-const redisUrl = process.env.STREAMKIT_REDIS_URL;
-if (redisUrl === undefined) console.log("follow across instances over Redis: skipped, STREAMKIT_REDIS_URL is not set");
+const redisUrl = redis.url;
+skipping(redis, "follow across instances over Redis");
 const WAIT_MS = 10_000;
 
 /**

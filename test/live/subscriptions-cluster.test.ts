@@ -3,9 +3,10 @@ import { type StreamsClient, StreamsError } from "../../pkg/client/index.js";
 import { type Cluster, type ClusterBus, redisUrl, startCluster } from "../support/cluster.js";
 import { bytes, collect, records } from "../support/data.js";
 import { StatusRecorder } from "./subscriptions-recorder.js";
+import { redis, skipping } from "../support/services.js";
 import { bounded } from "../support/waits.js";
 
-if (redisUrl === undefined) console.warn("subscriptions-cluster: Redis bus cases skipped: STREAMKIT_REDIS_URL is not set");
+skipping(redis, "subscriptions across two instances over Redis");
 
 /** Polls `ready` once per macrotask until it holds; fails after 10 s. */
 async function until(ready: () => boolean, what: string): Promise<void> {

@@ -12,8 +12,9 @@ import { createInProcProvider } from "../../transport/inproc/index.js";
 import { type Cluster, type ClusterBus, redisUrl, startCluster } from "../support/cluster.js";
 import { ignore, InventoryRecorder } from "./workers-recorder.js";
 import { bounded } from "../support/waits.js";
+import { redis, skipping } from "../support/services.js";
 
-if (redisUrl === undefined) console.log("worker presence across instances: Redis runs skipped, STREAMKIT_REDIS_URL is not set");
+skipping(redis, "worker presence across instances over Redis");
 
 function busFactoryFor(bus: ClusterBus): BusFactory {
   if (bus === "memory") return createMemoryBusFactory();

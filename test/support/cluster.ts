@@ -10,14 +10,15 @@ import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { attachStreamz, createWsProvider, type StreamzServer, type WsProviderOptions } from "../../transport/ws/index.js";
+import { redis } from "./services.js";
 
 /** Redis for tests; absent: the Redis tests skip and say why. */
-export const redisUrl: string | undefined = process.env.STREAMKIT_REDIS_URL || undefined;
+export const redisUrl: string | undefined = redis.url;
 
 export type ClusterBus = "redis" | "memory";
 
 export interface ClusterOptions {
-  /** What carries notifications between the instances. Default: Redis when STREAMKIT_REDIS_URL is set, else memory. */
+  /** What carries notifications between the instances. Default: Redis when it answers, else memory. */
   bus?: ClusterBus;
   /** Makes each instance's bus instead (one call per instance); `bus` then only names it. */
   busFactory?: BusFactory;
@@ -57,7 +58,7 @@ const SECRET = "cluster-secret-of-at-least-32-bytes!!";
 
 function busFactoryFor(bus: ClusterBus): BusFactory {
   if (bus === "memory") return createMemoryBusFactory();
-  if (redisUrl === undefined) throw new TypeError("a Redis cluster needs STREAMKIT_REDIS_URL");
+  if (redisUrl === undefined) throw new TypeError(`a Redis cluster needs Redis: ${redis.skipReason}`);
   // A prefix of its own, so clusters of concurrent test files on one Redis never hear each other.
   return createRedisBusFactory({ url: redisUrl, channelPrefix: `streamkit-test:${randomUUID()}:`, maxReconnectDelayMs: 200 });
 }
