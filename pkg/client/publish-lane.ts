@@ -14,6 +14,7 @@ import {
 } from "../api/index.js";
 import { startTimer } from "../api/timer.js";
 import { callFailure } from "./abort.js";
+import { onAbort } from "./abort-listeners.js";
 import { assertTransmittable, type Connection } from "./connection.js";
 
 /**
@@ -69,9 +70,7 @@ class LaneCall {
       this.#reject = reject;
     });
     if (signal !== undefined) {
-      const abort = () => this.fail(cancelledError(signal));
-      signal.addEventListener("abort", abort, { once: true });
-      this.#release = () => signal.removeEventListener("abort", abort);
+      this.#release = onAbort(signal, () => this.fail(cancelledError(signal)));
     }
   }
 
