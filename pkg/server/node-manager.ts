@@ -39,9 +39,10 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
 }
 
 /**
- * Hands out one Node per store (DESIGN §4): shared opens, a circuit breaker per store id, idle
- * eviction, and at most `maxOpenStores` stores open: the least recently used idle node makes room,
- * and when every open node is busy a new store is refused with `resource_exhausted` (docs/tenants.md).
+ * Hands out one Node per store (docs/design.md, NodeManager): shared opens, a circuit breaker per
+ * store id, idle eviction, and at most `maxOpenStores` stores open: the least recently used idle node
+ * makes room, and when every open node is busy a new store is refused with `resource_exhausted`
+ * (docs/tenants.md).
  */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
   const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
