@@ -186,7 +186,7 @@ export abstract class AbstractStore implements Store {
 }
 
 /**
- * Checks a batch against the segment's last sequence (DESIGN §8): the first record must be
+ * Checks a batch against the segment's last sequence (docs/design.md, Contracts): the first record must be
  * `last + 1` and the rest contiguous. Throws `sequence_conflict` with `expected` and `actual`.
  */
 export function checkBatchSequences(lastSequence: number, records: readonly Record[]): void {

@@ -93,7 +93,7 @@ export interface Store {
   listSegments(space: string): Promise<string[]>;
   status(): Promise<StoreStatus>;
   /**
-   * Leases (DESIGN §8), kept with the store's data: one holder per key, atomic per key. Acquire takes
+   * Leases (docs/leases.md), kept with the store's data: one holder per key, atomic per key. Acquire takes
    * a free or expired key with a token one above the key's last, or renews for the current holder;
    * renew extends only a live lease of `holder`; release frees only `holder`'s own lease. A refusal is
    * `ok: false` naming the live holder (or "" and expiresAt 0 when the key is free).

@@ -1,4 +1,4 @@
-/** Error kinds of the protocol (DESIGN §2). Stable: listed in the README. */
+/** Error kinds of the protocol (docs/design.md, Contracts). Stable: listed in the README. */
 export const ERROR_KINDS = [
   "invalid_argument",
   "unauthenticated",

@@ -26,7 +26,7 @@ export interface StoreHarness {
 
 
 /**
- * The storage contract of DESIGN §2, §6 and §8, run against one backend. A backend's test file
+ * The storage contract (docs/design.md, Stores and Contracts), run against one backend. A backend's test file
  * calls this once; tests of features the backend does not declare are skipped.
  */
 export function runStoreConformance(name: string, harness: StoreHarness): void {
