@@ -10,7 +10,7 @@ import {
   StreamsError,
   type StoreStatus,
   sequenceConflict,
-} from "../pkg/api/index.js";
+} from "../pkg/api/internal/index.js";
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
 import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures } from "./types.js";
 

@@ -1,8 +1,8 @@
 export { createNodeManager, type NodeInfo, type StoreNodeManager } from "./node-manager.js";
 export { StoreNode, type StoreNodeOptions } from "./node.js";
 export type { CircuitInfo, CircuitState } from "./circuit-breaker.js";
-export type { Logger } from "./logger.js";
-export { silentLogger } from "./logger.js";
+export type { Logger } from "../api/logger.js";
+export { silentLogger } from "../api/logger.js";
 export {
   type CircuitBreakerOptions,
   DEFAULT_CIRCUIT_BREAKER,
