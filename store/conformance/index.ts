@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Record } from "../../pkg/api/index.js";
 import type { Store, StoreFactory, StoreFeatures } from "../types.js";
 import { describeLeaseConformance } from "./leases.js";
+import { describeLifecycleConformance } from "./lifecycle.js";
 import { describeReadConformance } from "./reads.js";
 import { bytes, clockAt, collect, expectCommitOrder, failure, payloads, records } from "./support.js";
 import { describeWriteConformance } from "./writes.js";
@@ -225,6 +226,8 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
     });
 
     describeLeaseConformance({ features: harness.features, store: () => store, reopen, open });
+
+    describeLifecycleConformance({ features: harness.features, store: () => store, reopen, open });
 
     describe("large reads", () => {
       const total = 20_000;

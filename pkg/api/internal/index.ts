@@ -3,9 +3,9 @@
 // changes with the protocol.
 export * from "../index.js";
 export * from "../messages.js";
-export { cancelledError, codeOf, invalidArgument, sequenceConflict } from "../errors.js";
-export { assertName, assertSegmentPattern, normalizeStoreId } from "../names.js";
-export { checkRetryPolicy, retryDelay } from "../retry.js";
+export * from "../errors.js";
+export * from "../names.js";
+export * from "../retry.js";
 export * from "./codec.js";
 export * from "./entry-groups.js";
 export * from "./frames.js";
@@ -16,6 +16,8 @@ export {
   checkMetadata,
   checkPublishItem,
   checkRecord,
+  checkRetention,
+  normalizeRetention,
   checkSequence,
   isKnownRequestType,
   MAX_LEASE_TTL_MS,
