@@ -1,11 +1,10 @@
 import { type ClientStream, cancelledError, StreamsError } from "../api/index.js";
+import { onAbort } from "./abort-listeners.js";
 
 /** Cancels `stream` with the signal's reason when it aborts; returns the listener's disposer. */
 export function cancelOnAbort(stream: ClientStream, signal: AbortSignal | undefined): () => void {
   if (signal === undefined) return () => undefined;
-  const cancel = () => stream.cancel(signal.reason);
-  signal.addEventListener("abort", cancel, { once: true });
-  return () => signal.removeEventListener("abort", cancel);
+  return onAbort(signal, () => stream.cancel(signal.reason));
 }
 
 /**
@@ -26,9 +25,8 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelledError(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    void promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) return reject(cancelledError(signal));
+    const release = onAbort(signal, () => reject(cancelledError(signal)));
+    void promise.then(resolve, reject).finally(release);
   });
 }

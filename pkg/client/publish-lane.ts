@@ -14,6 +14,7 @@ import {
 } from "../api/index.js";
 import { startTimer } from "../api/timer.js";
 import { callFailure } from "./abort.js";
+import { onAbort } from "./abort-listeners.js";
 import { assertTransmittable, type Connection } from "./connection.js";
 
 /**
@@ -69,9 +70,7 @@ class LaneCall {
       this.#reject = reject;
     });
     if (signal !== undefined) {
-      const abort = () => this.fail(cancelledError(signal));
-      signal.addEventListener("abort", abort, { once: true });
-      this.#release = () => signal.removeEventListener("abort", abort);
+      this.#release = onAbort(signal, () => this.fail(cancelledError(signal)));
     }
   }
 
@@ -97,7 +96,7 @@ function batchItem({ space, segment, payload, metadata }: PublishRequest): Publi
 }
 
 /**
- * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): the publishes made
+ * One long-lived stream of a store's publishes (`publish` with `lane`, docs/protocol.md): the publishes made
  * together (in one microtask checkpoint: a loop, a Promise.all) go in one publish_batch, and are
  * answered in order.
  * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`

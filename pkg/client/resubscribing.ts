@@ -1,4 +1,5 @@
 import { cancelledError, type ClientStream, type Request, StreamsError } from "../api/index.js";
+import { onAbort } from "./abort-listeners.js";
 import { throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";
 import { pause, retryDelay } from "./retry-policy.js";
@@ -59,6 +60,7 @@ class ResubscribingStream implements Resubscription {
   readonly #state: SubscriptionState = { status: "connected", lastMessageAt: 0, reconnects: 0 };
   /** Aborted when the subscription ends: cuts a backoff pause short. */
   readonly #ending = new AbortController();
+  #stopListening: () => void = () => undefined;
   #resolveClosed!: (error: StreamsError | undefined) => void;
   #resolveEstablished!: () => void;
   #rejectEstablished!: (error: StreamsError) => void;
@@ -84,7 +86,7 @@ class ResubscribingStream implements Resubscription {
       this.#resolveEstablished = resolve;
       this.#rejectEstablished = reject;
     });
-    spec.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (spec.signal !== undefined) this.#stopListening = onAbort(spec.signal, this.#onAbort);
     void this.#run();
   }
 
@@ -171,7 +173,7 @@ class ResubscribingStream implements Resubscription {
     if (this.#ended) return;
     this.#ending.abort();
     this.#state.status = "closed";
-    this.#spec.signal?.removeEventListener("abort", this.#onAbort);
+    this.#stopListening();
     this.#stream?.cancel();
     if (!this.#isEstablished) this.#rejectEstablished(error ?? new StreamsError("cancelled", "unsubscribed"));
     else if (report && error !== undefined) this.#report(error);

@@ -1,4 +1,5 @@
 import { cancelledError, checkRetryPolicy, type RetryPolicy } from "../api/index.js";
+import { onAbort } from "./abort-listeners.js";
 
 export { type RetryPolicy, retryDelay } from "../api/index.js";
 
@@ -31,11 +32,11 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", done);
+      release();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
+    const release = onAbort(signal, done);
   });
 }
 

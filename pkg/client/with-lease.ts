@@ -1,4 +1,5 @@
 import { cancelledError, type LeaseResult, StreamsError } from "../api/index.js";
+import { onAbort } from "./abort-listeners.js";
 import { throwIfAborted } from "./abort.js";
 import type { Lease } from "./lease-types.js";
 
@@ -24,7 +25,7 @@ const POLL_MS = 1_000;
 const MIN_RETRY_MS = 10;
 
 /**
- * `withLease` (DESIGN §8): acquire (waiting as allowed), run `fn` under a signal that aborts when the
+ * `withLease` (docs/leases.md): acquire (waiting as allowed), run `fn` under a signal that aborts when the
  * lease is lost or lapses or the caller aborts, keep renewing meanwhile, release once `fn` settles.
  */
 export async function withLease<T>(
@@ -37,15 +38,14 @@ export async function withLease<T>(
   const { result, sentAt } = await acquireWaiting(calls, settings);
   const lease = { key: settings.key, holder: settings.holder, token: result.token, expiresAt: result.expiresAt };
   const keeper = new LeaseKeeper(calls, settings, lease, sentAt);
-  const forwardAbort = () => keeper.abort(signal?.reason);
-  signal?.addEventListener("abort", forwardAbort, { once: true });
+  const stopForwarding = signal === undefined ? () => undefined : onAbort(signal, () => keeper.abort(signal.reason));
   try {
     // Aborted just as the lease came: fn is not started, the lease is released.
     throwIfAborted(signal);
     // Await inside the try, so the lease is released however fn ends.
     return await fn(keeper.signal, lease);
   } finally {
-    signal?.removeEventListener("abort", forwardAbort);
+    stopForwarding();
     keeper.stop();
     // Not under the caller's signal: the lease is released even after a cancel. The store releases
     // only this holder's lease, so this never frees a newer holder's.
@@ -79,15 +79,17 @@ async function acquireWaiting(calls: KeyLeaseCalls, settings: WithLeaseSettings)
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(cancelledError(signal));
-    };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      release();
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const release =
+      signal === undefined
+        ? () => undefined
+        : onAbort(signal, () => {
+            clearTimeout(timer);
+            reject(cancelledError(signal));
+          });
   });
 }
 

@@ -26,7 +26,7 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   resetCircuit(storeId: string): boolean;
 }
 
-/** Hands out one Node per store (DESIGN §4): shared opens, a circuit breaker per store id, idle eviction. */
+/** Hands out one Node per store (docs/design.md, NodeManager): shared opens, a circuit breaker per store id, idle eviction. */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
   const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer } =
     resolveNodeManagerOptions(options);

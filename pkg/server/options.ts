@@ -57,7 +57,7 @@ export interface ResolvedNodeManagerOptions {
   observer: ServerObserver;
 }
 
-/** `limit` of a read is clamped to this (DESIGN §2); absent or 0 means this. */
+/** `limit` of a read is clamped to this (docs/design.md, Contracts); absent or 0 means this. */
 export const MAX_CONSUME_LIMIT = 10_000_000;
 
 export const DEFAULT_IDLE_EVICTION: IdleEvictionOptions = { idleTtlMs: 5 * 60_000, checkIntervalMs: 30_000 };
