@@ -147,6 +147,11 @@ export interface Store {
 export interface StoreFactory {
   /** Opens (creating if needed) the store with this id; ids arrive in lower case. */
   open(storeId: string): Promise<Store>;
+  /**
+   * File descriptors one open store holds (0 or absent: none of its own). The NodeManager sizes its
+   * default `maxOpenStores` from it and the process's descriptor limit (docs/tenants.md).
+   */
+  readonly descriptorsPerStore?: number;
   /** Releases what the factory itself holds (not the stores it opened). Idempotent. */
   close?(): Promise<void>;
 }

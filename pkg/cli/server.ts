@@ -5,11 +5,11 @@ import { resolve } from "node:path";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import { createRedisBusFactory } from "../../bus/redis/index.js";
 import type { Bus, BusFactory } from "../../bus/types.js";
-import { createLevelStoreFactory } from "../../store/level/index.js";
+import { createLevelStoreFactory, type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/index.js";
-import { createNodeManager, createOperatorHandler, ServerActivity, type StoreNodeManager } from "../server/index.js";
+import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../server/logger.js";
 import { createServerAuth } from "./auth.js";
 import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
@@ -101,7 +101,12 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   };
 
   await mkdir(resolve(config.dataDir), { recursive: true });
-  const auth = await createServerAuth(config.auth, config.dataDir, logger);
+  // Fails here, before anything listens, when another process serves this data directory.
+  const dataDirLock: DataDirLock | undefined = config.store === "level" ? await lockDataDir(resolve(config.dataDir)) : undefined;
+  const auth = await createServerAuth(config.auth, config.dataDir, logger).catch(async (error: unknown) => {
+    await dataDirLock?.release();
+    throw error;
+  });
   const storeFactory = openStoreFactory(config);
   const activity = new ServerActivity();
   const manager: StoreNodeManager = createNodeManager({
@@ -116,6 +121,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
       maxMetadataEntries: limits.maxMetadataEntries,
     },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
+    maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,
   });
   const httpServer: HttpServer = createLimitedHttpServer(limits);
   refuseOtherUpgrades(httpServer, [STREAMZ_DEFAULTS.path]);
@@ -154,6 +160,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     await streamz.close(GOING_AWAY);
     await manager.close();
     await storeFactory.close?.();
+    await dataDirLock?.release();
     httpServer.closeAllConnections();
     await listenersClosed;
     logger.info({}, "server stopped");
@@ -174,6 +181,10 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   phase = "ready";
   const host = `${dialableHost(address)}:${address.port}`;
   logger.info({ url: `http://${host}`, address: listening.tcp, unixSocket: listening.unixSocket, store: config.store, bus: config.bus }, "listening");
+  logger.info(
+    { maxOpenStores: manager.openStores().maxOpenStores, descriptorLimit: descriptorLimit() ?? null, descriptorsPerStore: storeFactory.descriptorsPerStore ?? 0 },
+    "open stores capped",
+  );
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= shutdown());
   return {

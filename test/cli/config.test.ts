@@ -77,6 +77,7 @@ describe("config sources and precedence", () => {
         upgradeTimeoutMs: 10_000,
         idleTtlMs: 300_000,
         idleCheckIntervalMs: 60_000,
+        maxOpenStores: 0,
         shutdownTimeoutMs: 10_000,
       },
     });
@@ -169,6 +170,7 @@ describe("config sources and precedence", () => {
       "limits.upgradeTimeoutMs": ["6000", 6000],
       "limits.idleTtlMs": ["1000", 1000],
       "limits.idleCheckIntervalMs": ["500", 500],
+      "limits.maxOpenStores": ["64", 64],
       "limits.shutdownTimeoutMs": ["2500", 2500],
     };
     expect(Object.keys(samples)).toEqual(SETTINGS.map(({ path }) => path));
