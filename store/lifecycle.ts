@@ -1,4 +1,4 @@
-import { outOfRange, type Retention, type SegmentStatus, spaceOffset, type StreamsError } from "../pkg/api/index.js";
+import { outOfRange, type Retention, type SegmentStatus, spaceOffset, type StreamsError } from "../pkg/api/internal/index.js";
 import { keepsEntries, type SegmentHead } from "./heads.js";
 import type { Store } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { MessageTypes, type Request, type Retention } from "../api/index.js";
+import { MessageTypes, type Request, type Retention } from "../api/internal/index.js";
 import { optionalObject, requireObject, requireSignal, requireString } from "./args.js";
 import type { Connection } from "./connection.js";
 import type { LifecycleClient } from "./lifecycle-types.js";

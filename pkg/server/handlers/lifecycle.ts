@@ -7,7 +7,7 @@ import {
   MessageTypes,
   type SetRetentionRequest,
   type TruncateSegmentRequest,
-} from "../../api/index.js";
+} from "../../api/internal/index.js";
 import type { HandlerContext } from "./context.js";
 
 /*
