@@ -108,7 +108,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     busFactory: openBusFactory(config, logger),
     observer: activity,
     logger,
-    limits: { maxPayloadBytes: limits.maxPayloadBytes },
+    limits: { maxPayloadBytes: limits.maxPayloadBytes, liveWindowBytes: limits.liveWindowBytes },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
   });
   const httpServer: HttpServer = createServer();

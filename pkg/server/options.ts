@@ -19,6 +19,11 @@ export interface CircuitBreakerOptions {
 export interface ServerLimits {
   /** Largest record payload accepted, in bytes (default 6 MiB). */
   maxPayloadBytes: number;
+  /**
+   * Bytes of recent entries each followed space keeps in memory for its followers (default 8 MiB;
+   * docs/configuration.md). A follower further behind reads storage until it catches up.
+   */
+  liveWindowBytes: number;
 }
 
 export interface NodeManagerOptions {
@@ -55,7 +60,7 @@ export const MAX_CONSUME_LIMIT = 10_000_000;
 
 export const DEFAULT_IDLE_EVICTION: IdleEvictionOptions = { idleTtlMs: 5 * 60_000, checkIntervalMs: 30_000 };
 export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failureThreshold: 3, openMs: 30_000 };
-export const DEFAULT_LIMITS: ServerLimits = { maxPayloadBytes: 6 * 1024 * 1024 };
+export const DEFAULT_LIMITS: ServerLimits = { maxPayloadBytes: 6 * 1024 * 1024, liveWindowBytes: 8 * 1024 * 1024 };
 export const DEFAULT_WORKER_STALE_MIN_MS = 30_000;
 
 function positiveInteger(value: unknown, name: string): number {
@@ -112,6 +117,7 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   positiveInteger(breaker.openMs, "circuitBreaker.openMs");
   const resolvedLimits = withDefaults(DEFAULT_LIMITS, limits);
   positiveInteger(resolvedLimits.maxPayloadBytes, "limits.maxPayloadBytes");
+  positiveInteger(resolvedLimits.liveWindowBytes, "limits.liveWindowBytes");
   if (workerStaleMinMs !== undefined) positiveInteger(workerStaleMinMs, "workerStaleMinMs");
   const hooks = ["streamStarted", "streamRefused", "nodeEvicted", "circuitOpened"] as const;
   if (observer !== undefined && (!isObject(observer) || hooks.some((hook) => typeof observer[hook] !== "function"))) {
