@@ -9,7 +9,7 @@ export interface BusStats {
 }
 
 /**
- * Carries notifications between server instances (DESIGN §4). A slow or failing bus never blocks
+ * Carries notifications between server instances (docs/design.md, Buses). A slow or failing bus never blocks
  * or fails a publisher: `publish` returns at once and a message it cannot carry is dropped and counted.
  */
 export interface Bus {

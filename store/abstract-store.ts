@@ -3,16 +3,25 @@ import {
   checkBytes,
   checkMetadata,
   checkRecord,
+  checkRetention,
+  checkSequence,
+  failedPrecondition,
   invalidArgument,
   type LeaseResult,
+  normalizeRetention,
+  outOfRange,
   type Record,
+  type Retention,
   type SegmentStatus,
+  spaceOffset,
   StreamsError,
   type StoreStatus,
   sequenceConflict,
 } from "../pkg/api/index.js";
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
-import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures } from "./types.js";
+import { retentionStart } from "./lifecycle.js";
+import { segmentBounds, spaceBounds } from "./read-bounds.js";
+import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -55,29 +64,51 @@ export abstract class AbstractStore implements Store {
   }
 
   readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry> {
-    assertName(range.space, "space");
-    assertName(range.segment, "segment");
-    this.#assertOpen();
-    return this._readSegment(range);
+    return this._readSegment(this.#segmentRead(range));
   }
 
   readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
-    assertName(range.space, "space");
-    this.#assertOpen();
-    return this._readSpace(range);
+    return this._readSpace(this.#spaceRead(range));
   }
 
   readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
-    assertName(range.space, "space");
-    assertName(range.segment, "segment");
-    this.#assertOpen();
-    return this._readSegmentChunks(range);
+    return this._readSegmentChunks(this.#segmentRead(range));
   }
 
   readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
+    return this._readSpaceChunks(this.#spaceRead(range));
+  }
+
+  /**
+   * Checks a segment read and starts it at the first kept entry: from the start (minSequence 0) that
+   * is where it begins; a minSequence inside a removed range is `out_of_range` (docs/lifecycle.md).
+   */
+  #segmentRead(range: SegmentRange): SegmentRange {
     assertName(range.space, "space");
+    assertName(range.segment, "segment");
+    const { minSequence } = segmentBounds(range);
     this.#assertOpen();
-    return this._readSpaceChunks(range);
+    const first = this._firstSequence(range.space, range.segment);
+    if (first <= minSequence) return range;
+    if ((range.minSequence ?? 0) > 0) {
+      throw outOfRange(`sequence ${minSequence} of ${range.space}/${range.segment} was removed; the first kept is ${first}`, {
+        firstSequence: first,
+      });
+    }
+    return { ...range, minSequence: first };
+  }
+
+  /** Checks a space read: resuming after a position before the first kept entry is `out_of_range`. */
+  #spaceRead(range: SpaceRange): SpaceRange {
+    assertName(range.space, "space");
+    const { afterPosition } = spaceBounds(range);
+    this.#assertOpen();
+    const first = this._firstPosition(range.space);
+    if (first <= afterPosition + 1) return range;
+    if (afterPosition > 0) {
+      throw outOfRange(`entries of space ${range.space} after the offset were removed`, { firstOffset: spaceOffset(first - 1) });
+    }
+    return { ...range, afterPosition: first - 1 };
   }
 
   async peek(space: string, segment: string): Promise<StoredEntry | undefined> {
@@ -139,6 +170,81 @@ export abstract class AbstractStore implements Store {
     return this._updateLease(key, releaseDecision(holder));
   }
 
+  async deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    this.#assertLifecycle();
+    return this._deleteSegment(space, segment);
+  }
+
+  async deleteSpace(space: string): Promise<SegmentStatus[]> {
+    assertName(space, "space");
+    this.#assertLifecycle();
+    return this._deleteSpace(space);
+  }
+
+  async deleteStore(): Promise<void> {
+    this.#assertLifecycle();
+    await this._deleteStore();
+  }
+
+  async truncateSegment(space: string, segment: string, beforeSequence: number): Promise<SegmentStatus> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    checkSequence(beforeSequence, "beforeSequence");
+    this.#assertLifecycle();
+    return this._truncateSegment(space, segment, beforeSequence);
+  }
+
+  async closeSegment(space: string, segment: string): Promise<SegmentStatus> {
+    assertName(space, "space");
+    assertName(segment, "segment");
+    this.#assertLifecycle();
+    return this._closeSegment(space, segment);
+  }
+
+  async setRetention(space: string, retention: Retention): Promise<void> {
+    assertName(space, "space");
+    checkRetention(retention, "retention");
+    this.#assertLifecycle();
+    await this._setRetention(space, normalizeRetention(retention));
+  }
+
+  async getRetention(space: string): Promise<Retention> {
+    assertName(space, "space");
+    this.#assertLifecycle();
+    return (await this._retentions()).get(space) ?? {};
+  }
+
+  /**
+   * One retention sweep: every segment of every space with a retention truncated to what it keeps.
+   * A segment that fails (a concurrent delete, say) is left for the next sweep.
+   */
+  async enforceRetention(now = Date.now()): Promise<SweepResult> {
+    this.#assertLifecycle();
+    const result: SweepResult = { segments: 0, entries: 0 };
+    for (const [space, retention] of await this._retentions()) {
+      for (const status of await this.segmentStatuses(space)) {
+        if (this.closed) return result;
+        try {
+          const start = await retentionStart(this, status, retention, now);
+          if (start <= status.firstSequence) continue;
+          const after = await this._truncateSegment(space, status.segment, start);
+          result.segments++;
+          result.entries += after.firstSequence - status.firstSequence;
+        } catch (error) {
+          if (!(error instanceof StreamsError) || error.kind === "unavailable") throw error;
+        }
+      }
+    }
+    return result;
+  }
+
+  async usage(): Promise<StoreUsage> {
+    this.#assertOpen();
+    return this._usage();
+  }
+
   close(): Promise<void> {
     this.#closing ??= this._close();
     return this.#closing;
@@ -150,6 +256,51 @@ export abstract class AbstractStore implements Store {
 
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new StreamsError("unavailable", `store ${this.storeId} is closed`);
+  }
+
+  #assertLifecycle(): void {
+    this.#assertOpen();
+    if (this.features.lifecycle !== true) throw failedPrecondition("this storage backend does not support delete, truncate, close or retention");
+  }
+
+  /** First kept sequence of a segment (1 when nothing was removed). Backends that remove entries override it. */
+  protected _firstSequence(_space: string, _segment: string): number {
+    return 1;
+  }
+
+  /** First kept commit position of a space (1 when nothing was removed). */
+  protected _firstPosition(_space: string): number {
+    return 1;
+  }
+
+  // Lifecycle operations of backends that declare `features.lifecycle` (docs/lifecycle.md); the
+  // public methods refuse them with failed_precondition on other backends, so these are never reached.
+  protected _deleteSegment(_space: string, _segment: string): Promise<SegmentStatus> {
+    return Promise.reject(unsupported());
+  }
+  protected _deleteSpace(_space: string): Promise<SegmentStatus[]> {
+    return Promise.reject(unsupported());
+  }
+  protected _deleteStore(): Promise<void> {
+    return Promise.reject(unsupported());
+  }
+  protected _truncateSegment(_space: string, _segment: string, _beforeSequence: number): Promise<SegmentStatus> {
+    return Promise.reject(unsupported());
+  }
+  protected _closeSegment(_space: string, _segment: string): Promise<SegmentStatus> {
+    return Promise.reject(unsupported());
+  }
+  protected _setRetention(_space: string, _retention: Retention): Promise<void> {
+    return Promise.reject(unsupported());
+  }
+  /** Every space's retention (spaces without one left out). */
+  protected _retentions(): Promise<Map<string, Retention>> {
+    return Promise.reject(unsupported());
+  }
+  /** Kept entries and stored bytes; by default the entry counts of `status()` and no byte count. */
+  protected async _usage(): Promise<StoreUsage> {
+    const status = await this._status();
+    return { entries: status.spaces.reduce((sum, space) => sum + space.entryCount, 0), bytes: 0 };
   }
 
   /** A backend declaring `pipelinedProduce` sets `chain.failure` when the batch fails (ProduceChain). */
@@ -186,7 +337,7 @@ export abstract class AbstractStore implements Store {
 }
 
 /**
- * Checks a batch against the segment's last sequence (DESIGN §8): the first record must be
+ * Checks a batch against the segment's last sequence (docs/design.md, Contracts): the first record must be
  * `last + 1` and the rest contiguous. Throws `sequence_conflict` with `expected` and `actual`.
  */
 export function checkBatchSequences(lastSequence: number, records: readonly Record[]): void {
@@ -195,6 +346,10 @@ export function checkBatchSequences(lastSequence: number, records: readonly Reco
     if (record.sequence !== expected) throw sequenceConflict(expected, record.sequence);
     expected++;
   }
+}
+
+function unsupported(): StreamsError {
+  return failedPrecondition("this storage backend does not support delete, truncate, close or retention");
 }
 
 /** Entries gathered into chunks of at most this many. */

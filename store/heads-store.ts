@@ -35,4 +35,12 @@ export abstract class HeadsStore extends AbstractStore {
   protected async _status(): Promise<StoreStatus> {
     return this.#committed.status(this.storeId);
   }
+
+  protected override _firstSequence(space: string, segment: string): number {
+    return this.#committed.segmentHead(space, segment)?.firstSequence ?? 1;
+  }
+
+  protected override _firstPosition(space: string): number {
+    return this.#committed.firstPosition(space);
+  }
 }

@@ -1,12 +1,39 @@
-import { compareNames, type Record, type SegmentStatus, type StoreStatus } from "../pkg/api/index.js";
+import { compareNames, failedPrecondition, type Record, type SegmentStatus, type StoreStatus } from "../pkg/api/index.js";
 import { checkBatchSequences } from "./abstract-store.js";
 
-/** The head of one segment. Sequences start at 1 and have no gaps, so the count is `lastSequence`. */
+/**
+ * The head of one segment. Sequences start at 1 and have no gaps; entries below `firstSequence` were
+ * removed (docs/lifecycle.md), so the segment keeps `lastSequence - firstSequence + 1` entries, none
+ * when `firstSequence` is past `lastSequence`.
+ */
 export interface SegmentHead {
   firstSequence: number;
   firstTimestamp: number;
   lastSequence: number;
   lastTimestamp: number;
+  /** Commit position of the first kept entry in its space (meaningless when none is kept). */
+  firstPosition: number;
+  closed?: boolean;
+  /** A tombstone: hidden from listings, kept so sequences are never reused. */
+  deleted?: boolean;
+}
+
+/** Whether a head keeps any entry. */
+export const keepsEntries = (head: SegmentHead): boolean => head.firstSequence <= head.lastSequence;
+
+/** The status a head reports: lifecycle flags only when set. */
+export function statusOf(space: string, segment: string, head: SegmentHead): SegmentStatus {
+  const status: SegmentStatus = {
+    space,
+    segment,
+    firstSequence: head.firstSequence,
+    firstTimestamp: head.firstTimestamp,
+    lastSequence: head.lastSequence,
+    lastTimestamp: head.lastTimestamp,
+  };
+  if (head.closed === true) status.closed = true;
+  if (head.deleted === true) status.deleted = true;
+  return status;
 }
 
 /** The head of one space: its last commit position and timestamp, and its segments' heads. */
@@ -28,6 +55,8 @@ export interface BatchPlacement {
   firstPosition: number;
   trxNumber: number;
   status: SegmentStatus;
+  /** The segment's head once the batch is committed. */
+  head: SegmentHead;
 }
 
 /**
@@ -38,6 +67,8 @@ export interface BatchPlacement {
 export class Heads {
   readonly spaces = new Map<string, SpaceHead>();
   commitNumber = 0;
+  /** Each space's first kept position, once computed; forgotten when a lifecycle change touches the space. */
+  readonly #firstPositions = new Map<string, number>();
 
   segmentHead(space: string, segment: string): SegmentHead | undefined {
     return this.spaces.get(space)?.segments.get(segment);
@@ -57,26 +88,31 @@ export class Heads {
   place(space: string, segment: string, records: readonly Record[], now: number, options?: { sameCommit: boolean }): BatchPlacement {
     const spaceHead = this.spaces.get(space);
     const segmentHead = spaceHead?.segments.get(segment);
+    if (segmentHead?.closed === true) throw failedPrecondition(`segment ${segment} of space ${space} is closed`);
     const lastSequence = segmentHead?.lastSequence ?? 0;
     checkBatchSequences(lastSequence, records);
     const timestamp = Math.max(now, spaceHead?.lastTimestamp ?? 0);
     const count = records.length;
+    const firstPosition = (spaceHead?.lastPosition ?? 0) + 1;
+    // A segment that keeps no entry (new, emptied or deleted) starts again at this batch.
+    const kept = segmentHead !== undefined && keepsEntries(segmentHead);
+    const head: SegmentHead = {
+      firstSequence: kept ? segmentHead.firstSequence : lastSequence + 1,
+      firstTimestamp: kept ? segmentHead.firstTimestamp : timestamp,
+      lastSequence: lastSequence + count,
+      lastTimestamp: timestamp,
+      firstPosition: kept ? segmentHead.firstPosition : firstPosition,
+    };
     const placement: BatchPlacement = {
       space,
       segment,
       firstSequence: lastSequence + 1,
       count,
       timestamp,
-      firstPosition: (spaceHead?.lastPosition ?? 0) + 1,
+      firstPosition,
       trxNumber: options?.sameCommit === true ? this.commitNumber : this.commitNumber + 1,
-      status: {
-        space,
-        segment,
-        firstSequence: segmentHead?.firstSequence ?? 1,
-        firstTimestamp: segmentHead?.firstTimestamp ?? timestamp,
-        lastSequence: lastSequence + count,
-        lastTimestamp: timestamp,
-      },
+      status: statusOf(space, segment, head),
+      head,
     };
     this.apply(placement);
     return placement;
@@ -84,22 +120,42 @@ export class Heads {
 
   /** Advances the heads to where a placed batch leaves them (a committed copy follows its pending one). */
   apply(placement: BatchPlacement): void {
-    const { space, segment, status } = placement;
+    const { space, segment } = placement;
     const spaceHead = this.#space(space);
     spaceHead.lastPosition = placement.firstPosition + placement.count - 1;
     spaceHead.lastTimestamp = placement.timestamp;
-    spaceHead.segments.set(segment, {
-      firstSequence: status.firstSequence,
-      firstTimestamp: status.firstTimestamp,
-      lastSequence: status.lastSequence,
-      lastTimestamp: status.lastTimestamp,
-    });
+    // A batch never moves a space's first kept position: it lands after every position there is.
+    spaceHead.segments.set(segment, { ...placement.head });
     this.commitNumber = placement.trxNumber;
   }
 
-  /** Sets one segment's head (recovery from stored meta). */
+  /** Sets one segment's head (recovery from stored meta, and lifecycle changes). */
   setSegment(space: string, segment: string, head: SegmentHead): void {
     this.#space(space).segments.set(segment, head);
+    this.#firstPositions.delete(space);
+  }
+
+  /** Forgets a space and its segments (the store is being emptied). */
+  clear(): void {
+    this.spaces.clear();
+    this.#firstPositions.clear();
+    this.commitNumber = 0;
+  }
+
+  /**
+   * Commit position of the first entry a space keeps; past its last position when it keeps none.
+   * Entries before it were removed, so a space read resuming before it would skip them.
+   */
+  firstPosition(space: string): number {
+    const spaceHead = this.spaces.get(space);
+    if (spaceHead === undefined) return 1;
+    let first = this.#firstPositions.get(space);
+    if (first === undefined) {
+      first = spaceHead.lastPosition + 1;
+      for (const head of spaceHead.segments.values()) if (keepsEntries(head) && head.firstPosition < first) first = head.firstPosition;
+      this.#firstPositions.set(space, first);
+    }
+    return first;
   }
 
   /** Sets one space's last position and timestamp (recovery from stored meta). */
@@ -120,24 +176,28 @@ export class Heads {
     return copy;
   }
 
+  /** A segment's status; a deleted segment's is its tombstone (`deleted: true`). */
   segmentStatus(space: string, segment: string): SegmentStatus | undefined {
     const head = this.segmentHead(space, segment);
-    return head === undefined ? undefined : { space, segment, ...head };
+    return head === undefined ? undefined : statusOf(space, segment, head);
   }
 
+  /** Statuses of a space's segments, deleted ones left out. */
   segmentStatuses(space: string): SegmentStatus[] {
     const segments = this.spaces.get(space)?.segments;
     if (segments === undefined) return [];
-    return sortedKeys(segments).map((segment) => ({ space, segment, ...(segments.get(segment) as SegmentHead) }));
+    return this.listSegments(space).map((segment) => statusOf(space, segment, segments.get(segment) as SegmentHead));
   }
 
+  /** Spaces with at least one segment that is not deleted. */
   listSpaces(): string[] {
-    return sortedKeys(this.spaces);
+    return sortedKeys(this.spaces).filter((space) => this.listSegments(space).length > 0);
   }
 
   listSegments(space: string): string[] {
     const segments = this.spaces.get(space)?.segments;
-    return segments === undefined ? [] : sortedKeys(segments);
+    if (segments === undefined) return [];
+    return sortedKeys(segments).filter((segment) => segments.get(segment)?.deleted !== true);
   }
 
   status(storeId: string): StoreStatus {
@@ -146,10 +206,24 @@ export class Heads {
       spaces: this.listSpaces().map((space) => {
         const head = this.spaces.get(space) as SpaceHead;
         let entryCount = 0;
-        for (const segment of head.segments.values()) entryCount += segment.lastSequence - segment.firstSequence + 1;
-        return { space, segmentCount: head.segments.size, entryCount, lastTimestamp: head.lastTimestamp };
+        let segmentCount = 0;
+        for (const segment of head.segments.values()) {
+          if (segment.deleted === true) continue;
+          segmentCount++;
+          entryCount += Math.max(segment.lastSequence - segment.firstSequence + 1, 0);
+        }
+        return { space, segmentCount, entryCount, lastTimestamp: head.lastTimestamp };
       }),
     };
+  }
+
+  /** Kept entries of the whole store. */
+  entryCount(): number {
+    let count = 0;
+    for (const space of this.spaces.values()) {
+      for (const segment of space.segments.values()) count += Math.max(segment.lastSequence - segment.firstSequence + 1, 0);
+    }
+    return count;
   }
 
   #space(space: string): SpaceHead {

@@ -1,4 +1,4 @@
-import type { LeaseResult, Record, SegmentStatus, StoreStatus, Trx } from "../pkg/api/index.js";
+import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/index.js";
 
 /** An entry as a store keeps it: the wire Entry without its offset, plus its commit position in the space. */
 export interface StoredEntry {
@@ -48,6 +48,22 @@ export interface StoreFeatures {
    * keep several batches of one chain in flight (they share group commits). Absent: await each one.
    */
   pipelinedProduce?: boolean;
+  /** Delete, truncate, close and retention (docs/lifecycle.md). */
+  lifecycle?: boolean;
+}
+
+/** What a store holds: kept entries, and the bytes its data takes where it lives (disk, rows, memory). */
+export interface StoreUsage {
+  entries: number;
+  bytes: number;
+}
+
+/** What one retention sweep removed. */
+export interface SweepResult {
+  /** Segments truncated. */
+  segments: number;
+  /** Entries removed. */
+  entries: number;
 }
 
 /**
@@ -93,7 +109,7 @@ export interface Store {
   listSegments(space: string): Promise<string[]>;
   status(): Promise<StoreStatus>;
   /**
-   * Leases (DESIGN §8), kept with the store's data: one holder per key, atomic per key. Acquire takes
+   * Leases (docs/leases.md), kept with the store's data: one holder per key, atomic per key. Acquire takes
    * a free or expired key with a token one above the key's last, or renews for the current holder;
    * renew extends only a live lease of `holder`; release frees only `holder`'s own lease. A refusal is
    * `ok: false` naming the live holder (or "" and expiresAt 0 when the key is free).
@@ -101,6 +117,29 @@ export interface Store {
   acquireLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult>;
   renewLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult>;
   releaseLease(key: string, holder: string): Promise<LeaseResult>;
+  /**
+   * Lifecycle (docs/lifecycle.md). Removed entries never come back and their sequences are never
+   * reused: a deleted segment keeps a tombstone (its head, `deleted: true`) until a produce revives
+   * it after its old head. Reads that start inside a removed range fail with `out_of_range`.
+   */
+  /** Removes every entry of a segment and hides it from listings; resolves to its tombstone. `not_found` if it never existed. */
+  deleteSegment(space: string, segment: string): Promise<SegmentStatus>;
+  /** Deletes every segment of a space; resolves to their tombstones. `not_found` if it has none. */
+  deleteSpace(space: string): Promise<SegmentStatus[]>;
+  /** Removes the whole store (entries, tombstones, leases, retention) and closes it; opening it again gives an empty store. */
+  deleteStore(): Promise<void>;
+  /** Removes the entries with sequence < beforeSequence (at most up to the head); resolves to the new head. */
+  truncateSegment(space: string, segment: string, beforeSequence: number): Promise<SegmentStatus>;
+  /** Marks a segment finished: produce and publish fail with `failed_precondition` from now on. Idempotent. */
+  closeSegment(space: string, segment: string): Promise<SegmentStatus>;
+  /** Sets a space's retention (replacing the previous one; `{}` removes it). */
+  setRetention(space: string, retention: Retention): Promise<void>;
+  /** A space's retention; `{}` when it has none. */
+  getRetention(space: string): Promise<Retention>;
+  /** Truncates every segment of every space with a retention to it, as of `now`. */
+  enforceRetention(now?: number): Promise<SweepResult>;
+  /** Kept entries and stored bytes. */
+  usage(): Promise<StoreUsage>;
   /** Idempotent. Waits for in-flight commits. */
   close(): Promise<void>;
 }
@@ -108,6 +147,11 @@ export interface Store {
 export interface StoreFactory {
   /** Opens (creating if needed) the store with this id; ids arrive in lower case. */
   open(storeId: string): Promise<Store>;
+  /**
+   * File descriptors one open store holds (0 or absent: none of its own). The NodeManager sizes its
+   * default `maxOpenStores` from it and the process's descriptor limit (docs/tenants.md).
+   */
+  readonly descriptorsPerStore?: number;
   /** Releases what the factory itself holds (not the stores it opened). Idempotent. */
   close?(): Promise<void>;
 }

@@ -118,6 +118,8 @@ describe("public client types", () => {
       lastSequence: number;
       lastTimestamp: number;
       heartbeat?: boolean;
+      closed?: boolean;
+      deleted?: boolean;
     }>();
     expectTypeOf<StoreStatus>().toEqualTypeOf<{
       storeId: string;
@@ -134,6 +136,8 @@ describe("public client types", () => {
       | "deadline_exceeded"
       | "cancelled"
       | "internal"
+      | "out_of_range"
+      | "failed_precondition"
     >();
     expectTypeOf<StreamsError["code"]>().toEqualTypeOf<"transient" | "permanent">();
   });

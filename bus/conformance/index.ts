@@ -77,7 +77,7 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array {
 }
 
 /**
- * The bus contract of DESIGN §4, run against one implementation; a bus's test file calls this once.
+ * The bus contract (docs/design.md, Buses), run against one implementation; a bus's test file calls this once.
  * Where a test must show that something was NOT delivered, it publishes a marker afterwards from the
  * same bus and waits for it: a bus delivers one publisher's messages in publish order (across routes
  * too, as one connection carries them), and hands each message to all of a bus's handlers at once.

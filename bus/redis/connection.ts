@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../pkg/server/logger.js";
-import { settlesWithin } from "./bounded.js";
+import { settlesWithin } from "../bounded.js";
 
 export type ConnectionRole = "publisher" | "subscriber";
 

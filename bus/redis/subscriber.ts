@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../../pkg/server/logger.js";
 import type { BusHandler } from "../types.js";
-import { settlesWithin, valueWithin } from "./bounded.js";
+import { settlesWithin, valueWithin } from "../bounded.js";
 
 /** One subscribe call; a distinct object even when the same function subscribes twice. */
 interface HandlerEntry {

@@ -1,4 +1,4 @@
-/** Error kinds of the protocol (DESIGN §2). Stable: listed in the README. */
+/** Error kinds of the protocol (docs/design.md, Contracts). Stable: listed in the README. */
 export const ERROR_KINDS = [
   "invalid_argument",
   "unauthenticated",
@@ -10,6 +10,8 @@ export const ERROR_KINDS = [
   "deadline_exceeded",
   "cancelled",
   "internal",
+  "out_of_range",
+  "failed_precondition",
 ] as const;
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -97,4 +99,21 @@ export function sequenceConflict(expected: number, actual: number): StreamsError
   return new StreamsError("sequence_conflict", `sequence conflict: expected ${expected}, got ${actual}`, {
     details: { expected, actual },
   });
+}
+
+/**
+ * A read that starts inside a range removed by truncation, retention or delete (docs/lifecycle.md).
+ * `details` name where the kept entries start: `{ firstSequence }` or `{ firstOffset }`.
+ */
+export function outOfRange(message: string, details: Record<string, unknown>): StreamsError {
+  return new StreamsError("out_of_range", message, { details });
+}
+
+/** An operation the target's state refuses, such as a produce to a closed segment (docs/lifecycle.md). */
+export function failedPrecondition(message: string): StreamsError {
+  return new StreamsError("failed_precondition", message);
+}
+
+export function notFound(message: string): StreamsError {
+  return new StreamsError("not_found", message);
 }

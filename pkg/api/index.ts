@@ -11,6 +11,8 @@ export {
   checkMetadata,
   checkPublishItem,
   checkRecord,
+  checkRetention,
+  normalizeRetention,
   checkSequence,
   isKnownRequestType,
   MAX_LEASE_TTL_MS,

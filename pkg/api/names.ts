@@ -19,7 +19,7 @@ export function nameProblem(name: unknown): string | undefined {
   for (let i = 0; i < name.length; i++) {
     const unit = name.charCodeAt(i);
     if (unit < 0x80) {
-      // U+0000–U+001F and U+007F (DESIGN §8).
+      // U+0000–U+001F and U+007F (docs/design.md, Contracts).
       if (unit < 0x20 || unit === 0x7f) return CONTROL;
       bytes += 1;
     } else if (unit < 0x800) {

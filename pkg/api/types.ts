@@ -38,6 +38,21 @@ export interface SegmentStatus {
   lastSequence: number;
   lastTimestamp: number;
   heartbeat?: boolean;
+  /** The segment is closed: it takes no more entries (docs/lifecycle.md). */
+  closed?: boolean;
+  /** The segment was deleted; its sequences are kept so a later produce continues after them. */
+  deleted?: boolean;
+}
+
+/**
+ * Retention of a space's segments (docs/lifecycle.md): entries older than `maxAgeMs`, beyond the
+ * newest `maxEntriesPerSegment`, or beyond the newest `maxBytesPerSegment` payload bytes go. Absent
+ * (or 0): no bound.
+ */
+export interface Retention {
+  maxAgeMs?: number;
+  maxEntriesPerSegment?: number;
+  maxBytesPerSegment?: number;
 }
 
 export interface SpaceStatus {

@@ -1,6 +1,7 @@
 import { invalidArgument, StreamsError } from "./errors.js";
 import { MAX_PUBLISH_BATCH, type Message, MessageTypes } from "./messages.js";
 import { assertName, assertSegmentPattern } from "./names.js";
+import type { Retention } from "./types.js";
 
 /** Checks one field of a decoded message; throws `invalid_argument` naming the field. */
 type FieldCheck = (value: unknown, field: string) => void;
@@ -100,6 +101,30 @@ const records: FieldCheck = (value, field) => {
   if (!Array.isArray(value)) throw invalidArgument(field, "must be an array of records");
   for (let i = 0; i < value.length; i++) checkRecord(value[i], `${field}[${i}]`);
 };
+
+/** Fields of a Retention: each absent or an integer >= 0 (0 = no bound). */
+export const RETENTION_FIELDS = ["maxAgeMs", "maxEntriesPerSegment", "maxBytesPerSegment"] as const;
+
+/** A retention object (docs/lifecycle.md): only its known fields, each an integer >= 0. */
+export const checkRetention: FieldCheck = (value, field) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw invalidArgument(field, "must be a retention object");
+  }
+  for (const key of Object.keys(value)) {
+    if (!(RETENTION_FIELDS as readonly string[]).includes(key)) throw invalidArgument(`${field}.${key}`, "is not a retention field");
+    optional(uint)((value as { [key: string]: unknown })[key], `${field}.${key}`);
+  }
+};
+
+/** A retention with its unbounded fields (absent or 0) left out. */
+export function normalizeRetention(retention: Retention): Retention {
+  const normalized: Retention = {};
+  for (const key of RETENTION_FIELDS) {
+    const bound = retention[key];
+    if (typeof bound === "number" && bound > 0) normalized[key] = bound;
+  }
+  return normalized;
+}
 
 /** Lease TTL: an integer in 1..86,400,000 (24 h). */
 export const MAX_LEASE_TTL_MS = 86_400_000;

@@ -9,7 +9,7 @@ import { createLevelStoreFactory } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { attachStreamz, type StreamzServer } from "../../transport/ws/index.js";
-import { createNodeManager, createOperatorHandler, ServerActivity, type StoreNodeManager } from "../server/index.js";
+import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../server/logger.js";
 import { createServerAuth } from "./auth.js";
 import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
@@ -110,6 +110,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     logger,
     limits: { maxPayloadBytes: limits.maxPayloadBytes, liveWindowBytes: limits.liveWindowBytes },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
+    maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,
   });
   const httpServer: HttpServer = createServer();
   const streamz: StreamzServer = attachStreamz(httpServer, {
@@ -163,6 +164,10 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   phase = "ready";
   const host = `${dialableHost(address)}:${address.port}`;
   logger.info({ url: `http://${host}`, address: listening.tcp, unixSocket: listening.unixSocket, store: config.store, bus: config.bus }, "listening");
+  logger.info(
+    { maxOpenStores: manager.openStores().maxOpenStores, descriptorLimit: descriptorLimit() ?? null, descriptorsPerStore: storeFactory.descriptorsPerStore ?? 0 },
+    "open stores capped",
+  );
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= shutdown());
   return {

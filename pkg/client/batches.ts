@@ -61,7 +61,7 @@ class Batch {
 }
 
 /**
- * Groups a record source into batches (DESIGN §8): up to `batchSize` records and MAX_BATCH_BYTES,
+ * Groups a record source into batches (docs/design.md, Contracts): up to `batchSize` records and MAX_BATCH_BYTES,
  * a sync source filling whole batches, an async source's batch sent as soon as its next record is
  * not ready. Each record's type is checked as it is read (TypeError).
  */

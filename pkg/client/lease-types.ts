@@ -30,7 +30,7 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
-/** Leases of DESIGN §8: one holder per key per store, with a fencing token. */
+/** Leases (docs/leases.md): one holder per key per store, with a fencing token. */
 export interface LeaseClient {
   /** Takes a free key (token one above its last) or renews it for its holder; else `ok: false` naming the holder. */
   acquireLease(storeId: string, key: string, options: LeaseOptions): Promise<LeaseResult>;

@@ -22,7 +22,7 @@ type SendOutcome =
 
 /**
  * Produces a record source to one segment: batches pipelined on one stream, one status per
- * committed batch (DESIGN §8). On an error the produce stops; batches already committed stay.
+ * committed batch (docs/design.md, Contracts). On an error the produce stops; batches already committed stay.
  */
 export async function produce(
   connection: Connection,

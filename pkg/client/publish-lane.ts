@@ -96,7 +96,7 @@ function batchItem({ space, segment, payload, metadata }: PublishRequest): Publi
 }
 
 /**
- * One long-lived stream of a store's publishes (DESIGN §2 `publish` with `lane`): the publishes made
+ * One long-lived stream of a store's publishes (`publish` with `lane`, docs/protocol.md): the publishes made
  * together (in one microtask checkpoint: a loop, a Promise.all) go in one publish_batch, and are
  * answered in order.
  * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`

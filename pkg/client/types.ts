@@ -71,7 +71,7 @@ export interface ClientOptions {
 export type RecordSource = Iterable<Record> | AsyncIterable<Record>;
 
 /**
- * The Streamkit client SDK (DESIGN §5). Arguments of a wrong type are TypeErrors, sent nowhere: the
+ * The Streamkit client SDK (docs/design.md, Client). Arguments of a wrong type are TypeErrors, sent nowhere: the
  * promise-returning methods reject with them, the reads throw them at the call. Every other failure
  * is a StreamsError.
  */

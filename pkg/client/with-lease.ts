@@ -25,7 +25,7 @@ const POLL_MS = 1_000;
 const MIN_RETRY_MS = 10;
 
 /**
- * `withLease` (DESIGN §8): acquire (waiting as allowed), run `fn` under a signal that aborts when the
+ * `withLease` (docs/leases.md): acquire (waiting as allowed), run `fn` under a signal that aborts when the
  * lease is lost or lapses or the caller aborts, keep renewing meanwhile, release once `fn` settles.
  */
 export async function withLease<T>(

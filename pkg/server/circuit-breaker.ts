@@ -43,6 +43,12 @@ export class CircuitBreaker {
     circuit.trial = true;
   }
 
+  /** An admitted attempt that never ran (refused for want of room): a trial it held may go to the next caller. */
+  abandoned(storeId: string): void {
+    const circuit = this.#circuits.get(storeId);
+    if (circuit !== undefined) circuit.trial = false;
+  }
+
   succeeded(storeId: string): void {
     this.#circuits.delete(storeId);
   }

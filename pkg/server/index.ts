@@ -1,10 +1,12 @@
-export { createNodeManager, type NodeInfo, type StoreNodeManager } from "./node-manager.js";
+export { createNodeManager, type NodeInfo, type OpenStoresInfo, type StoreNodeManager } from "./node-manager.js";
+export { defaultMaxOpenStores, descriptorLimit, openDescriptors } from "./descriptors.js";
 export { StoreNode, type StoreNodeOptions } from "./node.js";
 export type { CircuitInfo, CircuitState } from "./circuit-breaker.js";
 export type { Logger } from "./logger.js";
 export { silentLogger } from "./logger.js";
 export {
   type CircuitBreakerOptions,
+  DEFAULT_BUSY_RETRY_AFTER_MS,
   DEFAULT_CIRCUIT_BREAKER,
   DEFAULT_IDLE_EVICTION,
   DEFAULT_LIMITS,

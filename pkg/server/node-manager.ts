@@ -2,6 +2,7 @@ import { normalizeStoreId, type ServerStream, StreamsError } from "../api/index.
 import type { Bus } from "../../bus/types.js";
 import { CircuitBreaker, type CircuitInfo } from "./circuit-breaker.js";
 import { StoreNode } from "./node.js";
+import { OpenSlots } from "./open-slots.js";
 import { type NodeManagerOptions, resolveNodeManagerOptions } from "./options.js";
 import type { Node, NodeManager } from "./types.js";
 
@@ -13,6 +14,15 @@ export interface NodeInfo {
   lastAccess: number;
 }
 
+/** How many stores are open against the cap (docs/tenants.md). */
+export interface OpenStoresInfo {
+  /** Nodes open, opening or closing: each may hold the store's descriptors. */
+  openStores: number;
+  maxOpenStores: number;
+  /** Opens waiting for an evicted node to finish closing. */
+  waiting: number;
+}
+
 /** The NodeManager createNodeManager returns: the transport contract plus read-only introspection. */
 export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   readonly nodeId: string;
@@ -20,33 +30,98 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   readonly bus: Bus;
   /** Open nodes, sorted by store id. */
   nodes(): NodeInfo[];
+  /** Open stores against `maxOpenStores`. */
+  openStores(): OpenStoresInfo;
   /** Store ids whose opens have been failing, with their circuit state. */
   circuits(): CircuitInfo[];
   /** Forgets a store id's failed opens, closing its circuit; false when none were recorded. */
   resetCircuit(storeId: string): boolean;
 }
 
-/** Hands out one Node per store (DESIGN §4): shared opens, a circuit breaker per store id, idle eviction. */
+/**
+ * Hands out one Node per store (docs/design.md, NodeManager): shared opens, a circuit breaker per
+ * store id, idle eviction, and at most `maxOpenStores` stores open: the least recently used idle node
+ * makes room, and when every open node is busy a new store is refused with `resource_exhausted`
+ * (docs/tenants.md).
+ */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer } =
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
     resolveNodeManagerOptions(options);
   const bus = busFactory();
   const breaker = new CircuitBreaker(circuitBreaker);
+  /** Open nodes, least recently used first (a node handed out moves to the end). */
   const nodes = new Map<string, StoreNode>();
-  const opening = new Map<string, Promise<StoreNode>>();
+  /** Opens in flight, with how many streams wait to be held on the node once it is open. */
+  const opening = new Map<string, { node: Promise<StoreNode>; waiting: { holds: number } }>();
   /** Nodes being closed; a store is not opened again until its previous node has let go of it. */
   const closing = new Map<string, Promise<void>>();
+  /** Nodes handed to a stream that has not started on them yet: never evicted. */
+  const held = new Map<StoreNode, number>();
+  const slots = new OpenSlots(maxOpenStores);
   let closed: Promise<void> | undefined;
 
   const closedError = (): StreamsError => new StreamsError("unavailable", "the node manager is closed");
 
-  async function open(storeId: string): Promise<StoreNode> {
+  function markUsed(storeId: string, node: StoreNode): void {
+    nodes.delete(storeId);
+    nodes.set(storeId, node);
+  }
+
+  function hold(node: StoreNode): void {
+    held.set(node, (held.get(node) ?? 0) + 1);
+  }
+
+  function unhold(node: StoreNode): void {
+    const count = (held.get(node) ?? 1) - 1;
+    if (count === 0) held.delete(node);
+    else held.set(node, count);
+  }
+
+  function leastRecentlyUsedIdle(): [string, StoreNode] | undefined {
+    for (const entry of nodes) {
+      const node = entry[1];
+      if (node.openStreams === 0 && !held.has(node)) return entry;
+    }
+    return undefined;
+  }
+
+  /**
+   * A slot for one more open store: a free one now, or the one an idle node gives back once closed
+   * (each waiter is owed one by a node already closing, or evicts one). Throws `resource_exhausted`
+   * when every open node is busy.
+   */
+  function claimSlot(): Promise<void> | undefined {
+    if (slots.tryTake()) return undefined;
+    if (closing.size <= slots.waiting) {
+      const victim = leastRecentlyUsedIdle();
+      if (victim === undefined) {
+        throw new StreamsError("resource_exhausted", `every open store is busy (maxOpenStores ${slots.max}); retry later`, {
+          retryAfterMs: busyRetryAfterMs,
+        });
+      }
+      const [storeId, node] = victim;
+      logger.debug({ storeId }, "evicting the least recently used node to make room");
+      observer.nodeEvicted(storeId, "capacity");
+      closeNode(storeId, node).catch((error: unknown) => logger.error({ err: error, storeId }, "closing an evicted node failed"));
+    }
+    return slots.wait();
+  }
+
+  async function open(storeId: string, claimed: Promise<void> | undefined, holds: { holds: number }): Promise<StoreNode> {
+    if (claimed !== undefined) {
+      await claimed;
+      if (closed !== undefined) {
+        slots.give();
+        throw closedError();
+      }
+    }
     await closing.get(storeId)?.catch(() => undefined);
     let node: StoreNode;
     try {
       const store = await storeFactory.open(storeId);
       node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer });
     } catch (error) {
+      slots.give();
       const retryAfterMs = breaker.failed(storeId);
       if (retryAfterMs !== undefined) observer.circuitOpened(storeId);
       const reason = error instanceof Error ? error.message : String(error);
@@ -56,17 +131,23 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     breaker.succeeded(storeId);
     if (closed !== undefined) {
       await node.close();
+      slots.give();
       throw closedError();
     }
     nodes.set(storeId, node);
+    // Held in the same turn it opens, so nothing can evict it before its first streams start.
+    if (holds.holds > 0) held.set(node, holds.holds);
     return node;
   }
 
-  function getOrCreateNode(storeId: string): Promise<StoreNode> {
+  /** The store's node; `holdIt` holds it (see `held`) from the moment it is handed out. */
+  function getOrCreateNode(storeId: string, holdIt = false): Promise<StoreNode> {
     if (closed !== undefined) return Promise.reject(closedError());
     const node = nodes.get(storeId);
     if (node !== undefined) {
       node.touch();
+      markUsed(storeId, node);
+      if (holdIt) hold(node);
       return Promise.resolve(node);
     }
     // Checked before joining an open in flight: callers arriving during a trial open fail fast.
@@ -76,9 +157,20 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
       return Promise.reject(error);
     }
     const pending = opening.get(storeId);
-    if (pending !== undefined) return pending;
-    const started = open(storeId).finally(() => opening.delete(storeId));
-    opening.set(storeId, started);
+    if (pending !== undefined) {
+      if (holdIt) pending.waiting.holds++;
+      return pending.node;
+    }
+    let claimed: Promise<void> | undefined;
+    try {
+      claimed = claimSlot();
+    } catch (error) {
+      breaker.abandoned(storeId);
+      return Promise.reject(error);
+    }
+    const waiting = { holds: holdIt ? 1 : 0 };
+    const started = open(storeId, claimed, waiting).finally(() => opening.delete(storeId));
+    opening.set(storeId, { node: started, waiting });
     return started;
   }
 
@@ -86,6 +178,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     if (nodes.get(storeId) === node) nodes.delete(storeId);
     const done = node.close().finally(() => {
       if (closing.get(storeId) === done) closing.delete(storeId);
+      slots.give();
     });
     closing.set(storeId, done);
     await done;
@@ -94,7 +187,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
   function evictIdle(ttlMs: number): void {
     const now = Date.now();
     for (const [storeId, node] of nodes) {
-      if (node.openStreams > 0 || now - node.lastAccess < ttlMs) continue;
+      if (node.openStreams > 0 || held.has(node) || now - node.lastAccess < ttlMs) continue;
       logger.debug({ storeId }, "evicting idle node");
       observer.nodeEvicted(storeId, "idle");
       closeNode(storeId, node).catch((error: unknown) => logger.error({ err: error, storeId }, "closing an idle node failed"));
@@ -107,7 +200,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
 
   async function closeAll(): Promise<void> {
     if (timer !== undefined) clearInterval(timer);
-    await Promise.allSettled(opening.values());
+    await Promise.allSettled([...opening.values()].map((entry) => entry.node));
     await Promise.allSettled([...nodes].map(([storeId, node]) => closeNode(storeId, node)));
     await Promise.allSettled(closing.values());
     await bus.close();
@@ -125,19 +218,25 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     },
     async handleStream(storeId: string, stream: ServerStream): Promise<void> {
       let node: StoreNode;
+      let id: string;
       try {
-        node = await getOrCreateNode(normalizeStoreId(storeId));
+        id = normalizeStoreId(storeId);
+        node = await getOrCreateNode(id, true);
       } catch (error) {
         const failure = StreamsError.from(error);
         observer.streamRefused(storeId, failure);
         stream.fail(failure);
         return;
       }
-      await node.handle(stream);
+      // handle() counts the stream as open before it returns: the hold is needed no longer.
+      const handled = node.handle(stream);
+      unhold(node);
+      await handled;
+      if (nodes.get(id) === node) markUsed(id, node);
     },
     async remove(storeId: string): Promise<void> {
       const id = normalizeStoreId(storeId);
-      await opening.get(id)?.catch(() => undefined);
+      await opening.get(id)?.node.catch(() => undefined);
       const node = nodes.get(id);
       if (node === undefined) {
         await closing.get(id);
@@ -158,6 +257,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
         .map((node) => ({ storeId: node.storeId, openStreams: node.openStreams, lastAccess: node.lastAccess }))
         .sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0));
     },
+    openStores: (): OpenStoresInfo => ({ openStores: slots.used, maxOpenStores: slots.max, waiting: slots.waiting }),
     circuits: () => breaker.circuits(),
     resetCircuit: (storeId: string): boolean => breaker.reset(normalizeStoreId(storeId)),
   };

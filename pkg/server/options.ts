@@ -1,6 +1,7 @@
 import type { BusFactory } from "../../bus/types.js";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
+import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 
@@ -41,6 +42,13 @@ export interface NodeManagerOptions {
   workerStaleMinMs?: number;
   /** Hears streams, evictions and circuit opens: a ServerActivity feeds metrics and the operator status. Default: none. */
   observer?: ServerObserver;
+  /**
+   * Most stores open at once (docs/tenants.md). Default: from the process's descriptor limit and the
+   * factory's `descriptorsPerStore` (half the limit for stores), at most 10,000.
+   */
+  maxOpenStores?: number;
+  /** `retryAfterMs` of the `resource_exhausted` answered while every open store is busy. Default 1 s. */
+  busyRetryAfterMs?: number;
 }
 
 export interface ResolvedNodeManagerOptions {
@@ -53,15 +61,18 @@ export interface ResolvedNodeManagerOptions {
   limits: ServerLimits;
   workerStaleMinMs: number;
   observer: ServerObserver;
+  maxOpenStores: number;
+  busyRetryAfterMs: number;
 }
 
-/** `limit` of a read is clamped to this (DESIGN §2); absent or 0 means this. */
+/** `limit` of a read is clamped to this (docs/design.md, Contracts); absent or 0 means this. */
 export const MAX_CONSUME_LIMIT = 10_000_000;
 
 export const DEFAULT_IDLE_EVICTION: IdleEvictionOptions = { idleTtlMs: 5 * 60_000, checkIntervalMs: 30_000 };
 export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failureThreshold: 3, openMs: 30_000 };
 export const DEFAULT_LIMITS: ServerLimits = { maxPayloadBytes: 6 * 1024 * 1024, liveWindowBytes: 8 * 1024 * 1024 };
 export const DEFAULT_WORKER_STALE_MIN_MS = 30_000;
+export const DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
@@ -95,7 +106,8 @@ function resolveLogger(logger: unknown): Logger {
 /** Merges options with the defaults and validates them; mistakes are TypeErrors. */
 export function resolveNodeManagerOptions(options: NodeManagerOptions): ResolvedNodeManagerOptions {
   if (!isObject(options)) throw new TypeError("options must be an object");
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer } = options;
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
+    options;
   if (!isObject(storeFactory) || typeof storeFactory.open !== "function") {
     throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
   }
@@ -119,6 +131,10 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   positiveInteger(resolvedLimits.maxPayloadBytes, "limits.maxPayloadBytes");
   positiveInteger(resolvedLimits.liveWindowBytes, "limits.liveWindowBytes");
   if (workerStaleMinMs !== undefined) positiveInteger(workerStaleMinMs, "workerStaleMinMs");
+  if (maxOpenStores !== undefined) positiveInteger(maxOpenStores, "maxOpenStores");
+  if (busyRetryAfterMs !== undefined) positiveInteger(busyRetryAfterMs, "busyRetryAfterMs");
+  const perStore = storeFactory.descriptorsPerStore ?? 0;
+  if (typeof perStore !== "number" || !(perStore >= 0)) throw new TypeError("storeFactory.descriptorsPerStore must be a number >= 0");
   const hooks = ["streamStarted", "streamRefused", "nodeEvicted", "circuitOpened"] as const;
   if (observer !== undefined && (!isObject(observer) || hooks.some((hook) => typeof observer[hook] !== "function"))) {
     throw new TypeError(`observer must have ${hooks.join(", ")}`);
@@ -134,5 +150,7 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     limits: resolvedLimits,
     workerStaleMinMs: workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS,
     observer: observer ?? noopObserver,
+    maxOpenStores: maxOpenStores ?? defaultMaxOpenStores(descriptorLimit(), perStore),
+    busyRetryAfterMs: busyRetryAfterMs ?? DEFAULT_BUSY_RETRY_AFTER_MS,
   };
 }

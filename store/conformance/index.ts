@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Record } from "../../pkg/api/index.js";
 import type { Store, StoreFactory, StoreFeatures } from "../types.js";
 import { describeLeaseConformance } from "./leases.js";
+import { describeLifecycleConformance } from "./lifecycle.js";
 import { describeReadConformance } from "./reads.js";
 import { bytes, clockAt, collect, expectCommitOrder, failure, payloads, records } from "./support.js";
 import { describeWriteConformance } from "./writes.js";
@@ -26,7 +27,7 @@ export interface StoreHarness {
 
 
 /**
- * The storage contract of DESIGN §2, §6 and §8, run against one backend. A backend's test file
+ * The storage contract (docs/design.md, Stores and Contracts), run against one backend. A backend's test file
  * calls this once; tests of features the backend does not declare are skipped.
  */
 export function runStoreConformance(name: string, harness: StoreHarness): void {
@@ -225,6 +226,8 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
     });
 
     describeLeaseConformance({ features: harness.features, store: () => store, reopen, open });
+
+    describeLifecycleConformance({ features: harness.features, store: () => store, reopen, open });
 
     describe("large reads", () => {
       const total = 20_000;

@@ -27,7 +27,7 @@ async function expectInvalid(call: Promise<unknown>, field: string): Promise<voi
   expect(error).toMatchObject({ kind: "invalid_argument", details: { field } });
 }
 
-/** The lease contract of DESIGN §8, on the store's own clock (faked here: only `Date`). */
+/** The lease contract (docs/leases.md), on the store's own clock (faked here: only `Date`). */
 export function describeLeaseConformance(context: LeaseSuiteContext): void {
   describe("leases", () => {
     function clockAt(ms: number): void {

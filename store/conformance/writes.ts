@@ -98,7 +98,7 @@ export function describeWriteConformance(current: () => Store): void {
       await store.produce("orders", "o-1", records(1, 2));
       const before = await store.segmentStatus("orders", "o-1");
       const spaceBefore = await collect(store.readSpace({ space: "orders" }));
-      // DESIGN §8: a batch 3, 4, 6 on a segment at 2 → expected 5, actual 6.
+      // docs/design.md, Contracts: a batch 3, 4, 6 on a segment at 2 → expected 5, actual 6.
       await expectConflict([...records(3, 4), ...records(6, 6)], 5, 6);
       await expectConflict(records(4, 5), 3, 4);
       await expectConflict(records(2, 3), 3, 2);

@@ -1,7 +1,8 @@
 import type { ClassicLevel } from "classic-level";
 import { v4 as uuidv4 } from "uuid";
 import { type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
-import type { BatchPlacement, Heads } from "../heads.js";
+import { type BatchPlacement, type Heads, type SegmentHead, statusOf } from "../heads.js";
+import type { EntryPlace } from "../lifecycle.js";
 import type { ProduceChain } from "../types.js";
 import { numberKey, segmentBatchPrefix, segmentHeadKey, spaceBatchPrefix, spaceHeadKey, STORE_HEAD_KEY } from "./keys.js";
 import { encodeBatch, encodeCommitNumber, encodeSegmentHead, encodeSpaceHead } from "./values.js";
@@ -22,9 +23,28 @@ interface QueuedBatch {
   reject(error: unknown): void;
 }
 
-/** Batches written together: one synced LevelDB write. */
+/** A lifecycle change of one segment's head (docs/lifecycle.md), written in order with the batches. */
+interface QueuedChange {
+  space: string;
+  segment: string;
+  head: SegmentHead;
+  /** Batches of the group queued before it. */
+  after: number;
+  resolve(status: SegmentStatus): void;
+  reject(error: unknown): void;
+}
+
+/** Batches (and head changes) written together: one synced LevelDB write. */
 interface Group {
   queued: QueuedBatch[];
+  changes: QueuedChange[];
+}
+
+/** Thrown by a change whose new first entry has left the queue: the caller reads it from disk and tries again. */
+export class EntryCommitted extends Error {
+  constructor(readonly sequence: number) {
+    super(`entry ${sequence} is committed`);
+  }
 }
 
 /**
@@ -107,9 +127,37 @@ export class GroupCommit {
   }
 
   #queue(queued: QueuedBatch): void {
-    this.#open ??= { queued: [] };
+    this.#open ??= { queued: [], changes: [] };
     this.#open.queued.push(queued);
     this.#scheduleFlush();
+  }
+
+  /**
+   * Queues a lifecycle change of a segment's head: `change` maps the pending head (undefined when the
+   * segment does not exist) to the new one, or throws to refuse. Batches placed after it see the new
+   * head; it is written in order with them, so a head on disk is always the latest one. Resolves
+   * with the segment's status once durable.
+   */
+  change(space: string, segment: string, change: (head: SegmentHead | undefined) => SegmentHead): Promise<SegmentStatus> {
+    return new Promise<SegmentStatus>((resolve, reject) => {
+      const head = change(this.#pending.segmentHead(space, segment));
+      this.#pending.setSegment(space, segment, head);
+      this.#open ??= { queued: [], changes: [] };
+      this.#open.changes.push({ space, segment, head, after: this.#open.queued.length, resolve, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  /** Where a queued (not yet durable) entry lies; throws EntryCommitted when no queued batch holds it. */
+  queuedPlace(space: string, segment: string, sequence: number): EntryPlace {
+    for (const group of [this.#writing, this.#open]) {
+      for (const { placement } of group?.queued ?? []) {
+        if (placement.space !== space || placement.segment !== segment) continue;
+        const index = sequence - placement.firstSequence;
+        if (index >= 0 && index < placement.count) return { timestamp: placement.timestamp, position: placement.firstPosition + index };
+      }
+    }
+    throw new EntryCommitted(sequence);
   }
 
   /** Resolves once every queued batch has been written (or has failed). */
@@ -147,17 +195,29 @@ export class GroupCommit {
       const batch = this.#db.batch();
       addBatches(batch, group.queued, this.#nodeId);
       addHeads(batch, group.queued);
+      addChanges(batch, group);
       await batch.write({ sync: true });
     } catch (error) {
       const reason = failure(error);
       for (const queued of group.queued) queued.reject(reason);
+      for (const change of group.changes) change.reject(reason);
       this.#abandonOpen(reason);
       return;
     }
-    for (const queued of group.queued) {
+    // In the order they were queued, so the committed heads end where the pending ones did.
+    let next = 0;
+    for (let i = 0; i < group.queued.length; i++) {
+      for (; next < group.changes.length && (group.changes[next] as QueuedChange).after <= i; next++) this.#applyChange(group.changes[next] as QueuedChange);
+      const queued = group.queued[i] as QueuedBatch;
       this.#committed.apply(queued.placement);
       queued.resolve(queued.placement.status);
     }
+    for (; next < group.changes.length; next++) this.#applyChange(group.changes[next] as QueuedChange);
+  }
+
+  #applyChange(change: QueuedChange): void {
+    this.#committed.setSegment(change.space, change.segment, change.head);
+    change.resolve(statusOf(change.space, change.segment, change.head));
   }
 
   /**
@@ -167,7 +227,7 @@ export class GroupCommit {
   #abandonOpen(reason: StreamsError): void {
     const group = this.#open;
     this.#open = undefined;
-    if (group !== undefined) for (const queued of group.queued) queued.reject(reason);
+    if (group !== undefined) for (const queued of [...group.queued, ...group.changes]) queued.reject(reason);
     this.#pending = this.#committed.clone();
   }
 }
@@ -196,11 +256,11 @@ function addHeads(batch: ChainedBatch, queued: readonly QueuedBatch[]): void {
   const seenSpaces = new Set<string>();
   // Backwards, so each head written is the one the group's last batch of it leaves.
   for (let i = queued.length - 1; i >= 0; i--) {
-    const { space, segment, status, firstPosition, count, timestamp } = (queued[i] as QueuedBatch).placement;
+    const { space, segment, head, firstPosition, count, timestamp } = (queued[i] as QueuedBatch).placement;
     const segmentId = `${space}\u0000${segment}`;
     if (!seenSegments.has(segmentId)) {
       seenSegments.add(segmentId);
-      batch.put(segmentHeadKey(space, segment), encodeSegmentHead(status));
+      batch.put(segmentHeadKey(space, segment), encodeSegmentHead(head));
     }
     if (!seenSpaces.has(space)) {
       seenSpaces.add(space);
@@ -209,6 +269,21 @@ function addHeads(batch: ChainedBatch, queued: readonly QueuedBatch[]): void {
   }
   const last = queued.at(-1);
   if (last !== undefined) batch.put(STORE_HEAD_KEY, encodeCommitNumber(last.placement.trxNumber));
+}
+
+/**
+ * Adds the heads a group's lifecycle changes leave, after its batches' heads (a later put of a key
+ * wins): a change is written only when no batch of its segment was queued after it, since such a
+ * batch's head already holds the change.
+ */
+function addChanges(batch: ChainedBatch, group: Group): void {
+  if (group.changes.length === 0) return;
+  const lastBatch = new Map<string, number>();
+  group.queued.forEach(({ placement }, index) => lastBatch.set(`${placement.space}\u0000${placement.segment}`, index));
+  for (const change of group.changes) {
+    const last = lastBatch.get(`${change.space}\u0000${change.segment}`) ?? -1;
+    if (last < change.after) batch.put(segmentHeadKey(change.space, change.segment), encodeSegmentHead(change.head));
+  }
 }
 
 function failure(error: unknown): StreamsError {

@@ -29,6 +29,8 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
     });
   };
   return {
+    // LOCK, LOG, MANIFEST and the write-ahead log, plus a table file or two of a small store (docs/tenants.md).
+    descriptorsPerStore: 6,
     async open(storeId: string): Promise<Store> {
       const id = normalizeStoreId(storeId);
       await closing.get(id);

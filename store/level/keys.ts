@@ -9,6 +9,7 @@
  *   0x04 space                                        a space's head
  *   0x05                                              the store's head (commit counter)
  *   0x06 key                                          a lease (holder, expiry, last token)
+ *   0x07 space                                        a space's retention (docs/lifecycle.md)
  *
  * Batches are keyed by their last sequence and position, so the first batch a read needs is the
  * first key at or after the read's lower bound: a read seeks once and scans forward.
@@ -19,6 +20,7 @@ const SEGMENT_HEAD = 0x03;
 const SPACE_HEAD = 0x04;
 const STORE_HEAD = 0x05;
 const LEASE = 0x06;
+const RETENTION = 0x07;
 const END = 0x00;
 const NUMBER_BYTES = 8;
 const TWO_32 = 2 ** 32;
@@ -76,6 +78,16 @@ export function spaceHeadKey(space: string): Buffer {
 
 export function leaseKey(key: string): Buffer {
   return Buffer.concat([Buffer.from([LEASE]), Buffer.from(key, "utf8")]);
+}
+
+export function retentionKey(space: string): Buffer {
+  return Buffer.concat([Buffer.from([RETENTION]), Buffer.from(space, "utf8")]);
+}
+
+export const RETENTIONS: KeyRange = { gte: Buffer.from([RETENTION]), lt: Buffer.from([RETENTION + 1]) };
+
+export function parseRetentionKey(key: Buffer): string {
+  return key.toString("utf8", 1);
 }
 
 export const SEGMENT_HEADS: KeyRange = { gte: Buffer.from([SEGMENT_HEAD]), lt: Buffer.from([SEGMENT_HEAD + 1]) };

@@ -1,17 +1,25 @@
 import { ClassicLevel } from "classic-level";
-import { type LeaseResult, type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
+import { rm } from "node:fs/promises";
+import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
+import type { SegmentHead } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
+import { closedHead, deletedHead, type EntryPlace, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
-import { GroupCommit, type LevelDb } from "./group-commit.js";
-import { type KeyRange, numberKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
+import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage } from "../types.js";
+import { EntryCommitted, GroupCommit, type LevelDb } from "./group-commit.js";
+import { type KeyRange, numberKey, retentionKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
+import { directoryBytes, readPlace, readRetentions } from "./lifecycle-io.js";
+import { Reclaimer } from "./reclaim.js";
 import { recoverHeads } from "./recover.js";
 import { entryAt, type OrdinalWindow, scanChunks, scanEntries } from "./scan.js";
-import { decodeBatch } from "./values.js";
+import { decodeBatch, encodeRetention } from "./values.js";
 
-const FEATURES: StoreFeatures = { reopen: true, durable: true, pipelinedProduce: true };
+const FEATURES: StoreFeatures = { reopen: true, durable: true, pipelinedProduce: true, lifecycle: true };
+
+/** Attempts of a truncation whose new first entry keeps moving from the commit queue to disk. */
+const TRUNCATE_ATTEMPTS = 4;
 
 /** A store in its own LevelDB database: durable group commits, every read one ordered range scan. */
 export class LevelStore extends HeadsStore {
@@ -19,13 +27,38 @@ export class LevelStore extends HeadsStore {
   readonly #commits: GroupCommit;
   readonly #leases: LevelLeases;
   readonly #onClosing: (closed: Promise<void>) => void;
+  readonly #location: string;
+  readonly #retentions: Map<string, Retention>;
+  readonly #reclaimer: Reclaimer;
+  #deleting = false;
 
-  private constructor(storeId: string, db: LevelDb, commits: GroupCommit, onClosing: (closed: Promise<void>) => void) {
+  private constructor(
+    storeId: string,
+    location: string,
+    db: LevelDb,
+    commits: GroupCommit,
+    retentions: Map<string, Retention>,
+    onClosing: (closed: Promise<void>) => void,
+  ) {
     super(storeId, FEATURES, commits.committed);
+    this.#location = location;
     this.#db = db;
     this.#commits = commits;
     this.#leases = new LevelLeases(db);
+    this.#retentions = retentions;
     this.#onClosing = onClosing;
+    this.#reclaimer = new Reclaimer(db, commits.committed);
+    // Removed entries a previous process had not reclaimed yet.
+    for (const space of commits.committed.spaces.keys()) {
+      for (const [segment, head] of commits.committed.spaces.get(space)?.segments ?? []) {
+        if (head.firstSequence > 1) this.#reclaimer.schedule(space, segment);
+      }
+    }
+  }
+
+  /** Resolves when the background reclaim of removed entries has nothing left to do (tests, benchmarks). */
+  reclaimed(): Promise<void> {
+    return this.#reclaimer.idle();
   }
 
   /**
@@ -46,7 +79,8 @@ export class LevelStore extends HeadsStore {
     }
     try {
       const heads = await recoverHeads(db);
-      return new LevelStore(storeId, db, new GroupCommit(db, heads, nodeId), onClosing);
+      const retentions = await readRetentions(db);
+      return new LevelStore(storeId, location, db, new GroupCommit(db, heads, nodeId), retentions, onClosing);
     } catch (error) {
       await db.close();
       throw new StreamsError("unavailable", `cannot recover store ${storeId}: ${describe(error)}`, { cause: error });
@@ -75,11 +109,81 @@ export class LevelStore extends HeadsStore {
   }
 
   protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
-    return scanEntries(this.#db, range.space, ...spaceScan(range));
+    return scanEntries(this.#db, range.space, ...this.#spaceScan(range));
   }
 
   protected override _readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
-    return scanChunks(this.#db, range.space, ...spaceScan(range));
+    return scanChunks(this.#db, range.space, ...this.#spaceScan(range));
+  }
+
+  /** A space scan that skips the removed entries still on disk. */
+  #spaceScan(range: SpaceRange): Scan {
+    const [keys, window, bounds] = spaceScan(range);
+    const heads = this.#commits.committed;
+    window.firstSequence = (segment) => heads.segmentHead(range.space, segment)?.firstSequence ?? 1;
+    return [keys, window, bounds];
+  }
+
+  protected override _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
+    return this.#change(space, segment, (head) => deletedHead(existing(space, segment, head, { deleted: true })));
+  }
+
+  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
+    const segments = this.#commits.committed.listSegments(space);
+    if (segments.length === 0) throw notFound(`space ${space} has no segments`);
+    return Promise.all(segments.map((segment) => this._deleteSegment(space, segment)));
+  }
+
+  protected override async _deleteStore(): Promise<void> {
+    this.#deleting = true;
+    await this.close();
+  }
+
+  protected override async _truncateSegment(space: string, segment: string, beforeSequence: number): Promise<SegmentStatus> {
+    let known: [sequence: number, place: EntryPlace] | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#change(space, segment, (head) =>
+          truncatedHead(existing(space, segment, head), beforeSequence, (sequence) =>
+            known?.[0] === sequence ? known[1] : this.#commits.queuedPlace(space, segment, sequence),
+          ),
+        );
+      } catch (error) {
+        // The new first entry is on disk, not in the queue: read where it lies and try again.
+        if (!(error instanceof EntryCommitted) || attempt >= TRUNCATE_ATTEMPTS) throw error;
+        known = [error.sequence, await readPlace(this.#db, space, segment, error.sequence)];
+      }
+    }
+  }
+
+  protected override _closeSegment(space: string, segment: string): Promise<SegmentStatus> {
+    return this.#change(space, segment, (head) => closedHead(existing(space, segment, head)));
+  }
+
+  protected override async _setRetention(space: string, retention: Retention): Promise<void> {
+    try {
+      if (Object.keys(retention).length === 0) await this.#db.del(retentionKey(space), { sync: true });
+      else await this.#db.put(retentionKey(space), encodeRetention(retention), { sync: true });
+    } catch (error) {
+      throw StreamsError.from(error, "unavailable");
+    }
+    if (Object.keys(retention).length === 0) this.#retentions.delete(space);
+    else this.#retentions.set(space, retention);
+  }
+
+  protected override async _retentions(): Promise<Map<string, Retention>> {
+    return new Map(this.#retentions);
+  }
+
+  protected override async _usage(): Promise<StoreUsage> {
+    return { entries: this.#commits.committed.entryCount(), bytes: await directoryBytes(this.#location) };
+  }
+
+  /** Queues a head change with the commits, then reclaims what it removed in the background. */
+  async #change(space: string, segment: string, change: (head: SegmentHead | undefined) => SegmentHead): Promise<SegmentStatus> {
+    const status = await this.#commits.change(space, segment, change);
+    if (status.firstSequence > 1) this.#reclaimer.schedule(space, segment);
+    return status;
   }
 
   protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
@@ -97,13 +201,23 @@ export class LevelStore extends HeadsStore {
   }
 
   protected _close(): Promise<void> {
-    const closed = Promise.all([this.#commits.drain(), this.#leases.drain()]).then(() => this.#db.close());
+    const closed = Promise.all([this.#commits.drain(), this.#leases.drain(), this.#reclaimer.stop()])
+      .then(() => this.#db.close())
+      .then(async () => {
+        if (this.#deleting) await rm(this.#location, { recursive: true, force: true });
+      });
     this.#onClosing(closed.catch(() => undefined));
     return closed;
   }
 }
 
 type Scan = [KeyRange, OrdinalWindow, TimeBounds];
+
+/** The head of an existing segment (with `deleted`, a deleted one too); else `not_found`. */
+function existing(space: string, segment: string, head: SegmentHead | undefined, allow?: { deleted: boolean }): SegmentHead {
+  if (head === undefined || (head.deleted === true && allow?.deleted !== true)) throw notFound(`segment ${segment} of space ${space} does not exist`);
+  return head;
+}
 
 function segmentScan(range: SegmentRange): Scan {
   const bounds = segmentBounds(range);

@@ -14,7 +14,7 @@ function levelHarness(): StoreHarness {
     return factory;
   };
   return {
-    features: { reopen: true, durable: true },
+    features: { reopen: true, durable: true, lifecycle: true },
     createFactory: async () => make(await mkdtemp(join(tmpdir(), "streamkit-level-"))),
     reopenFactory: async (factory) => make(dirs.get(factory) as string),
     disposeFactory: async (factory) => {

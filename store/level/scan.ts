@@ -16,6 +16,11 @@ export interface OrdinalWindow {
   by: "sequence" | "position";
   from: number;
   to: number;
+  /**
+   * Of a space read: the first sequence each segment keeps. Entries below it were removed but may
+   * still be on disk (in a batch partly kept, or not reclaimed yet), so the scan skips them.
+   */
+  firstSequence?: (segment: string) => number;
 }
 
 /**
@@ -75,7 +80,8 @@ function collect(
     const base = window.by === "sequence" ? batch.firstSequence : batch.firstPosition;
     if (base > window.to) return true;
     if (batch.timestamp < bounds.minTimestamp) continue;
-    const start = Math.max(window.from - base, 0);
+    let start = Math.max(window.from - base, 0);
+    if (window.firstSequence !== undefined) start = Math.max(start, window.firstSequence(batch.segment) - batch.firstSequence);
     const end = Math.min(window.to - base + 1, batch.payloads.length);
     for (let i = start; i < end; i++) {
       entries.push(entryAt(space, batch, i));

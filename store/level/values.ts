@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { Record, Trx } from "../../pkg/api/index.js";
+import type { Record, Retention, Trx } from "../../pkg/api/index.js";
 import type { BatchPlacement, SegmentHead } from "../heads.js";
 
 // Plain msgpack arrays: compact, and the cheapest shape for msgpackr to decode.
@@ -58,13 +58,37 @@ export function decodeBatch(bytes: Buffer): StoredBatch {
   return { segment, firstSequence, firstPosition, timestamp, trx: { id, node, number }, payloads, metadata };
 }
 
+/** Flags of a stored segment head (docs/lifecycle.md). */
+const CLOSED = 1;
+const DELETED = 2;
+
 export function encodeSegmentHead(head: SegmentHead): Buffer {
-  return packr.pack([head.firstSequence, head.firstTimestamp, head.lastSequence, head.lastTimestamp]);
+  const flags = (head.closed === true ? CLOSED : 0) | (head.deleted === true ? DELETED : 0);
+  return packr.pack([head.firstSequence, head.firstTimestamp, head.lastSequence, head.lastTimestamp, head.firstPosition, flags]);
 }
 
 export function decodeSegmentHead(bytes: Buffer): SegmentHead {
-  const [firstSequence, firstTimestamp, lastSequence, lastTimestamp] = packr.unpack(bytes) as [number, number, number, number];
-  return { firstSequence, firstTimestamp, lastSequence, lastTimestamp };
+  const [firstSequence, firstTimestamp, lastSequence, lastTimestamp, firstPosition, flags] = packr.unpack(bytes) as [
+    number,
+    number,
+    number,
+    number,
+    number?,
+    number?,
+  ];
+  // Heads written before lifecycle support have no position: nothing was removed, so 1 is never too late.
+  const head: SegmentHead = { firstSequence, firstTimestamp, lastSequence, lastTimestamp, firstPosition: firstPosition ?? 1 };
+  if (((flags ?? 0) & CLOSED) !== 0) head.closed = true;
+  if (((flags ?? 0) & DELETED) !== 0) head.deleted = true;
+  return head;
+}
+
+export function encodeRetention(retention: Retention): Buffer {
+  return packr.pack(retention);
+}
+
+export function decodeRetention(bytes: Buffer): Retention {
+  return packr.unpack(bytes) as Retention;
 }
 
 export function encodeSpaceHead(lastPosition: number, lastTimestamp: number): Buffer {

@@ -1,16 +1,17 @@
 import { v4 as uuidv4 } from "uuid";
-import type { LeaseResult, Record, SegmentStatus } from "../../pkg/api/index.js";
-import { Heads } from "../heads.js";
+import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/index.js";
+import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
+import { closedHead, deletedHead, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
+import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage } from "../types.js";
 import { MemoryLeases } from "./memory-leases.js";
 
 interface SpaceEntries {
-  /** Every entry of the space in commit order: index i holds position i + 1. */
+  /** The space's kept entries in commit order (positions increasing, with holes where entries were removed). */
   entries: StoredEntry[];
-  /** Each segment's entries in sequence order: index i holds sequence i + 1. */
+  /** Each segment's kept entries in sequence order, from its first kept sequence, without holes. */
   segments: Map<string, StoredEntry[]>;
 }
 
@@ -18,10 +19,22 @@ interface SpaceEntries {
 export class MemoryStoreData {
   readonly heads = new Heads();
   readonly spaces = new Map<string, SpaceEntries>();
-  readonly leases = new MemoryLeases();
+  leases = new MemoryLeases();
+  readonly retentions = new Map<string, Retention>();
+  /** Payload bytes kept. */
+  bytes = 0;
+
+  /** Forgets everything: what deleting the store leaves. */
+  clear(): void {
+    this.heads.clear();
+    this.spaces.clear();
+    this.leases = new MemoryLeases();
+    this.retentions.clear();
+    this.bytes = 0;
+  }
 }
 
-const FEATURES: StoreFeatures = { reopen: true, durable: false };
+const FEATURES: StoreFeatures = { reopen: true, durable: false, lifecycle: true };
 
 /** A store kept in memory: same semantics as the durable backends, nothing survives the process. */
 export class MemoryStore extends HeadsStore {
@@ -59,6 +72,7 @@ export class MemoryStore extends HeadsStore {
       };
       segmentEntries.push(entry);
       target.entries.push(entry);
+      this.#data.bytes += entry.payload.byteLength;
     }
     return placement.status;
   }
@@ -81,7 +95,8 @@ export class MemoryStore extends HeadsStore {
     const bounds = segmentBounds(range);
     const entries = this.#data.spaces.get(range.space)?.segments.get(range.segment);
     const end = (entry: StoredEntry): boolean => entry.sequence > bounds.maxSequence;
-    return readChunks(bounds.empty ? undefined : entries, bounds.minSequence - 1, bounds, end);
+    const start = bounds.minSequence - (entries?.[0]?.sequence ?? 1);
+    return readChunks(bounds.empty ? undefined : entries, Math.max(start, 0), bounds, end);
   }
 
   protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
@@ -91,7 +106,8 @@ export class MemoryStore extends HeadsStore {
   protected override _readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
     const bounds = spaceBounds(range);
     const entries = this.#data.spaces.get(range.space)?.entries;
-    return readChunks(bounds.empty ? undefined : entries, bounds.afterPosition, bounds, () => false);
+    const start = entries === undefined ? 0 : firstAfter(entries, bounds.afterPosition);
+    return readChunks(bounds.empty ? undefined : entries, start, bounds, () => false);
   }
 
   protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
@@ -100,6 +116,75 @@ export class MemoryStore extends HeadsStore {
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
     return this.#data.leases.update(key, decide);
+  }
+
+  protected override async _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
+    return this.#change(space, segment, deletedHead);
+  }
+
+  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
+    const segments = this.#data.heads.listSegments(space);
+    if (segments.length === 0) throw notFound(`space ${space} has no segments`);
+    return segments.map((segment) => this.#change(space, segment, deletedHead));
+  }
+
+  protected override async _deleteStore(): Promise<void> {
+    this.#data.clear();
+    await this.close();
+  }
+
+  protected override async _truncateSegment(space: string, segment: string, beforeSequence: number): Promise<SegmentStatus> {
+    return this.#change(space, segment, (head) => {
+      const entries = this.#data.spaces.get(space)?.segments.get(segment) ?? [];
+      const base = entries[0]?.sequence ?? head.firstSequence;
+      return truncatedHead(head, beforeSequence, (sequence) => {
+        const entry = entries[sequence - base] as StoredEntry;
+        return { timestamp: entry.timestamp, position: entry.position };
+      });
+    });
+  }
+
+  protected override async _closeSegment(space: string, segment: string): Promise<SegmentStatus> {
+    return this.#change(space, segment, closedHead);
+  }
+
+  protected override async _setRetention(space: string, retention: Retention): Promise<void> {
+    if (Object.keys(retention).length === 0) this.#data.retentions.delete(space);
+    else this.#data.retentions.set(space, retention);
+  }
+
+  protected override async _retentions(): Promise<Map<string, Retention>> {
+    return new Map(this.#data.retentions);
+  }
+
+  protected override async _usage(): Promise<StoreUsage> {
+    return { entries: this.#data.heads.entryCount(), bytes: this.#data.bytes };
+  }
+
+  /**
+   * Applies a lifecycle change to an existing segment (deleted ones only to delete again), then drops
+   * the entries below its new first sequence. One synchronous step, like a produce.
+   */
+  #change(space: string, segment: string, change: (head: SegmentHead) => SegmentHead): SegmentStatus {
+    const head = this.#data.heads.segmentHead(space, segment);
+    if (head === undefined || (head.deleted === true && change !== deletedHead)) throw notFound(`segment ${segment} of space ${space} does not exist`);
+    const next = change(head);
+    if (next !== head) {
+      this.#data.heads.setSegment(space, segment, next);
+      this.#removeBelow(space, segment, next.firstSequence);
+    }
+    return statusOf(space, segment, next);
+  }
+
+  #removeBelow(space: string, segment: string, firstSequence: number): void {
+    const target = this.#data.spaces.get(space);
+    const entries = target?.segments.get(segment);
+    if (target === undefined || entries === undefined) return;
+    const removed = Math.min(Math.max(firstSequence - (entries[0]?.sequence ?? firstSequence), 0), entries.length);
+    if (removed === 0) return;
+    for (let i = 0; i < removed; i++) this.#data.bytes -= (entries[i] as StoredEntry).payload.byteLength;
+    entries.splice(0, removed);
+    target.entries = target.entries.filter((entry) => entry.segment !== segment || entry.sequence >= firstSequence);
   }
 
   protected async _close(): Promise<void> {
@@ -114,6 +199,18 @@ export class MemoryStore extends HeadsStore {
     }
     return target;
   }
+}
+
+/** Index of the first entry after `position` in commit order (binary search: positions increase). */
+function firstAfter(entries: readonly StoredEntry[], position: number): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((entries[middle] as StoredEntry).position <= position) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Entries per chunk a read yields. */

@@ -67,6 +67,7 @@ describe("config sources and precedence", () => {
         pingIntervalMs: 30_000,
         idleTtlMs: 300_000,
         idleCheckIntervalMs: 60_000,
+        maxOpenStores: 0,
         shutdownTimeoutMs: 10_000,
       },
     });
@@ -149,6 +150,7 @@ describe("config sources and precedence", () => {
       "limits.pingIntervalMs": ["5000", 5000],
       "limits.idleTtlMs": ["1000", 1000],
       "limits.idleCheckIntervalMs": ["500", 500],
+      "limits.maxOpenStores": ["64", 64],
       "limits.shutdownTimeoutMs": ["2500", 2500],
     };
     expect(Object.keys(samples)).toEqual(SETTINGS.map(({ path }) => path));

@@ -60,6 +60,15 @@ describe("operator endpoints", () => {
         expect.objectContaining({ storeId, node: "open", openStreams: 0, lastAccess: expect.any(Number), circuit: "closed", failures: 0 }),
       ]);
       expect(body.counts).toEqual({ connections: 1, staleConnections: 0, streams: 0, nodes: 1, subscriptions: 0, leases: 0, workers: 0 });
+      expect(body.resources).toEqual({
+        openStores: 1,
+        maxOpenStores: expect.any(Number),
+        waitingOpens: 0,
+        descriptors: expect.any(Number),
+        descriptorLimit: expect.any(Number),
+      });
+      expect(body.resources.maxOpenStores).toBeGreaterThanOrEqual(1);
+      expect(body.resources.descriptors).toBeGreaterThan(0);
       expect(body.totals).toMatchObject({ entriesProduced: 3, bytesProduced: 9, entriesConsumed: 0, errors: {} });
       expect(body.rates).toMatchObject({ windowMs: 10_000 });
       expect(body.bus).toEqual({ connected: true, published: expect.any(Number), dropped: 0 });
@@ -134,6 +143,9 @@ describe("operator endpoints", () => {
       expect(after.get('streamkit_errors_total{kind="sequence_conflict"}')).toBe(1);
       expect(after.get("streamkit_connections")).toBe(1);
       expect(after.get("streamkit_nodes_open")).toBe(1);
+      expect(after.get("streamkit_open_stores")).toBe(1);
+      expect(after.get("streamkit_max_open_stores")).toBeGreaterThanOrEqual(1);
+      expect(after.get("streamkit_descriptors_open")).toBeGreaterThan(0);
       // One commit notification per committed batch (produce and publish); the instance's own announcements add to it.
       expect(after.get("streamkit_bus_published_total")).toBeGreaterThanOrEqual((before.get("streamkit_bus_published_total") ?? 0) + 2);
       expect(after.get("streamkit_bus_dropped_total")).toBe(0);

@@ -1,4 +1,3 @@
-import type { RedisBus } from "../../bus/redis/index.js";
 
 // Captured before any test fakes timers, so every wait stays bounded in real time.
 const realSetTimeout = globalThis.setTimeout;
@@ -55,8 +54,14 @@ export class Conditions {
   }
 }
 
+/** A bus that reports its connection changes (the Redis and PostgreSQL buses). */
+interface ObservableBus {
+  readonly connected: boolean;
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+}
+
 /** Resolves once `bus.connected` equals `wanted`. */
-export function untilConnected(bus: RedisBus, wanted: boolean): Promise<void> {
+export function untilConnected(bus: ObservableBus, wanted: boolean): Promise<void> {
   if (bus.connected === wanted) return Promise.resolve();
   const reached = new Promise<void>((resolve) => {
     const stop = bus.onConnectionChange((now) => {

@@ -27,6 +27,8 @@ export interface LimitsConfig {
   /** 0 turns idle eviction off. */
   idleTtlMs: number;
   idleCheckIntervalMs: number;
+  /** 0: derived from the descriptor limit. */
+  maxOpenStores: number;
   shutdownTimeoutMs: number;
 }
 
@@ -93,6 +95,12 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     pingIntervalMs: integer({ defaultValue: 30_000, min: 100, max: HOUR_MS, description: "Server ping interval; a peer missing two pongs is dropped." }),
     idleTtlMs: integer({ defaultValue: 300_000, min: 0, max: 24 * HOUR_MS, description: "Close a store unused this long (0: never)." }),
     idleCheckIntervalMs: integer({ defaultValue: 60_000, min: 100, max: HOUR_MS, description: "How often idle stores are looked for." }),
+    maxOpenStores: integer({
+      defaultValue: 0,
+      min: 0,
+      max: 10_000_000,
+      description: "Most stores open at once; the least recently used idle one is closed to make room (0: from the descriptor limit, logged at start).",
+    }),
     shutdownTimeoutMs: integer({ defaultValue: 10_000, min: 1, max: HOUR_MS, description: "Graceful stop budget; past it the process exits with 1." }),
   },
 };

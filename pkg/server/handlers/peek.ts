@@ -2,7 +2,7 @@ import { type Entry, MessageTypes, type PeekRequest, segmentOffset } from "../..
 import type { HandlerContext } from "./context.js";
 import { toEntry } from "./entries.js";
 
-/** `peek`: the latest entry of a segment, or the placeholder of DESIGN §8 when it is empty. */
+/** `peek`: the latest entry of a segment, or the placeholder of docs/design.md (Contracts) when it is empty. */
 export async function handlePeek(request: PeekRequest, context: HandlerContext): Promise<void> {
   const stored = await context.store.peek(request.space, request.segment);
   const entry: Entry =

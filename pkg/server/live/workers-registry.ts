@@ -16,7 +16,7 @@ export function keepaliveInterval(requested: number | undefined): number {
   return Math.min(requested, MAX_KEEPALIVE_MS);
 }
 
-/** How long a worker stays listed without a keepalive (DESIGN §8). */
+/** How long a worker stays listed without a keepalive (docs/workers.md). */
 export function staleAfterMs(keepaliveMs: number, staleMinMs: number): number {
   return Math.max(3 * keepaliveMs, staleMinMs);
 }

@@ -1,7 +1,10 @@
 import type { Message, Response, StreamsError } from "../../api/index.js";
 
-/** Why a node left the manager other than shutdown: idle eviction, or an explicit `remove` (an operator's evict). */
-export type EvictionReason = "idle" | "removed";
+/**
+ * Why a node left the manager other than shutdown: idle eviction, an explicit `remove` (an operator's
+ * evict), or making room under `maxOpenStores` (docs/tenants.md).
+ */
+export type EvictionReason = "idle" | "removed" | "capacity";
 
 /** Hears one logical stream's traffic as the node handles it. Calls must be cheap and must never throw. */
 export interface StreamObserver {

@@ -1,12 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { BusStats } from "../../../bus/types.js";
+import { openDescriptors } from "../descriptors.js";
+import type { OpenStoresInfo } from "../node-manager.js";
 import type { ActivitySnapshot, ServerActivity } from "./activity.js";
 
 /** What the metrics read at each scrape. */
 export interface MetricsSources {
   activity: ServerActivity;
   /** Open nodes (`streamkit_nodes_open`). */
-  manager?: { nodes(): readonly unknown[] };
+  manager?: { nodes(): readonly unknown[]; openStores?(): OpenStoresInfo };
   /** Open WebSocket connections (`streamkit_connections`). */
   streamz?: { connections(): readonly unknown[] };
   /** Bus counters (`streamkit_bus_*_total`). */
@@ -89,7 +91,10 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
   counter("streamkit_bytes_consumed_total", "Payload bytes sent to readers.", (s) => s.bytesConsumed);
   externalCounters(registry, "streamkit_errors_total", "Streams that ended with an error, by error kind (client cancellations excluded).", "kind", () => snapshot().errors);
   gauge("streamkit_nodes_open", "Store nodes open on this instance.", () => manager?.nodes().length ?? 0);
-  externalCounters(registry, "streamkit_node_evictions_total", "Nodes closed by idle eviction or an explicit remove, by reason.", "reason", () => snapshot().evictions);
+  gauge("streamkit_open_stores", "Stores open, opening or closing, against streamkit_max_open_stores.", () => manager?.openStores?.().openStores ?? 0);
+  gauge("streamkit_max_open_stores", "Most stores open at once (maxOpenStores).", () => manager?.openStores?.().maxOpenStores ?? 0);
+  gauge("streamkit_descriptors_open", "File descriptors this process has open (Linux).", () => openDescriptors() ?? 0);
+  externalCounters(registry, "streamkit_node_evictions_total", "Nodes closed by idle eviction, an explicit remove or to make room under maxOpenStores, by reason.", "reason", () => snapshot().evictions);
   counter("streamkit_circuit_opens_total", "Times a store's circuit breaker opened.", (s) => s.circuitOpens);
   externalCounter(registry, "streamkit_bus_published_total", "Messages handed to the bus.", () => bus?.stats.published ?? 0);
   externalCounter(registry, "streamkit_bus_dropped_total", "Messages the bus dropped (queue full or connection down).", () => bus?.stats.dropped ?? 0);

@@ -45,7 +45,7 @@ function pathParam(raw: string | undefined, name: string): string {
 }
 
 /**
- * The operator HTTP API of one server instance (DESIGN §4): `/version`, `/metrics`, `/api/status`,
+ * The operator HTTP API of one server instance (docs/operator.md): `/version`, `/metrics`, `/api/status`,
  * `/api/status/stream` (server-sent events), the admin actions under `/api/admin/` and the
  * dashboard at `/dashboard` (and `/`), a page that only calls these same endpoints.
  */

@@ -13,6 +13,8 @@ const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
   deadline_exceeded: 504,
   cancelled: 499,
   internal: 500,
+  out_of_range: 416,
+  failed_precondition: 412,
 };
 
 /** No API answer may be cached: it describes this moment. */

@@ -2,7 +2,8 @@ import type { ConnectionInfo } from "../../../transport/ws/server/connection.js"
 import type { Bus } from "../../../bus/types.js";
 import type { CircuitInfo, CircuitState } from "../circuit-breaker.js";
 import type { ActivitySnapshot, RecentError, ServerActivity } from "../metrics/activity.js";
-import type { NodeInfo } from "../node-manager.js";
+import { descriptorLimit, openDescriptors } from "../descriptors.js";
+import type { NodeInfo, OpenStoresInfo } from "../node-manager.js";
 import type { InstanceBeacon, InstanceStatus } from "./instances.js";
 import type { RateWindow, TrafficRates } from "./rates.js";
 
@@ -59,6 +60,15 @@ export interface OperatorStatus {
     leases: number;
     workers: number;
   };
+  /** Open stores against their cap, and the process's file descriptors (docs/tenants.md); null when unknown. */
+  resources: {
+    openStores: number;
+    maxOpenStores: number | null;
+    /** Store opens waiting for an evicted store to finish closing. */
+    waitingOpens: number;
+    descriptors: number | null;
+    descriptorLimit: number | null;
+  };
   /** This instance's rates over the last `windowMs`. */
   rates: TrafficRates & { windowMs: number };
   totals: Pick<ActivitySnapshot, "entriesProduced" | "bytesProduced" | "entriesConsumed" | "bytesConsumed" | "circuitOpens" | "evictions" | "errors">;
@@ -79,7 +89,7 @@ export interface StatusSources {
   version: string;
   startedAt: number;
   activity: ServerActivity;
-  manager: { nodes(): NodeInfo[]; circuits(): CircuitInfo[] };
+  manager: { nodes(): NodeInfo[]; circuits(): CircuitInfo[]; openStores?(): OpenStoresInfo };
   connections(): ConnectionInfo[];
   bus: Pick<Bus, "connected" | "stats">;
   rates: RateWindow;
@@ -137,6 +147,16 @@ function storeRows(nodes: NodeInfo[], circuits: CircuitInfo[], rates: Map<string
   return [...rows.values()].sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0));
 }
 
+function resources(open: OpenStoresInfo | undefined, nodes: number): OperatorStatus["resources"] {
+  return {
+    openStores: open?.openStores ?? nodes,
+    maxOpenStores: open?.maxOpenStores ?? null,
+    waitingOpens: open?.waiting ?? 0,
+    descriptors: openDescriptors() ?? null,
+    descriptorLimit: descriptorLimit() ?? null,
+  };
+}
+
 /** This instance's status, as `/api/status` answers it. */
 export function buildStatus(sources: StatusSources, now = Date.now()): OperatorStatus {
   const activity = sources.activity.snapshot(now);
@@ -161,6 +181,7 @@ export function buildStatus(sources: StatusSources, now = Date.now()): OperatorS
       leases: activity.leases,
       workers: activity.workers,
     },
+    resources: resources(sources.manager.openStores?.(), nodes.length),
     rates: { windowMs: sources.rates.windowMs, ...sources.rates.instance() },
     totals: {
       entriesProduced: activity.entriesProduced,

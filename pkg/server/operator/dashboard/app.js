@@ -140,7 +140,7 @@
   }
 
   function renderCards(status) {
-    const { counts, rates, totals, bus, stores } = status;
+    const { counts, rates, totals, bus, stores, resources } = status;
     setCard(
       "connections",
       count.format(counts.connections),
@@ -156,6 +156,14 @@
       count.format(counts.nodes),
       openCircuits > 0 ? `${openCircuits} circuit${openCircuits === 1 ? "" : "s"} open` : `${count.format(evictions)} evicted`,
       openCircuits > 0 ? "bad" : "",
+    );
+    const cap = resources.maxOpenStores === null ? "" : ` of ${count.format(resources.maxOpenStores)}`;
+    const waiting = resources.waitingOpens > 0 ? ` · ${count.format(resources.waitingOpens)} waiting` : "";
+    setCard(
+      "descriptors",
+      resources.descriptors === null ? "–" : count.format(resources.descriptors),
+      `${resources.descriptorLimit === null ? "" : `limit ${count.format(resources.descriptorLimit)} · `}${count.format(resources.openStores)}${cap} stores open${waiting}`,
+      resources.descriptors !== null && resources.descriptorLimit !== null && resources.descriptors > resources.descriptorLimit * 0.8 ? "warn" : "",
     );
     setCard("produced", `${perSecond(rates.entriesProducedPerSec)}/s`, `${bytes(rates.bytesProducedPerSec)}/s · ${count.format(totals.entriesProduced)} total`);
     setCard("consumed", `${perSecond(rates.entriesConsumedPerSec)}/s`, `${bytes(rates.bytesConsumedPerSec)}/s · ${count.format(totals.entriesConsumed)} total`);

@@ -1,0 +1,111 @@
+import type pg from "pg";
+import type { Logger } from "../../pkg/server/logger.js";
+import type { BusStats } from "../types.js";
+
+export interface Pending {
+  readonly channel: string;
+  readonly chunks: readonly string[];
+}
+
+/** Notifications sent by one statement at most; a burst goes out in a few round trips, not one per message. */
+const MAX_BATCH_NOTIFICATIONS = 500;
+
+/**
+ * One statement sends a batch of notifications in array order. Functions in the select list run
+ * once per row of the unnest, in the arrays' order, so PostgreSQL queues them in that order.
+ */
+const NOTIFY_BATCH = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS n(c, p, i) ORDER BY i";
+
+/**
+ * Publishes without ever waiting: a message joins a queue bounded by `maxQueue`, sent in batches
+ * over the bus's connection. While the connection is down, or the queue is full, a publish is dropped
+ * and counted; messages waiting when the connection drops are dropped too.
+ */
+export class BatchingPublisher {
+  readonly #maxQueue: number;
+  readonly #logger: Logger;
+  readonly #stats: BusStats = { published: 0, dropped: 0 };
+  #queue: Pending[] = [];
+  /** Messages queued or in the statement in flight. */
+  #waiting = 0;
+  #client: pg.Client | undefined;
+  #sending: Promise<void> | undefined;
+  #closed = false;
+  #failureLogged = false;
+
+  constructor(maxQueue: number, logger: Logger) {
+    this.#maxQueue = maxQueue;
+    this.#logger = logger;
+  }
+
+  get stats(): BusStats {
+    return { ...this.#stats };
+  }
+
+  up(client: pg.Client): void {
+    this.#client = client;
+  }
+
+  down(): void {
+    this.#client = undefined;
+    this.#stats.dropped += this.#queue.length;
+    this.#waiting -= this.#queue.length;
+    this.#queue = [];
+  }
+
+  /** `encode` runs only when the message is queued, so a dropped message costs no encoding. */
+  publish(encode: () => Pending): void {
+    this.#stats.published++;
+    if (this.#closed || this.#client === undefined || this.#waiting >= this.#maxQueue) {
+      this.#stats.dropped++;
+      return;
+    }
+    this.#queue.push(encode());
+    this.#waiting++;
+    this.#sending ??= this.#drain();
+  }
+
+  /** Resolves once every message published so far was sent or dropped. Never rejects. */
+  async flush(): Promise<void> {
+    while (this.#sending !== undefined) await this.#sending;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #drain(): Promise<void> {
+    // Let the rest of this tick's publishes join the first batch.
+    await Promise.resolve();
+    while (this.#queue.length > 0 && this.#client !== undefined) {
+      const client = this.#client;
+      const batch = this.#take();
+      const channels = batch.flatMap(({ channel, chunks }) => chunks.map(() => channel));
+      const payloads = batch.flatMap(({ chunks }) => chunks);
+      try {
+        await client.query(NOTIFY_BATCH, [channels, payloads]);
+        this.#failureLogged = false;
+      } catch (error) {
+        this.#stats.dropped += batch.length;
+        if (!this.#failureLogged) this.#logger.warn({ err: error }, "postgres bus publish failed; dropping until it succeeds again");
+        this.#failureLogged = true;
+      } finally {
+        this.#waiting -= batch.length;
+      }
+    }
+    this.#sending = undefined;
+  }
+
+  /** Whole messages from the queue's head, up to the batch bound (at least one message). */
+  #take(): Pending[] {
+    let notifications = 0;
+    let count = 0;
+    while (count < this.#queue.length) {
+      const size = this.#queue[count]?.chunks.length ?? 0;
+      if (count > 0 && notifications + size > MAX_BATCH_NOTIFICATIONS) break;
+      notifications += size;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+}

@@ -1,0 +1,24 @@
+import { afterAll } from "vitest";
+import { postgres, skipping } from "../../test/support/services.js";
+import { dropSchema, randomSchema } from "../../test/support/pg-schema.js";
+import { runStoreConformance, type StoreHarness } from "../conformance/index.js";
+import { createPostgresStoreFactoryWith } from "./factory.js";
+
+const url = postgres.url;
+const schema = randomSchema();
+
+/**
+ * Every factory shares the file's schema (each test uses its own store ids); reopening is a new
+ * factory with its own pool. Leases use the local clock here because the suite fakes `Date`;
+ * lease-clock.test.ts covers the database clock.
+ */
+function postgresHarness(connectionString: string): StoreHarness {
+  const make = async () =>
+    createPostgresStoreFactoryWith({ connectionString, schema, nodeId: "conformance", pool: { max: 4 } }, { leaseClock: "local" });
+  return { features: { reopen: true, durable: true }, createFactory: make, reopenFactory: make };
+}
+
+if (!skipping(postgres, "store conformance: postgres") && url !== undefined) {
+  afterAll(() => dropSchema(url, schema));
+  runStoreConformance("postgres", postgresHarness(url));
+}

@@ -1,0 +1,194 @@
+import { type SegmentStatus, type StoreStatus } from "../../pkg/api/index.js";
+import { segmentBounds, spaceBounds } from "../read-bounds.js";
+import type { SegmentRange, SpaceRange, StoredEntry } from "../types.js";
+import { type StoreContext, XID_POSITIONS } from "./context.js";
+import { databaseError } from "./outage.js";
+
+/** Rows one read query fetches: a reader holds no connection between chunks, however slowly it reads. */
+const CHUNK = 512;
+
+interface EntryRow {
+  position: string;
+  segment: string;
+  sequence: string;
+  ts: string;
+  trx_id: string;
+  trx_node: string;
+  trx_number: string;
+  payload: Buffer;
+  metadata: string | null;
+}
+
+const COLUMNS = "e.position, sg.segment, e.sequence, e.ts, e.trx_id, e.trx_node, e.trx_number, e.payload, e.metadata";
+
+/**
+ * A segment's entries in sequence order, one keyset query per chunk. Sequences of a segment commit in
+ * order under its row lock, so a reader resuming after sequence n never misses a later commit.
+ */
+export async function* readSegmentChunks(context: StoreContext, range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
+  const bounds = segmentBounds(range);
+  if (bounds.empty) return;
+  const { schema, storeId } = context;
+  const sql = `SELECT ${COLUMNS} FROM ${schema}.spaces sp
+    JOIN ${schema}.segments sg ON sg.space_id = sp.id
+    JOIN ${schema}.entries e ON e.segment_id = sg.id
+    WHERE sp.store_id = $1 AND sp.space = $2 AND sg.segment = $3 AND e.sequence >= $4 AND e.sequence <= $5 AND e.ts >= $6 AND e.ts <= $7
+    ORDER BY e.sequence LIMIT $8`;
+  let from = bounds.minSequence;
+  let left = bounds.limit;
+  while (left > 0) {
+    const size = Math.min(CHUNK, left);
+    const rows = await query<EntryRow>(context, "read segment", sql, [
+      storeId,
+      range.space,
+      range.segment,
+      from,
+      bounds.maxSequence,
+      bounds.minTimestamp,
+      bounds.maxTimestamp,
+      size,
+    ]);
+    if (rows.length === 0) return;
+    const chunk = rows.map((row) => toEntry(range.space, row));
+    yield chunk;
+    if (rows.length < size) return;
+    left -= rows.length;
+    from = (chunk.at(-1) as StoredEntry).sequence + 1;
+  }
+}
+
+/**
+ * A space's entries in commit order (position order), one keyset query per chunk. In "xid" ordering
+ * the read stops below the oldest running transaction's positions: everything there has committed
+ * or never will, so nothing can appear later behind what was read.
+ */
+export async function* readSpaceChunks(context: StoreContext, range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
+  const bounds = spaceBounds(range);
+  if (bounds.empty) return;
+  const { schema, storeId } = context;
+  const visible =
+    context.ordering === "xid" ? `AND e.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${XID_POSITIONS}` : "";
+  const sql = `SELECT ${COLUMNS} FROM ${schema}.spaces sp
+    JOIN ${schema}.entries e ON e.space_id = sp.id
+    JOIN ${schema}.segments sg ON sg.id = e.segment_id
+    WHERE sp.store_id = $1 AND sp.space = $2 AND e.position > $3 ${visible} AND e.ts >= $4 AND e.ts <= $5
+    ORDER BY e.position LIMIT $6`;
+  let after = bounds.afterPosition;
+  let left = bounds.limit;
+  while (left > 0) {
+    const size = Math.min(CHUNK, left);
+    const rows = await query<EntryRow>(context, "read space", sql, [storeId, range.space, after, bounds.minTimestamp, bounds.maxTimestamp, size]);
+    if (rows.length === 0) return;
+    const chunk = rows.map((row) => toEntry(range.space, row));
+    yield chunk;
+    if (rows.length < size) return;
+    left -= rows.length;
+    after = (chunk.at(-1) as StoredEntry).position;
+  }
+}
+
+export async function peek(context: StoreContext, space: string, segment: string): Promise<StoredEntry | undefined> {
+  const { schema, storeId } = context;
+  const rows = await query<EntryRow>(
+    context,
+    "peek",
+    `SELECT ${COLUMNS} FROM ${schema}.spaces sp
+      JOIN ${schema}.segments sg ON sg.space_id = sp.id
+      JOIN ${schema}.entries e ON e.segment_id = sg.id
+      WHERE sp.store_id = $1 AND sp.space = $2 AND sg.segment = $3
+      ORDER BY e.sequence DESC LIMIT 1`,
+    [storeId, space, segment],
+  );
+  return rows[0] === undefined ? undefined : toEntry(space, rows[0]);
+}
+
+interface HeadRow {
+  segment: string;
+  first_sequence: string;
+  first_timestamp: string;
+  last_sequence: string;
+  last_timestamp: string;
+}
+
+/** Heads of a space's segments (or of one), sorted; a segment row left by a refused first batch has none. */
+export async function segmentStatuses(context: StoreContext, space: string, segment?: string): Promise<SegmentStatus[]> {
+  const { schema, storeId } = context;
+  const rows = await query<HeadRow>(
+    context,
+    "segment status",
+    `SELECT sg.segment, sg.first_sequence, sg.first_timestamp, sg.last_sequence, sg.last_timestamp
+      FROM ${schema}.spaces sp JOIN ${schema}.segments sg ON sg.space_id = sp.id
+      WHERE sp.store_id = $1 AND sp.space = $2 AND sg.last_sequence > 0 AND ($3::text IS NULL OR sg.segment = $3)
+      ORDER BY sg.segment`,
+    [storeId, space, segment ?? null],
+  );
+  return rows.map((row) => ({
+    space,
+    segment: row.segment,
+    firstSequence: Number(row.first_sequence),
+    firstTimestamp: Number(row.first_timestamp),
+    lastSequence: Number(row.last_sequence),
+    lastTimestamp: Number(row.last_timestamp),
+  }));
+}
+
+export async function listSpaces(context: StoreContext): Promise<string[]> {
+  const { schema, storeId } = context;
+  const rows = await query<{ space: string }>(
+    context,
+    "list spaces",
+    `SELECT sp.space FROM ${schema}.spaces sp
+      WHERE sp.store_id = $1 AND EXISTS (SELECT 1 FROM ${schema}.segments sg WHERE sg.space_id = sp.id AND sg.last_sequence > 0)
+      ORDER BY sp.space`,
+    [storeId],
+  );
+  return rows.map((row) => row.space);
+}
+
+export async function listSegments(context: StoreContext, space: string): Promise<string[]> {
+  return (await segmentStatuses(context, space)).map((status) => status.segment);
+}
+
+export async function storeStatus(context: StoreContext): Promise<StoreStatus> {
+  const { schema, storeId } = context;
+  const rows = await query<{ space: string; segments: string; entries: string; last_timestamp: string }>(
+    context,
+    "status",
+    `SELECT sp.space, count(*) AS segments, sum(sg.last_sequence - sg.first_sequence + 1) AS entries, max(sg.last_timestamp) AS last_timestamp
+      FROM ${schema}.spaces sp JOIN ${schema}.segments sg ON sg.space_id = sp.id
+      WHERE sp.store_id = $1 AND sg.last_sequence > 0
+      GROUP BY sp.space ORDER BY sp.space`,
+    [storeId],
+  );
+  return {
+    storeId,
+    spaces: rows.map((row) => ({
+      space: row.space,
+      segmentCount: Number(row.segments),
+      entryCount: Number(row.entries),
+      lastTimestamp: Number(row.last_timestamp),
+    })),
+  };
+}
+
+async function query<T extends object>(context: StoreContext, what: string, text: string, values: unknown[]): Promise<T[]> {
+  try {
+    return (await context.pool.query<T>(text, values)).rows;
+  } catch (error) {
+    throw databaseError(error, what);
+  }
+}
+
+function toEntry(space: string, row: EntryRow): StoredEntry {
+  return {
+    space,
+    segment: row.segment,
+    sequence: Number(row.sequence),
+    timestamp: Number(row.ts),
+    trx: { id: row.trx_id, node: row.trx_node, number: Number(row.trx_number) },
+    // A plain Uint8Array copy: readers keep entries, not views of the driver's buffers.
+    payload: new Uint8Array(row.payload),
+    metadata: row.metadata === null ? {} : (JSON.parse(row.metadata) as { [key: string]: string }),
+    position: Number(row.position),
+  };
+}
