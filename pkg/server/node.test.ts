@@ -210,7 +210,7 @@ describe("Node over the in-process transport", () => {
         batch(2, 2, (n) => new Uint8Array(n === 3 ? 1025 : 10)),
       ]);
       expect(reply.messages).toHaveLength(1);
-      expect(reply.error).toMatchObject({ kind: "resource_exhausted", code: "transient" });
+      expect(reply.error).toMatchObject({ kind: "resource_exhausted", code: "permanent" });
       expect(reply.error?.message).toContain("records[1].payload");
       const peek = await call(provider, { $type: MessageTypes.peek, space: "orders", segment: "o-3" });
       expect(peek.messages[0]?.entry).toMatchObject({ sequence: 1 });

@@ -35,6 +35,8 @@ export interface StoreNodeOptions {
   observer?: ServerObserver;
 }
 
+const noRelease = (): void => undefined;
+
 /** A stream being handled: its abort switch (node close) and a guard so it ends only once. */
 interface OpenStream {
   readonly abort: AbortController;
@@ -162,6 +164,7 @@ export class StoreNode implements Node, AsyncDisposable {
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       principal: () => stream.principal,
+      reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
       receive: async () => {
         const bytes = await race.race(stream.receive());

@@ -26,6 +26,11 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** The next message on the stream, decoded and validated; undefined once the client has half-closed. */
   receive(): Promise<Message | undefined>;
+  /**
+   * Charges memory this stream is about to hold to its connection's budget (docs/limits.md) and
+   * returns the release; throws `resource_exhausted` when it does not fit.
+   */
+  reserve(bytes: number): () => void;
   /** Sends one message; resolves when the transport has room for more. */
   send(message: Response): Promise<void>;
   /** Sends `message` already encoded as `bytes` (shared by many streams: never modified). */

@@ -36,7 +36,7 @@ export class Connection {
   send(frame: Frame): void {
     const bytes = encodeFrame(frame);
     if (bytes.byteLength > this.#maxFrameBytes) {
-      throw new StreamsError("resource_exhausted", `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`);
+      throw new StreamsError("resource_exhausted", `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`, { code: "permanent" });
     }
     this.socket.send(bytes);
   }
