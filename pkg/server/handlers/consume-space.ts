@@ -1,4 +1,4 @@
-import { type ConsumeSpaceRequest, decodeOffsetOf } from "../../api/index.js";
+import { type ConsumeSpaceRequest, decodeOffsetOf } from "../../api/internal/index.js";
 import { sendHistory } from "../live/follow.js";
 import { followSpace } from "../live/follow-space.js";
 import { SpacesReadSource } from "./consume-spaces-source.js";

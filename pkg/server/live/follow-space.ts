@@ -1,4 +1,4 @@
-import { MessageTypes } from "../../api/index.js";
+import { MessageTypes } from "../../api/internal/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 import type { SpacesReadSource } from "../handlers/consume-spaces-source.js";
 import type { HandlerContext } from "../handlers/context.js";

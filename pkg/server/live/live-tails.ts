@@ -1,6 +1,6 @@
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import { SpaceTail } from "./space-tail.js";
 
 export interface LiveTailsOptions {

@@ -1,9 +1,9 @@
-import { encodeMessage, StreamsError } from "../../api/index.js";
+import { encodeMessage, StreamsError } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import { type EntriesBatch, EntriesPacker } from "../handlers/entries.js";
 import { spaceChunks } from "../handlers/store-chunks.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import { segmentRoute } from "./notifications.js";
 import { type TailBlock, TailWindow, type WindowPlace } from "./tail-window.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MessageTypes } from "../../api/index.js";
+import { MessageTypes } from "../../api/internal/index.js";
 import { type TailBlock, TailWindow } from "./tail-window.js";
 
 /** A block of the positions (after, last], `size` bytes. */

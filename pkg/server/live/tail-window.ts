@@ -1,4 +1,4 @@
-import type { EntriesMessage } from "../../api/index.js";
+import type { EntriesMessage } from "../../api/internal/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 
 /** Entries of one space, read from storage once and encoded once, for every follower to send. */
