@@ -9,7 +9,7 @@ import { createLevelStoreFactory } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createPostgresStoreFactory } from "../../store/postgres/index.js";
 import type { StoreFactory } from "../../store/types.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../api/logger.js";
 import type { ServeConfig } from "./config/index.js";
 import type { DependencyStatus } from "./probes.js";
 
