@@ -58,6 +58,7 @@ describe("public client types", () => {
     expectTypeOf<ConsumeState>().toEqualTypeOf<{
       status: "connecting" | "connected" | "reconnecting" | "closed";
       reconnects: number;
+      url?: string;
       caughtUp: number;
     }>();
     expectTypeOf<ConsumeSegmentQuery>().toEqualTypeOf<{

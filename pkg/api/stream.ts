@@ -43,6 +43,8 @@ export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "cl
 export interface ConnectionState {
   status: ConnectionStatus;
   reconnects: number;
+  /** The server address in use (the last one while reconnecting), for providers that dial one of several. */
+  url?: string;
 }
 
 /** How a client reaches servers: in-process, WebSocket, … */

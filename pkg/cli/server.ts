@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import { createRedisBusFactory } from "../../bus/redis/index.js";
 import type { Bus, BusFactory } from "../../bus/types.js";
-import { createLevelStoreFactory } from "../../store/level/index.js";
+import { createLevelStoreFactory, type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { attachStreamz, type StreamzServer } from "../../transport/ws/index.js";
@@ -100,7 +100,12 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   };
 
   await mkdir(resolve(config.dataDir), { recursive: true });
-  const auth = await createServerAuth(config.auth, config.dataDir, logger);
+  // Fails here, before anything listens, when another process serves this data directory.
+  const dataDirLock: DataDirLock | undefined = config.store === "level" ? await lockDataDir(resolve(config.dataDir)) : undefined;
+  const auth = await createServerAuth(config.auth, config.dataDir, logger).catch(async (error: unknown) => {
+    await dataDirLock?.release();
+    throw error;
+  });
   const storeFactory = openStoreFactory(config);
   const activity = new ServerActivity();
   const manager: StoreNodeManager = createNodeManager({
@@ -144,6 +149,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     await streamz.close(GOING_AWAY);
     await manager.close();
     await storeFactory.close?.();
+    await dataDirLock?.release();
     httpServer.closeAllConnections();
     await listenersClosed;
     logger.info({}, "server stopped");

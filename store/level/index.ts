@@ -66,3 +66,4 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
 }
 
 export { LevelStore } from "./level-store.js";
+export { type DataDirLock, lockDataDir } from "./data-dir-lock.js";

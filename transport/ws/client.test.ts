@@ -293,7 +293,7 @@ describe("ws client provider against a fake server", () => {
     const connection = server.connections[0]!;
     expect([...connection.channels.values()].map((c) => c.storeId)).toEqual(Array(50).fill(STORE));
     expect(new Set(connection.channels.keys()).size).toBe(50);
-    expect(client.state).toEqual({ status: "connected", reconnects: 0 });
+    expect(client.state).toEqual({ status: "connected", reconnects: 0, url: server.url });
   });
 
   it("appends /streamz to the base url and sends the token as a bearer header", async () => {
@@ -459,7 +459,7 @@ describe("ws client provider against a fake server", () => {
     ]);
     expect(server.upgrades.map((u) => u.authorization)).toEqual(["Bearer token-1", "Bearer token-2", "Bearer token-3", "Bearer token-4"]);
     expect(server.connections[1]!.upgrade.authorization).toBe("Bearer token-4");
-    expect(client.state).toEqual({ status: "connected", reconnects: 1 });
+    expect(client.state).toEqual({ status: "connected", reconnects: 1, url: server.url });
   });
 
   it("reconnects after a 1001 going-away close", async () => {
@@ -473,7 +473,7 @@ describe("ws client provider against a fake server", () => {
     expect(error.message).toContain("1001 server shutting down");
     expect(str(await client.open(STORE, bytes("b")).receive())).toBe("b");
     expect(server.connections).toHaveLength(2);
-    expect(client.state).toEqual({ status: "connected", reconnects: 1 });
+    expect(client.state).toEqual({ status: "connected", reconnects: 1, url: server.url });
   });
 
   it("a 401 at the upgrade is unauthenticated and is not retried", async () => {

@@ -1,6 +1,7 @@
 import type { Logger } from "../../../pkg/server/logger.js";
 import { silentLogger } from "../../../pkg/server/logger.js";
 import { checkRetryPolicy, type RetryPolicy, type StreamsError } from "../../../pkg/api/index.js";
+import { type AddressSource, checkAddressSource } from "./addresses.js";
 import type { BrowserLikeSocket } from "./socket.js";
 
 /** A bearer token, or a callback that fetches a fresh one (called on every dial and every refresh). */
@@ -17,10 +18,12 @@ export interface WsProviderOptions {
   /** A WebSocket constructor used instead of the default; the token then travels as a subprotocol. */
   WebSocket?: WebSocketConstructor;
   retry?: Partial<RetryPolicy>;
-  /** Time allowed for one dial, token fetch included. Default 10 s. */
+  /** Time allowed for one dial, token fetch included; past it the next address is tried. Default 10 s. */
   connectTimeoutMs?: number;
-  /** Called after each failed dial with its error and the attempt number (1-based). */
-  onDialFailure?: (error: StreamsError, attempt: number) => void;
+  /** Dial several addresses in a random order (default), so clients spread over the servers; false keeps the given order. */
+  randomize?: boolean;
+  /** Called after each failed dial with its error, the failed dials in a row (1-based) and the address dialed (undefined when the urls function failed). */
+  onDialFailure?: (error: StreamsError, attempt: number, url: string | undefined) => void;
   /** Fraction of a token's lifetime after which it is refreshed in band. Default 0.8. */
   refreshAt?: number;
   /** Largest frame sent or accepted. Default 8 MiB. */
@@ -29,12 +32,13 @@ export interface WsProviderOptions {
 }
 
 export interface ResolvedOptions {
-  url: string;
+  urls: AddressSource;
+  randomize: boolean;
   token: TokenSource | undefined;
   WebSocket: WebSocketConstructor | undefined;
   retry: RetryPolicy;
   connectTimeoutMs: number;
-  onDialFailure: ((error: StreamsError, attempt: number) => void) | undefined;
+  onDialFailure: ((error: StreamsError, attempt: number, url: string | undefined) => void) | undefined;
   refreshAt: number;
   maxFrameBytes: number;
   logger: Logger;
@@ -55,29 +59,12 @@ const DEFAULTS = {
   logger: silentLogger,
 };
 
-export const STREAMZ_PATH = "/streamz";
-
-/** `ws://host:port` → `ws://host:port/streamz`; http(s) URLs map to ws(s). */
-export function streamzUrl(base: string): string {
-  if (typeof base !== "string") throw new TypeError("url must be a string");
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new TypeError(`url is not a valid URL: ${base}`);
-  }
-  if (url.protocol === "http:") url.protocol = "ws:";
-  else if (url.protocol === "https:") url.protocol = "wss:";
-  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new TypeError(`url must use ws:, wss:, http: or https:, got ${url.protocol}`);
-  if (!url.pathname.endsWith(STREAMZ_PATH)) url.pathname = url.pathname.replace(/\/*$/, "") + STREAMZ_PATH;
-  return url.toString();
-}
-
-
 /** Merges options with defaults and checks them; programmer mistakes are TypeErrors. */
-export function resolveOptions(url: string, options: WsProviderOptions): ResolvedOptions {
+export function resolveOptions(urls: unknown, options: WsProviderOptions): ResolvedOptions {
+  const source = checkAddressSource(urls);
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  const { token, WebSocket, onDialFailure } = options;
+  const { token, WebSocket, onDialFailure, randomize = true } = options;
+  if (typeof randomize !== "boolean") throw new TypeError("randomize must be a boolean");
   if (token !== undefined && typeof token !== "string" && typeof token !== "function")
     throw new TypeError("token must be a string or a function returning one");
   if (WebSocket !== undefined && typeof WebSocket !== "function") throw new TypeError("WebSocket must be a constructor");
@@ -99,5 +86,5 @@ export function resolveOptions(url: string, options: WsProviderOptions): Resolve
   if (!Number.isSafeInteger(merged.maxFrameBytes) || merged.maxFrameBytes < 1024) throw new TypeError("maxFrameBytes must be an integer >= 1024");
   const { logger } = merged;
   if (typeof logger !== "object" || logger === null || typeof logger.warn !== "function") throw new TypeError("logger must be a Logger");
-  return { url: streamzUrl(url), token, WebSocket, onDialFailure, retry, ...merged };
+  return { urls: source, randomize, token, WebSocket, onDialFailure, retry, ...merged };
 }

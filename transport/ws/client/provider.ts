@@ -1,5 +1,7 @@
 import { type ClientStream, type ConnectionState, type ConnectionStatus, type Provider, retryDelay, StreamsError } from "../../../pkg/api/index.js";
 import { abortable, follow, sleep } from "./abort.js";
+import { AddressPool } from "./address-pool.js";
+import { type Address, discover } from "./addresses.js";
 import { Channel } from "./channel.js";
 import { Connection } from "./connection.js";
 import type { ResolvedOptions, TokenSource } from "./options.js";
@@ -17,21 +19,23 @@ async function callToken(source: Exclude<TokenSource, string>): Promise<string> 
 
 export type WsProvider = Provider & AsyncDisposable;
 
-/**
- * A Provider over one lazily dialed WebSocket shared by every logical stream.
- *
- * - A dropped connection fails the streams open on it with `unavailable` (resuming them is the SDK's
- *   job; a produce is never resent) and redials with backoff. Streams opened meanwhile wait for the
- *   next connection, bounded only by their own cancel.
- * - Each dial fetches a fresh token. A 401 is `unauthenticated` and stops dialing: the waiting streams
- *   fail with it, and the next `open` dials again. So do `retry.maxAttempts` transient failures in a row.
- * - `state.reconnects` counts connections re-established after one was lost.
- * - `close()` fails open and waiting streams with `cancelled` (the caller ended them: nothing to
- *   retry) and closes the socket with 1000.
- */
 /** msgpack array header, kind, channel (up to 9 bytes) and bin header of a data frame. */
 const FRAME_OVERHEAD_BYTES = 16;
 
+/**
+ * A Provider over one lazily dialed WebSocket shared by every logical stream, to one of the given
+ * server addresses (docs/deployment.md, "Client failover").
+ *
+ * - A dropped connection fails the streams open on it with `unavailable` (resuming them is the SDK's
+ *   job; a produce is never resent) and redials, another address first when there are several.
+ *   Streams opened meanwhile wait for the next connection, bounded only by their own cancel.
+ * - Each dial fetches a fresh token. A 401 is `unauthenticated` and stops dialing: the waiting streams
+ *   fail with it, and the next `open` dials again. So do `retry.maxAttempts` transient failures in a row.
+ * - `state.reconnects` counts connections re-established after one was lost; `state.url` names the
+ *   address in use (the last one while reconnecting).
+ * - `close()` fails open and waiting streams with `cancelled` (the caller ended them: nothing to
+ *   retry) and closes the socket with 1000.
+ */
 export class WebSocketProvider implements WsProvider {
   readonly #options: ResolvedOptions;
   readonly #dial: Dialer;
@@ -39,6 +43,9 @@ export class WebSocketProvider implements WsProvider {
   #reconnects = 0;
   #everConnected = false;
   #connection: Connection | undefined;
+  /** The address of the connection in use, or of the last one while reconnecting. */
+  #address: Address | undefined;
+  readonly #pool: AddressPool;
   readonly #waiting = new Set<Channel>();
   #dialing = false;
   /** Aborted by close(): ends a dial or a backoff in progress. */
@@ -48,10 +55,13 @@ export class WebSocketProvider implements WsProvider {
   constructor(options: ResolvedOptions, dial: Dialer) {
     this.#options = options;
     this.#dial = dial;
+    this.#pool = new AddressPool({ retry: options.retry, randomize: options.randomize });
   }
 
   get state(): ConnectionState {
-    return { status: this.#status, reconnects: this.#reconnects };
+    const state: ConnectionState = { status: this.#status, reconnects: this.#reconnects };
+    if (this.#address !== undefined) state.url = this.#address.url;
+    return state;
   }
 
   /** A message travels in one data frame, which adds at most FRAME_OVERHEAD_BYTES to it. */
@@ -67,7 +77,7 @@ export class WebSocketProvider implements WsProvider {
     else if (this.#connection) this.#connection.attach(channel);
     else {
       this.#waiting.add(channel);
-      this.#startDialing(false);
+      this.#startDialing();
     }
     return channel;
   }
@@ -97,84 +107,109 @@ export class WebSocketProvider implements WsProvider {
     stopWaiting();
   }
 
-  #startDialing(afterDrop: boolean): void {
+  #startDialing(): void {
     if (this.#dialing || this.#connection || this.#status === "closed") return;
     this.#dialing = true;
-    void this.#dialLoop(afterDrop).finally(() => (this.#dialing = false));
+    void this.#dialLoop().finally(() => (this.#dialing = false));
   }
 
-  /** Dials until connected, a permanent failure, `maxAttempts` failures in a row, or close. */
-  async #dialLoop(afterDrop: boolean): Promise<void> {
+  /**
+   * Dials until connected, a permanent failure, `maxAttempts` failed dials in a row (over all
+   * addresses), or close. Each turn asks the address source again and dials the pool's pick, after
+   * that address's own backoff (see AddressPool).
+   */
+  async #dialLoop(): Promise<void> {
     const { retry, onDialFailure, logger } = this.#options;
-    // After a drop even the first redial waits, so a server that accepts and then drops does not spin us.
-    let delayIndex = afterDrop ? 1 : 0;
-    for (let attempt = 1; ; attempt++) {
-      if (delayIndex > 0 && !(await sleep(retryDelay(retry, delayIndex), this.#lifetime.signal))) return;
+    for (let failures = 0; ; ) {
+      let address: Address | undefined;
       try {
-        await this.#connect();
+        this.#pool.update(await this.#bounded("finding the server addresses", () => discover(this.#options.urls)));
+        const pick = this.#pool.pick();
+        if (pick.waitMs > 0) {
+          logger.debug({ url: pick.address.url, waitMs: pick.waitMs }, "websocket dial waits for the address's backoff");
+          if (!(await sleep(pick.waitMs, this.#lifetime.signal))) return;
+          continue;
+        }
+        address = pick.address;
+        logger.debug({ url: address.url }, "websocket dialing");
+        await this.#connect(address);
         return;
       } catch (caught) {
         if (this.#status === "closed") return;
         const error = StreamsError.from(caught, "unavailable");
-        logger.warn({ err: error, attempt }, "websocket dial failed");
+        failures++;
+        if (address !== undefined) this.#pool.failed(address);
+        logger.warn({ err: error, attempt: failures, url: address?.url }, "websocket dial failed");
         try {
-          onDialFailure?.(error, attempt);
+          onDialFailure?.(error, failures, address?.url);
         } catch (hookError) {
           logger.error({ err: hookError }, "onDialFailure threw");
         }
-        if (!error.transient || attempt >= retry.maxAttempts) {
+        if (!error.transient || failures >= retry.maxAttempts) {
           for (const channel of [...this.#waiting]) channel.connectionLost(error);
           return;
         }
-        delayIndex++;
+        // No address was dialed (the urls function failed): back off here, as no address does.
+        if (address === undefined && !(await sleep(retryDelay(retry, failures), this.#lifetime.signal))) return;
       }
     }
   }
 
-  /** One dial, token fetch included, bounded by connectTimeoutMs and by close(). */
-  async #connect(): Promise<void> {
-    const { url, maxFrameBytes, connectTimeoutMs } = this.#options;
+  /** `work`, bounded by connectTimeoutMs and by close(). */
+  async #bounded<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { connectTimeoutMs } = this.#options;
     const attempt = new AbortController();
-    const timeout = new StreamsError("unavailable", `connect timed out after ${connectTimeoutMs} ms`);
+    const timeout = new StreamsError("unavailable", `${what} timed out after ${connectTimeoutMs} ms`);
     const stopTimer = startTimer(() => attempt.abort(timeout), connectTimeoutMs, { unref: false });
     const stopFollowing = follow(this.#lifetime.signal, attempt);
-    // The socket reports to the connection, which exists only once the dial resolves.
-    let connection: Connection | undefined;
-    let markClosed = (): void => undefined;
-    const closed = new Promise<void>((resolve) => (markClosed = resolve));
     try {
-      const token = await abortable(this.#fetchToken(), attempt.signal);
-      const socket = await this.#dial({
-        url,
-        token,
-        maxFrameBytes,
-        signal: attempt.signal,
-        handlers: {
-          onFrame: (bytes) => connection?.onFrame(bytes),
-          onClose: (code, reason) => {
-            markClosed();
-            if (connection) this.#onClose(connection, code, reason);
-          },
-        },
-      });
-      connection = new Connection(socket, closed, maxFrameBytes);
-      this.#connected(connection, token);
+      return await abortable(work(attempt.signal), attempt.signal);
     } finally {
       stopTimer();
       stopFollowing();
     }
   }
 
-  #connected(connection: Connection, token: string | undefined): void {
+  /** One dial of `address`, token fetch included, bounded by connectTimeoutMs and by close(). */
+  async #connect(address: Address): Promise<void> {
+    const { maxFrameBytes } = this.#options;
+    // The socket reports to the connection, which exists only once the dial resolves.
+    const link: { connection?: Connection } = {};
+    let markClosed = (): void => undefined;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const { socket, token } = await this.#bounded("connect", async (signal) => {
+      const token = await abortable(this.#fetchToken(), signal);
+      const socket = await this.#dial({
+        url: address.streamz,
+        token,
+        maxFrameBytes,
+        signal,
+        handlers: {
+          onFrame: (bytes) => link.connection?.onFrame(bytes),
+          onClose: (code, reason) => {
+            markClosed();
+            if (link.connection) this.#onClose(link.connection, code, reason);
+          },
+        },
+      });
+      return { socket, token };
+    });
+    link.connection = new Connection(socket, closed, maxFrameBytes);
+    this.#connected(link.connection, token, address);
+  }
+
+  #connected(connection: Connection, token: string | undefined, address: Address): void {
     if (this.#status === "closed") {
       connection.socket.close(1000, "client closed");
       return;
     }
     this.#connection = connection;
+    this.#address = address;
+    this.#pool.connected(address);
     if (this.#everConnected) this.#reconnects++;
     this.#everConnected = true;
     this.#status = "connected";
-    this.#options.logger.debug({ reconnects: this.#reconnects }, "websocket connected");
+    this.#options.logger.debug({ reconnects: this.#reconnects, url: address.url }, "websocket connected");
     const source = this.#options.token;
     // A fixed string cannot be refreshed: only a token callback gets in-band refresh.
     if (token !== undefined && typeof source === "function") {
@@ -196,8 +231,10 @@ export class WebSocketProvider implements WsProvider {
     const detail = reason === "" ? `${code}` : `${code} ${reason}`;
     connection.drop(new StreamsError("unavailable", `connection lost (${detail})`, { details: { code, reason } }));
     if (this.#status === "closed") return;
-    this.#options.logger.warn({ code, reason }, "websocket connection lost; reconnecting");
+    const address = this.#address;
+    if (address !== undefined) this.#pool.lost(address);
+    this.#options.logger.warn({ code, reason, url: address?.url }, "websocket connection lost; reconnecting");
     this.#status = "reconnecting";
-    this.#startDialing(true);
+    this.#startDialing();
   }
 }
