@@ -65,7 +65,7 @@ function busStatus(bus: Bus, config: ServeConfig, phase: Phase): DependencyStatu
 }
 
 function openStoreFactory(config: ServeConfig): StoreFactory {
-  return config.store === "level" ? createLevelStoreFactory({ dataDir: resolve(config.dataDir) }) : createMemoryStoreFactory();
+  return config.store === "level" ? createLevelStoreFactory({ dataDir: resolve(config.dataDir), layout: config.levelLayout }) : createMemoryStoreFactory();
 }
 
 async function storeStatus(config: ServeConfig, phase: Phase): Promise<DependencyStatus> {

@@ -37,6 +37,8 @@ export interface ServeConfig {
   unixSocket: string | undefined;
   dataDir: string;
   store: "level" | "memory";
+  /** How level stores lie in the data directory (docs/tenants.md). */
+  levelLayout: "shared" | "per-store";
   /** What carries notifications between instances: in-process (one instance) or Redis (several). */
   bus: "memory" | "redis";
   /** Redis for `bus: "redis"`: redis://, rediss:// or unix:///path. */
@@ -68,6 +70,11 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
   }),
   dataDir: text({ defaultValue: "./data", description: "Directory for LevelDB stores and the generated dev secret." }),
   store: oneOf({ values: ["level", "memory"], defaultValue: "level", description: "Storage backend; memory keeps nothing across restarts." }),
+  levelLayout: oneOf({
+    values: ["shared", "per-store"],
+    defaultValue: "shared",
+    description: "Level stores in one shared database (store-id prefixes) or one database per store.",
+  }),
   bus: oneOf({ values: ["memory", "redis"], defaultValue: "memory", description: "Notification bus; redis to share live updates between instances." }),
   redisUrl: text({
     description: "Redis for bus=redis: redis://host:port, rediss://… or unix:///path/redis.sock.",
