@@ -1,5 +1,5 @@
 import { ClassicLevel } from "classic-level";
-import { StreamsError } from "../../pkg/api/index.js";
+import { StreamsError } from "../../pkg/api/internal/index.js";
 import { asLevelDb, BUFFERS, type StoreSublevel } from "./database.js";
 import type { StorePlace } from "./place.js";
 import { SharedWriter } from "./shared-writer.js";
