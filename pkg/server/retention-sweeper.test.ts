@@ -32,7 +32,9 @@ describe("retention sweeper", () => {
     await client.produce(STORE, "other", "g", records(1, 10));
     await client.setRetention(STORE, "s", { maxEntriesPerSegment: 3 });
     const statuses: SegmentStatus[] = [];
-    const subscription = await client.subscribeToSegment(STORE, "s", "g", (status) => statuses.push(status));
+    const subscription = await client.subscribeToSegment(STORE, "s", "g", (status) => {
+      statuses.push(status);
+    });
     await vi.advanceTimersByTimeAsync(1_000);
     const kept: number[] = [];
     for await (const entry of client.consumeSegment(STORE, { space: "s", segment: "g" })) kept.push(entry.sequence);
