@@ -8,7 +8,7 @@ import type { Bus, BusFactory } from "../../bus/types.js";
 import { createLevelStoreFactory, type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
-import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/index.js";
+import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/server/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
