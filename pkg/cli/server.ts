@@ -10,7 +10,7 @@ import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
 import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
 import { createLimitedHttpServer, refuseOtherUpgrades } from "./http-limits.js";

@@ -11,8 +11,8 @@ import {
   type Response,
   type SegmentStatus,
   StreamsError,
-} from "../api/index.js";
-import { startTimer } from "../api/timer.js";
+} from "../api/internal/index.js";
+import { startTimer } from "../api/internal/timer.js";
 import { callFailure } from "./abort.js";
 import { onAbort } from "./abort-listeners.js";
 import { assertTransmittable, type Connection } from "./connection.js";

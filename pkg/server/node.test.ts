@@ -16,12 +16,12 @@ import {
   segmentOffset,
   spaceOffset,
   StreamsError,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { Store, StoredEntry, StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { MAX_BYTES_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE } from "./handlers/entries.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../api/logger.js";
 import { createNodeManager, type StoreNodeManager } from "./node-manager.js";
 
 const STORE = "6f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";

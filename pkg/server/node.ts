@@ -7,12 +7,12 @@ import {
   type ServerStream,
   StreamsError,
   invalidArgument,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import type { Bus } from "../../bus/types.js";
 import type { Store } from "../../store/types.js";
 import { AbortRace, forwardAbort } from "./abortable.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";

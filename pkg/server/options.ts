@@ -2,7 +2,7 @@ import type { BusFactory } from "../../bus/types.js";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { type Logger, silentLogger } from "../api/logger.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */

@@ -1,6 +1,6 @@
 import { Packr } from "msgpackr";
 import { afterEach, describe, expect, it } from "vitest";
-import { FrameKinds, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
+import { FrameKinds, MessageTypes, type RecordBatch } from "../../pkg/api/internal/index.js";
 import { createNodeManager, type ServerLimits } from "../../pkg/server/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { listen, RawClient } from "../../test/support/ws-raw-client.js";

@@ -1,6 +1,6 @@
-import type { Message, Principal, Response, SegmentStatus } from "../../api/index.js";
+import type { Message, Principal, Response, SegmentStatus } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";

@@ -1,4 +1,4 @@
-import { overLimit } from "../../api/index.js";
+import { overLimit } from "../../api/internal/index.js";
 import type { ServerLimits } from "../options.js";
 
 /** Refuses a payload over the server's limit: `resource_exhausted`, permanent, naming the field. */

@@ -1,4 +1,4 @@
-import { invalidArgument, MessageTypes, opName, type ProduceRequest, type RecordBatch } from "../../api/index.js";
+import { invalidArgument, MessageTypes, opName, type ProduceRequest, type RecordBatch } from "../../api/internal/index.js";
 import type { ProduceChain } from "../../../store/types.js";
 import { CommitQueue } from "./commit-queue.js";
 import type { HandlerContext } from "./context.js";

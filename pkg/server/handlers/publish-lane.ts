@@ -10,7 +10,7 @@ import {
   type SegmentStatus,
   StreamsError,
   uncheckedPayloadBytes,
-} from "../../api/index.js";
+} from "../../api/internal/index.js";
 import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
 import { checkMetadataSize, checkPayloadSize } from "./limits.js";

@@ -1,4 +1,4 @@
-import { MessageTypes, type PublishRequest } from "../../api/index.js";
+import { MessageTypes, type PublishRequest } from "../../api/internal/index.js";
 import type { HandlerContext } from "./context.js";
 import { checkMetadataSize, checkPayloadSize } from "./limits.js";
 import { handlePublishLane } from "./publish-lane.js";

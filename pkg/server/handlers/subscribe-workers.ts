@@ -1,4 +1,4 @@
-import { invalidArgument, MessageTypes, opName, type StreamsError, type SubscribeWorkersRequest } from "../../api/index.js";
+import { invalidArgument, MessageTypes, opName, type StreamsError, type SubscribeWorkersRequest } from "../../api/internal/index.js";
 import { InventoryFeed } from "../live/workers-feed.js";
 import type { WorkerMembership } from "../live/workers-registry.js";
 import type { HandlerContext } from "./context.js";

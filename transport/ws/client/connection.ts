@@ -1,4 +1,4 @@
-import { decodeFrame, encodeFrame, type Frame, FrameError, FrameKinds, StreamsError } from "../../../pkg/api/index.js";
+import { decodeFrame, encodeFrame, type Frame, FrameError, FrameKinds, StreamsError } from "../../../pkg/api/internal/index.js";
 import type { Channel } from "./channel.js";
 import type { FrameSocket } from "./socket.js";
 import type { RefresherOptions } from "./token-refresher.js";

@@ -1,4 +1,4 @@
-import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, StreamsError } from "../../../pkg/api/index.js";
+import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, StreamsError } from "../../../pkg/api/internal/index.js";
 import type { Access } from "./access.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { SocketWriter } from "./socket-writer.js";

@@ -10,7 +10,7 @@ import {
   overLimit,
   type Principal,
   StreamsError,
-} from "../../../pkg/api/index.js";
+} from "../../../pkg/api/internal/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
 import { requiredAccess } from "./access.js";
 import { type ChannelHost, ChannelStream, type StreamInfo } from "./channel.js";

@@ -1,5 +1,5 @@
 import type { Authenticator } from "../../../pkg/server/auth/index.js";
-import { type Logger, silentLogger } from "../../../pkg/server/logger.js";
+import { type Logger, silentLogger } from "../../../pkg/api/logger.js";
 import type { NodeManager } from "../../../pkg/server/types.js";
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { WebSocket } from "ws";
-import { encodeFrame, type Frame } from "../../../pkg/api/index.js";
+import { encodeFrame, type Frame } from "../../../pkg/api/internal/index.js";
 import { type Corkable, tickCorker } from "../tick-cork.js";
 
 /** The two bounds on a connection's unsent bytes (docs/limits.md). */
