@@ -1,7 +1,8 @@
 import { connect, type Socket } from "node:net";
 import { Packr } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Entry, FrameKinds, MessageTypes, StreamsError } from "../../pkg/api/index.js";
+import { type Entry, StreamsError } from "../../pkg/api/index.js";
+import { FrameKinds, MessageTypes } from "../../pkg/api/internal/index.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
 import { createWsProvider } from "../../transport/ws/index.js";
 import { bounded } from "../support/waits.js";
