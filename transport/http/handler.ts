@@ -99,7 +99,7 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
     const abort = new AbortController();
     response.once("close", () => abort.abort());
     const client = createClient(createInProcProvider(options.manager, principal === undefined ? {} : { principal }));
-    const context: RequestContext = { streams, client, ref, request, response, url, limits, location: `${basePath}/${rawName}`, signal: abort.signal };
+    const context: RequestContext = { streams, client, ref, request, response, url, limits, location: `http://${header(request, "host") ?? "localhost"}${basePath}/${rawName}`, signal: abort.signal };
     try {
       switch (request.method) {
         case "PUT":

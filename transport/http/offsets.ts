@@ -1,16 +1,19 @@
 /**
  * Durable Streams offsets and cursors (docs/http.md). An offset names a position in a stream's data:
  * the count of data entries before it, zero-padded so that offsets sort as strings in stream order.
+ * It takes the `<16 digits>_<16 digits>` shape other servers of the protocol mint (and its conformance
+ * suite writes by hand for the start of a stream); the first part is always zero here.
  */
 
 const WIDTH = 16;
-const OFFSET_RE = /^[0-9]{16}$/;
+const EPOCH = "0".repeat(WIDTH);
+const OFFSET_RE = /^0{16}_[0-9]{16}$/;
 
 /** A position read from the `offset` query parameter: a number, the stream start, or the tail. */
 export type OffsetQuery = { kind: "position"; position: number } | { kind: "now" };
 
 export function formatOffset(position: number): string {
-  return String(position).padStart(WIDTH, "0");
+  return `${EPOCH}_${String(position).padStart(WIDTH, "0")}`;
 }
 
 /** Parses an offset the server minted (or the sentinels `-1` and `now`); undefined when malformed. */
@@ -18,7 +21,7 @@ export function parseOffset(value: string): OffsetQuery | undefined {
   if (value === "-1") return { kind: "position", position: 0 };
   if (value === "now") return { kind: "now" };
   if (!OFFSET_RE.test(value)) return undefined;
-  const position = Number(value);
+  const position = Number(value.slice(WIDTH + 1));
   return Number.isSafeInteger(position) ? { kind: "position", position } : undefined;
 }
 

@@ -34,7 +34,7 @@ const etagOf = (view: StreamView, from: number, next: number): string =>
 
 /** GET: catch-up, long-poll or SSE read (docs/http.md). */
 export async function readStream(context: RequestContext): Promise<void> {
-  const { streams, client, ref, response, url } = context;
+  const { streams, client, ref, url } = context;
   const { offset, live } = readQuery(url);
   const view = await streams.view(client, ref);
   if (view === undefined) throw new HttpProblem(404, "no such stream");
@@ -91,10 +91,13 @@ async function longPoll(context: RequestContext, view: StreamView, from: number)
   response.end();
 }
 
-/** One SSE event; every line of the data gets its own `data:` field, so no payload can forge an event. */
+/**
+ * One SSE event; every line of the data gets its own `data:` field, so no payload can forge an event.
+ * A reader drops one space after the colon, so a line that starts with a space gets one more.
+ */
 function event(response: ServerResponse, name: string, data: string): void {
-  const lines = data.split(/\r\n|\r|\n/).map((line) => `data:${line}\n`);
-  response.write(`event:${name}\n${lines.join("")}\n`);
+  const lines = data.split(/\r\n|\r|\n/).map((line) => `data:${line.startsWith(" ") ? " " : ""}${line}\n`);
+  response.write(`event: ${name}\n${lines.join("")}\n`);
 }
 
 async function sse(context: RequestContext, view: StreamView, from: number): Promise<void> {
