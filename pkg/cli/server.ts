@@ -6,7 +6,7 @@ import type { Bus } from "../../bus/types.js";
 import { type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/server/index.js";
 import { createDurableStreamsHandler } from "../../transport/http/index.js";
-import { withAnonymousScopes } from "../server/auth/scopes.js";
+import { withAnonymousScopes } from "../server/auth/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
