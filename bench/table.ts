@@ -39,7 +39,7 @@ function describeTarget(target: Target | undefined): string {
   if (target === undefined) return "";
   switch (target.kind) {
     case "ratio":
-      return `≥ ${target.min} × raw LevelDB`;
+      return `≥ ${target.min} × raw ${target.of === "pg" ? "pg" : "LevelDB"}`;
     case "atLeast":
       return `≥ ${formatNumber(target.value)}`;
     case "atMost":
@@ -47,10 +47,12 @@ function describeTarget(target: Target | undefined): string {
   }
 }
 
-function meets(target: Target, value: number, levelRatio: number | undefined): boolean {
+function meets(target: Target, value: number, ratios: { level: number | undefined; pg: number | undefined }): boolean {
   switch (target.kind) {
-    case "ratio":
-      return levelRatio !== undefined && levelRatio >= target.min;
+    case "ratio": {
+      const ratio = ratios[target.of];
+      return ratio !== undefined && ratio >= target.min;
+    }
     case "atLeast":
       return value >= target.value;
     case "atMost":
@@ -58,7 +60,12 @@ function meets(target: Target, value: number, levelRatio: number | undefined): b
   }
 }
 
-const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw ws", "ours/ws", "target", "ok"];
+const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw ws", "ours/ws", "raw pg", "ours/pg", "target", "ok"];
+
+/** A case that could not reach a service it needs (PostgreSQL, Redis) reports this unit. */
+export const NOT_MEASURED = "not measured";
+
+const shown = (figure: Figure | undefined): string => (figure === undefined ? "" : figure.unit === NOT_MEASURED ? NOT_MEASURED : formatNumber(figure.value));
 
 /** One markdown table of the rows' medians and targets, then each row's detail and every run's figure. */
 export function renderTable(rows: readonly Row[], results: Results, title: string): string {
@@ -66,17 +73,23 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
     const ours = figureOf(results, r.ours);
     const level = figureOf(results, r.level);
     const ws = figureOf(results, r.ws);
-    const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
-    const wsRatio = ours !== undefined && ws !== undefined ? ours.value / ws.value : undefined;
-    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, levelRatio) ? "✓" : "✗";
+    const pg = figureOf(results, r.pg);
+    const measured = (figure: Figure | undefined): figure is Figure => figure !== undefined && figure.unit !== NOT_MEASURED;
+    const levelRatio = measured(ours) && level !== undefined ? ours.value / level.value : undefined;
+    const wsRatio = measured(ours) && ws !== undefined ? ours.value / ws.value : undefined;
+    const pgRatio = measured(ours) && measured(pg) ? ours.value / pg.value : undefined;
+    const ok =
+      r.target === undefined || !measured(ours) ? "" : meets(r.target, ours.value, { level: levelRatio, pg: pgRatio }) ? "✓" : "✗";
     return [
       r.name,
-      ours === undefined ? (results.failures.has(keyOf(r.ours)) ? "FAILED" : "-") : formatNumber(ours.value),
+      ours === undefined ? (results.failures.has(keyOf(r.ours)) ? "FAILED" : "-") : shown(ours),
       ours?.unit ?? "",
       level === undefined ? "" : formatNumber(level.value),
       levelRatio === undefined ? "" : levelRatio.toFixed(2),
       ws === undefined ? "" : formatNumber(ws.value),
       wsRatio === undefined ? "" : wsRatio.toFixed(2),
+      shown(pg),
+      pgRatio === undefined ? "" : pgRatio.toFixed(2),
       describeTarget(r.target),
       ok,
     ];
