@@ -17,7 +17,7 @@ import {
   StreamsError,
   type StoreStatus,
   sequenceConflict,
-} from "../pkg/api/index.js";
+} from "../pkg/api/internal/index.js";
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
 import { retentionStart } from "./lifecycle.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";

@@ -1,4 +1,4 @@
-import { compareNames, failedPrecondition, type Record, type SegmentStatus, type StoreStatus } from "../pkg/api/index.js";
+import { compareNames, failedPrecondition, type Record, type SegmentStatus, type StoreStatus } from "../pkg/api/internal/index.js";
 import { checkBatchSequences } from "./abstract-store.js";
 
 /**

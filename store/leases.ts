@@ -1,4 +1,4 @@
-import { invalidArgument, type LeaseResult, MAX_LEASE_TTL_MS } from "../pkg/api/index.js";
+import { invalidArgument, type LeaseResult, MAX_LEASE_TTL_MS } from "../pkg/api/internal/index.js";
 
 /**
  * A key's lease as a backend keeps it. The token is the last one issued for the key and stays after

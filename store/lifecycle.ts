@@ -1,4 +1,4 @@
-import { type Retention, type SegmentStatus } from "../pkg/api/index.js";
+import { type Retention, type SegmentStatus } from "../pkg/api/internal/index.js";
 import { keepsEntries, type SegmentHead } from "./heads.js";
 import type { Store } from "./types.js";
 

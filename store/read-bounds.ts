@@ -1,4 +1,4 @@
-import { invalidArgument } from "../pkg/api/index.js";
+import { invalidArgument } from "../pkg/api/internal/index.js";
 import type { SegmentRange, SpaceRange } from "./types.js";
 
 /** Bounds of a read with every default filled in: inclusive, unbounded ends at the extremes. */

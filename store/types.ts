@@ -1,4 +1,4 @@
-import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/index.js";
+import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/internal/index.js";
 
 /** An entry as a store keeps it: the wire Entry without its offset, plus its commit position in the space. */
 export interface StoredEntry {

@@ -1,5 +1,5 @@
 import mittImport, { type Emitter } from "mitt";
-import { type Logger, silentLogger } from "../../pkg/server/logger.js";
+import { type Logger, silentLogger } from "../../pkg/api/logger.js";
 import type { Bus, BusFactory, BusHandler, BusStats } from "../types.js";
 
 type Events = Record<string, Uint8Array>;

@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { Logger } from "../../pkg/server/logger.js";
+import type { Logger } from "../../pkg/api/logger.js";
 
 /** First reconnection delay; each later attempt doubles it, up to the configured maximum. */
 const FIRST_RECONNECT_DELAY_MS = 50;

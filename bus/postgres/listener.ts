@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Logger } from "../../pkg/server/logger.js";
+import type { Logger } from "../../pkg/api/logger.js";
 import { valueWithin } from "../bounded.js";
 import type { BusHandler } from "../types.js";
 import { ChunkAssembler, decodeChunk } from "./chunks.js";

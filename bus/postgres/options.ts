@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from "../../pkg/server/logger.js";
+import { type Logger, silentLogger } from "../../pkg/api/logger.js";
 
 export interface PostgresBusOptions {
   /** `postgres://user:password@host:port/database` of the PostgreSQL server the instances share. */

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import type { Logger } from "../../pkg/server/logger.js";
+import type { Logger } from "../../pkg/api/logger.js";
 import { settlesWithin } from "../bounded.js";
 
 export type ConnectionRole = "publisher" | "subscriber";

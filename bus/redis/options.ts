@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from "../../pkg/server/logger.js";
+import { type Logger, silentLogger } from "../../pkg/api/logger.js";
 
 export interface RedisBusOptions {
   /** `redis://` or `rediss://` URL of the Redis server, or `unix:///path/to/redis.sock`. */

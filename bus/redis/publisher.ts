@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Logger } from "../../pkg/server/logger.js";
+import type { Logger } from "../../pkg/api/logger.js";
 import type { BusStats } from "../types.js";
 
 /**

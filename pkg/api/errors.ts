@@ -25,6 +25,11 @@ export function codeOf(kind: ErrorKind): ErrorCode {
 }
 
 export interface StreamsErrorOptions {
+  /**
+   * Overrides the kind's usual code: a request that is itself over a limit (a payload, a list) is
+   * `resource_exhausted` yet permanent, since retrying it cannot succeed.
+   */
+  code?: ErrorCode;
   retryAfterMs?: number;
   details?: Record<string, unknown>;
   cause?: unknown;
@@ -50,7 +55,7 @@ export class StreamsError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StreamsError";
     this.kind = kind;
-    this.code = codeOf(kind);
+    this.code = options.code ?? codeOf(kind);
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details;
   }
@@ -69,6 +74,7 @@ export class StreamsError extends Error {
   static fromInfo(info: ErrorInfo): StreamsError {
     const kind = isErrorKind(info.kind) ? info.kind : "internal";
     const options: StreamsErrorOptions = {};
+    if (info.code === "transient" || info.code === "permanent") options.code = info.code;
     if (typeof info.retryAfterMs === "number") options.retryAfterMs = info.retryAfterMs;
     if (info.details !== undefined && typeof info.details === "object") options.details = info.details;
     return new StreamsError(kind, typeof info.message === "string" ? info.message : kind, options);
@@ -88,6 +94,11 @@ export function isErrorKind(value: unknown): value is ErrorKind {
 
 export function invalidArgument(field: string, problem: string): StreamsError {
   return new StreamsError("invalid_argument", `${field}: ${problem}`, { details: { field } });
+}
+
+/** A request that is itself over a limit: `resource_exhausted`, permanent (the same request never fits). */
+export function overLimit(message: string, details: Record<string, unknown>): StreamsError {
+  return new StreamsError("resource_exhausted", message, { code: "permanent", details });
 }
 
 /** The error an aborted call rejects with: kind `cancelled`, `cause` = the signal's reason. */

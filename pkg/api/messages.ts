@@ -1,6 +1,6 @@
 import type { ErrorInfo } from "./errors.js";
 import type { Entry, LeaseResult, Record, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
-import type { EntryGroup } from "./entry-groups.js";
+import type { EntryGroup } from "./internal/entry-groups.js";
 
 export const API_PREFIX = "streamkit://api/v1/";
 

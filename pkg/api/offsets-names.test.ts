@@ -11,7 +11,7 @@ import {
   segmentOffset,
   spaceOffset,
   StreamsError,
-} from "./index.js";
+} from "./internal/index.js";
 
 describe("offsets", () => {
   it("round-trip every safe sequence and position, URL-safe", () => {

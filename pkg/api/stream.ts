@@ -25,6 +25,11 @@ export interface ServerStream {
   readonly signal: AbortSignal;
   /** Credentials of the connection; undefined = unrestricted. May change on token refresh. */
   readonly principal?: Principal | undefined;
+  /**
+   * Charges memory the handler is about to hold to the connection's budget and returns its release;
+   * throws `resource_exhausted` when it does not fit. Absent: the transport keeps no budget.
+   */
+  reserve?(bytes: number): () => void;
 }
 
 /** The client side of one logical stream. */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Authenticator, createJwtAuthenticator, type JwtAuthOptions, signToken } from "../server/auth/index.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../api/logger.js";
 import type { AuthConfig } from "./config/index.js";
 import { loadOrCreateDevSecret } from "./dev-secret.js";
 

@@ -1,5 +1,5 @@
 import { access, constants, mkdir } from "node:fs/promises";
-import { createServer, type Server as HttpServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
@@ -8,11 +8,12 @@ import type { Bus, BusFactory } from "../../bus/types.js";
 import { createLevelStoreFactory, type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
-import { attachStreamz, type StreamzServer } from "../../transport/ws/index.js";
+import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
 import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
+import { createLimitedHttpServer, refuseOtherUpgrades } from "./http-limits.js";
 import { closeServer, listenTcp, listenUnixSocket } from "./listeners.js";
 import { createCliLogger } from "./logger.js";
 import { createProbeHandler, type DependencyStatus, type Readiness } from "./probes.js";
@@ -113,11 +114,17 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     busFactory: openBusFactory(config, logger),
     observer: activity,
     logger,
-    limits: { maxPayloadBytes: limits.maxPayloadBytes },
+    limits: {
+      maxPayloadBytes: limits.maxPayloadBytes,
+      maxSpacesPerConsume: limits.maxSpacesPerConsume,
+      maxRecordsPerBatch: limits.maxRecordsPerBatch,
+      maxMetadataEntries: limits.maxMetadataEntries,
+    },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
     maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,
   });
-  const httpServer: HttpServer = createServer();
+  const httpServer: HttpServer = createLimitedHttpServer(limits);
+  refuseOtherUpgrades(httpServer, [STREAMZ_DEFAULTS.path]);
   const streamz: StreamzServer = attachStreamz(httpServer, {
     manager,
     authenticator: auth.authenticator,
@@ -125,6 +132,10 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     maxStreamsPerConnection: limits.maxStreamsPerConnection,
     maxConnections: limits.maxConnections,
     pingIntervalMs: limits.pingIntervalMs,
+    sendHighWaterMarkBytes: limits.sendHighWaterMarkBytes,
+    maxUnsentBytes: limits.maxUnsentBytes,
+    maxConnectionMemoryBytes: limits.maxConnectionMemoryBytes,
+    upgradeTimeoutMs: limits.upgradeTimeoutMs,
     logger,
   });
   const operator = createOperatorHandler({

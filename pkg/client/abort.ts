@@ -1,4 +1,4 @@
-import { type ClientStream, cancelledError, StreamsError } from "../api/index.js";
+import { type ClientStream, cancelledError, StreamsError } from "../api/internal/index.js";
 import { onAbort } from "./abort-listeners.js";
 
 /** Cancels `stream` with the signal's reason when it aborts; returns the listener's disposer. */

@@ -1,4 +1,4 @@
-import { type Entry, MessageTypes, type Provider, type PublishRequest } from "../api/index.js";
+import { type Entry, MessageTypes, type Provider, type PublishRequest } from "../api/internal/index.js";
 import {
   type Fields,
   optionalObject,

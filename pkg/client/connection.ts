@@ -6,7 +6,7 @@ import {
   type Provider,
   type Request,
   StreamsError,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import type { RetryPolicy } from "./retry-policy.js";
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -1,4 +1,4 @@
-import { type ClientStream, decodeAny, type Entry, type EntriesMessage, entriesOfGroups, MessageTypes, StreamsError } from "../api/index.js";
+import { type ClientStream, decodeAny, type Entry, type EntriesMessage, entriesOfGroups, MessageTypes, StreamsError } from "../api/internal/index.js";
 import { callFailure, cancelOnAbort, throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";
 import { ReadState } from "./consume-state.js";

@@ -1,4 +1,4 @@
-import { type LeaseRequest, type LeaseResult, MessageTypes } from "../api/index.js";
+import { type LeaseRequest, type LeaseResult, MessageTypes } from "../api/internal/index.js";
 import { optionalNumber, optionalString, requireObject, requireSignal, requireString } from "./args.js";
 import type { Connection } from "./connection.js";
 import type { LeaseClient } from "./lease-types.js";

@@ -5,7 +5,7 @@ import {
   type Record,
   type SegmentStatus,
   StreamsError,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import { callFailure, cancelOnAbort, raceAbort, throwIfAborted } from "./abort.js";
 import type { BatchReader } from "./batches.js";
 import type { Connection } from "./connection.js";

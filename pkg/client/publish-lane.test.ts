@@ -8,7 +8,7 @@ import {
   type Provider,
   type PublishResult,
   StreamsError,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import { createClient } from "./index.js";
 
 const STORE = "0c3f6a52-7a1e-4f0e-9d49-7b9d3c2a1e55";

@@ -11,8 +11,8 @@ import {
   type Response,
   type SegmentStatus,
   StreamsError,
-} from "../api/index.js";
-import { startTimer } from "../api/timer.js";
+} from "../api/internal/index.js";
+import { startTimer } from "../api/internal/timer.js";
 import { callFailure } from "./abort.js";
 import { onAbort } from "./abort-listeners.js";
 import { assertTransmittable, type Connection } from "./connection.js";
@@ -184,7 +184,7 @@ class PublishLane {
     const limit = this.#connection.maxMessageBytes;
     if (limit !== undefined && bytes.byteLength > limit) {
       // Only a lone publish can be this large (batches stay under the limit): it fails alone, unsent.
-      const error = new StreamsError("resource_exhausted", `publish of ${bytes.byteLength} bytes exceeds the transport's message limit of ${limit}`);
+      const error = new StreamsError("resource_exhausted", `publish of ${bytes.byteLength} bytes exceeds the transport's message limit of ${limit}`, { code: "permanent" });
       for (const call of calls) call.fail(error);
       this.#whenIdle();
       return;

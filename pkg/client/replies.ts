@@ -1,4 +1,4 @@
-import { decodeAny, type Entry, type Response, StreamsError } from "../api/index.js";
+import { decodeAny, type Entry, type Response, StreamsError } from "../api/internal/index.js";
 
 /** Decodes a server message and checks it is of `type`; anything else is a protocol fault (`internal`). */
 export function decodeReply<T extends Response["$type"]>(bytes: Uint8Array, type: T): Extract<Response, { $type: T }> {

@@ -4,7 +4,7 @@ import {
   type ConsumeSpaceRequest,
   MessageTypes,
   type ReadBounds,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import { type Fields, optionalBoolean, optionalNumber, optionalString, requireObject, requireString, requireStringMap } from "./args.js";
 
 // Consume queries → request messages, checking each field's type (TypeError) and carrying only the

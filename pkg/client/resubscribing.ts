@@ -1,4 +1,4 @@
-import { cancelledError, type ClientStream, type Request, StreamsError } from "../api/index.js";
+import { cancelledError, type ClientStream, type Request, StreamsError } from "../api/internal/index.js";
 import { onAbort } from "./abort-listeners.js";
 import { throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";

@@ -1,4 +1,4 @@
-import type { ConsumeRequest, ConsumeSegmentRequest, ConsumeSpaceRequest, Entry } from "../api/index.js";
+import type { ConsumeRequest, ConsumeSegmentRequest, ConsumeSpaceRequest, Entry } from "../api/internal/index.js";
 
 export type ReadRequest = ConsumeSegmentRequest | ConsumeSpaceRequest | ConsumeRequest;
 

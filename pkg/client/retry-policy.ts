@@ -1,7 +1,7 @@
-import { cancelledError, checkRetryPolicy, type RetryPolicy } from "../api/index.js";
+import { cancelledError, checkRetryPolicy, type RetryPolicy } from "../api/internal/index.js";
 import { onAbort } from "./abort-listeners.js";
 
-export { type RetryPolicy, retryDelay } from "../api/index.js";
+export { type RetryPolicy, retryDelay } from "../api/internal/index.js";
 
 /**
  * How the client paces its own retries after a transient failure: consume iterators resuming after

@@ -1,4 +1,4 @@
-import { MessageTypes, type StreamsError, type SubscribeToSegmentStatusRequest } from "../api/index.js";
+import { MessageTypes, type StreamsError, type SubscribeToSegmentStatusRequest } from "../api/internal/index.js";
 import { optionalNumber, optionalObject, requireSignal, requireString } from "./args.js";
 import type { StatusSubscriptionParams } from "./subscribe.js";
 import type { StatusListener } from "./subscribe-types.js";

@@ -4,7 +4,7 @@ import {
   type SegmentStatusMessage,
   StreamsError,
   type SubscribeToSegmentStatusRequest,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import type { Connection } from "./connection.js";
 import { withoutType } from "./replies.js";
 import { openResubscribing, type StreamProgress } from "./resubscribing.js";

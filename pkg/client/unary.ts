@@ -1,4 +1,4 @@
-import type { Request, Response } from "../api/index.js";
+import type { Request, Response } from "../api/internal/index.js";
 import { StreamsError } from "../api/index.js";
 import { callFailure, cancelOnAbort, throwIfAborted } from "./abort.js";
 import type { Connection } from "./connection.js";

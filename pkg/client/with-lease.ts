@@ -1,4 +1,4 @@
-import { cancelledError, type LeaseResult, StreamsError } from "../api/index.js";
+import { cancelledError, type LeaseResult, StreamsError } from "../api/internal/index.js";
 import { onAbort } from "./abort-listeners.js";
 import { throwIfAborted } from "./abort.js";
 import type { Lease } from "./lease-types.js";

@@ -1,4 +1,4 @@
-import { MessageTypes, type SubscribeWorkersRequest } from "../api/index.js";
+import { MessageTypes, type SubscribeWorkersRequest } from "../api/internal/index.js";
 import { optionalObject, optionalString, requireCount, requireSignal, requireString, requireStringMap } from "./args.js";
 import type { InventoryListener } from "./workers-types.js";
 

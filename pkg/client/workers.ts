@@ -1,4 +1,4 @@
-import { type ClientStream, encodeMessage, MessageTypes } from "../api/index.js";
+import { type ClientStream, encodeMessage, MessageTypes } from "../api/internal/index.js";
 import type { Connection } from "./connection.js";
 import { decodeReply, withoutType } from "./replies.js";
 import { openResubscribing } from "./resubscribing.js";

@@ -2,8 +2,8 @@ export { createNodeManager, type NodeInfo, type OpenStoresInfo, type StoreNodeMa
 export { defaultMaxOpenStores, descriptorLimit, openDescriptors } from "./descriptors.js";
 export { StoreNode, type StoreNodeOptions } from "./node.js";
 export type { CircuitInfo, CircuitState } from "./circuit-breaker.js";
-export type { Logger } from "./logger.js";
-export { silentLogger } from "./logger.js";
+export type { Logger } from "../api/logger.js";
+export { silentLogger } from "../api/logger.js";
 export {
   type CircuitBreakerOptions,
   DEFAULT_BUSY_RETRY_AFTER_MS,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type ClientStream, decodeAny, encodeMessage, MessageTypes, type Provider, StreamsError } from "../api/index.js";
+import { type ClientStream, decodeAny, encodeMessage, MessageTypes, type Provider, StreamsError } from "../api/internal/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { Store, StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";

@@ -9,7 +9,7 @@ import {
   type Provider,
   type ServerStream,
   StreamsError,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { Store, StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";

@@ -1,4 +1,4 @@
-import { normalizeStoreId, type ServerStream, StreamsError } from "../api/index.js";
+import { normalizeStoreId, type ServerStream, StreamsError } from "../api/internal/index.js";
 import type { Bus } from "../../bus/types.js";
 import { CircuitBreaker, type CircuitInfo } from "./circuit-breaker.js";
 import { StoreNode } from "./node.js";

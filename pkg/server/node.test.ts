@@ -16,12 +16,12 @@ import {
   segmentOffset,
   spaceOffset,
   StreamsError,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import type { Store, StoredEntry, StoreFactory } from "../../store/types.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { MAX_BYTES_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE } from "./handlers/entries.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../api/logger.js";
 import { createNodeManager, type StoreNodeManager } from "./node-manager.js";
 
 const STORE = "6f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
@@ -210,7 +210,7 @@ describe("Node over the in-process transport", () => {
         batch(2, 2, (n) => new Uint8Array(n === 3 ? 1025 : 10)),
       ]);
       expect(reply.messages).toHaveLength(1);
-      expect(reply.error).toMatchObject({ kind: "resource_exhausted", code: "transient" });
+      expect(reply.error).toMatchObject({ kind: "resource_exhausted", code: "permanent" });
       expect(reply.error?.message).toContain("records[1].payload");
       const peek = await call(provider, { $type: MessageTypes.peek, space: "orders", segment: "o-3" });
       expect(peek.messages[0]?.entry).toMatchObject({ sequence: 1 });

@@ -7,12 +7,12 @@ import {
   type ServerStream,
   StreamsError,
   invalidArgument,
-} from "../api/index.js";
+} from "../api/internal/index.js";
 import type { Bus } from "../../bus/types.js";
 import type { Store } from "../../store/types.js";
 import { AbortRace, forwardAbort } from "./abortable.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
@@ -33,6 +33,8 @@ export interface StoreNodeOptions {
   /** Hears every stream's traffic (metrics, status). Default: none. */
   observer?: ServerObserver;
 }
+
+const noRelease = (): void => undefined;
 
 /** A stream being handled: its abort switch (node close) and a guard so it ends only once. */
 interface OpenStream {
@@ -148,6 +150,7 @@ export class StoreNode implements Node, AsyncDisposable {
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       principal: () => stream.principal,
+      reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
       receive: async () => {
         const bytes = await race.race(stream.receive());

@@ -2,7 +2,7 @@ import type { BusFactory } from "../../bus/types.js";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { type Logger, silentLogger } from "../api/logger.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
@@ -17,9 +17,16 @@ export interface CircuitBreakerOptions {
   openMs: number;
 }
 
+/** What one request may carry (docs/limits.md); past a limit the stream fails with `resource_exhausted` (permanent). */
 export interface ServerLimits {
   /** Largest record payload accepted, in bytes (default 6 MiB). */
   maxPayloadBytes: number;
+  /** Spaces one `consume` may name (default 1,000). */
+  maxSpacesPerConsume: number;
+  /** Records one record batch of a produce may carry (default 10,000). */
+  maxRecordsPerBatch: number;
+  /** Entries of one metadata object: a record's, a publish's, a worker's (default 256). */
+  maxMetadataEntries: number;
 }
 
 export interface NodeManagerOptions {
@@ -65,7 +72,12 @@ export const MAX_CONSUME_LIMIT = 10_000_000;
 
 export const DEFAULT_IDLE_EVICTION: IdleEvictionOptions = { idleTtlMs: 5 * 60_000, checkIntervalMs: 30_000 };
 export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerOptions = { failureThreshold: 3, openMs: 30_000 };
-export const DEFAULT_LIMITS: ServerLimits = { maxPayloadBytes: 6 * 1024 * 1024 };
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxPayloadBytes: 6 * 1024 * 1024,
+  maxSpacesPerConsume: 1_000,
+  maxRecordsPerBatch: 10_000,
+  maxMetadataEntries: 256,
+};
 export const DEFAULT_WORKER_STALE_MIN_MS = 30_000;
 export const DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
 
@@ -123,7 +135,7 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   positiveInteger(breaker.failureThreshold, "circuitBreaker.failureThreshold");
   positiveInteger(breaker.openMs, "circuitBreaker.openMs");
   const resolvedLimits = withDefaults(DEFAULT_LIMITS, limits);
-  positiveInteger(resolvedLimits.maxPayloadBytes, "limits.maxPayloadBytes");
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ServerLimits)[]) positiveInteger(resolvedLimits[key], `limits.${key}`);
   if (workerStaleMinMs !== undefined) positiveInteger(workerStaleMinMs, "workerStaleMinMs");
   if (maxOpenStores !== undefined) positiveInteger(maxOpenStores, "maxOpenStores");
   if (busyRetryAfterMs !== undefined) positiveInteger(busyRetryAfterMs, "busyRetryAfterMs");

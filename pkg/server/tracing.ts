@@ -1,5 +1,5 @@
 import { type Attributes, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { type Message, opName, type StreamsError } from "../api/index.js";
+import { type Message, opName, type StreamsError } from "../api/internal/index.js";
 import { noopStreamObserver, type StreamObserver } from "./metrics/observer.js";
 
 /** The tracer every span of the server comes from; a no-op until the host registers a tracer provider. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import { type LeaseResult, MAX_LEASE_TTL_MS, StreamsError } from "../../pkg/api/index.js";
+import { type LeaseResult, MAX_LEASE_TTL_MS, StreamsError } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFeatures } from "../types.js";
 
 /** What the lease group needs from the suite around it. */

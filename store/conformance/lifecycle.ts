@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { decodeOffsetOf, type SegmentStatus } from "../../pkg/api/index.js";
+import { decodeOffsetOf, type SegmentStatus } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFeatures, StoreFactory } from "../types.js";
 import { bytes, clockAt, collect, expectCommitOrder, failure, payloads, records, sequences } from "./support.js";
 

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { normalizeStoreId } from "../../pkg/api/index.js";
+import { normalizeStoreId } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFactory } from "../types.js";
 import { LevelStore } from "./level-store.js";
 

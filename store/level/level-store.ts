@@ -1,6 +1,6 @@
 import { ClassicLevel } from "classic-level";
 import { rm } from "node:fs/promises";
-import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
+import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/internal/index.js";
 import type { SegmentHead } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";

@@ -1,6 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Retention, StreamsError } from "../../pkg/api/index.js";
+import { type Retention, StreamsError } from "../../pkg/api/internal/index.js";
 import type { EntryPlace } from "../lifecycle.js";
 import type { LevelDb } from "./group-commit.js";
 import { numberKey, parseRetentionKey, RETENTIONS, segmentBatchPrefix } from "./keys.js";

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import type { Record, Retention, Trx } from "../../pkg/api/index.js";
+import type { Record, Retention, Trx } from "../../pkg/api/internal/index.js";
 import type { BatchPlacement, SegmentHead } from "../heads.js";
 
 // Plain msgpack arrays: compact, and the cheapest shape for msgpackr to decode.

@@ -1,4 +1,4 @@
-import { normalizeStoreId } from "../../pkg/api/index.js";
+import { normalizeStoreId } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFactory } from "../types.js";
 import { MemoryStore, MemoryStoreData } from "./memory-store.js";
 

@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from "uuid";
-import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/index.js";
+import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
 import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type pg from "pg";
-import { normalizeStoreId, StreamsError } from "../../pkg/api/index.js";
+import { normalizeStoreId, StreamsError } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFactory } from "../types.js";
 import type { Ordering } from "./context.js";
 import type { LeaseClock } from "./leases.js";

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { type Record, type SegmentStatus, sequenceConflict } from "../../pkg/api/index.js";
+import { type Record, type SegmentStatus, sequenceConflict } from "../../pkg/api/internal/index.js";
 import type { ProduceChain } from "../types.js";
 import { type StoreContext, XID_POSITIONS } from "./context.js";
 import { databaseError } from "./outage.js";

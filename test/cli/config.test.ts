@@ -65,6 +65,16 @@ describe("config sources and precedence", () => {
         maxStreamsPerConnection: 256,
         maxConnections: 10_000,
         pingIntervalMs: 30_000,
+        maxSpacesPerConsume: 1_000,
+        maxRecordsPerBatch: 10_000,
+        maxMetadataEntries: 256,
+        sendHighWaterMarkBytes: 1024 * 1024,
+        maxUnsentBytes: 16 * 1024 * 1024,
+        maxConnectionMemoryBytes: 64 * 1024 * 1024,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        upgradeTimeoutMs: 10_000,
         idleTtlMs: 300_000,
         idleCheckIntervalMs: 60_000,
         maxOpenStores: 0,
@@ -148,6 +158,16 @@ describe("config sources and precedence", () => {
       "limits.maxStreamsPerConnection": ["12", 12],
       "limits.maxConnections": ["34", 34],
       "limits.pingIntervalMs": ["5000", 5000],
+      "limits.maxSpacesPerConsume": ["10", 10],
+      "limits.maxRecordsPerBatch": ["20", 20],
+      "limits.maxMetadataEntries": ["30", 30],
+      "limits.sendHighWaterMarkBytes": ["2000000", 2_000_000],
+      "limits.maxUnsentBytes": ["20000000", 20_000_000],
+      "limits.maxConnectionMemoryBytes": ["3000000", 3_000_000],
+      "limits.headersTimeoutMs": ["5000", 5000],
+      "limits.requestTimeoutMs": ["20000", 20_000],
+      "limits.keepAliveTimeoutMs": ["4000", 4000],
+      "limits.upgradeTimeoutMs": ["6000", 6000],
       "limits.idleTtlMs": ["1000", 1000],
       "limits.idleCheckIntervalMs": ["500", 500],
       "limits.maxOpenStores": ["64", 64],
@@ -270,6 +290,14 @@ describe("config validation", () => {
       "auth.jwtSecret: must be at least 32 bytes long (from STREAMKIT_JWT_SECRET)",
     ]);
     expect(problems.join("\n")).not.toContain("short");
+  });
+
+  it("checks the timeouts and send bounds against each other", async () => {
+    const problems = await problemsOf(load(["--headers-timeout-ms", "40000", "--max-unsent-bytes", "9000000"]));
+    expect(problems).toEqual([
+      "limits.requestTimeoutMs: must be at least limits.headersTimeoutMs (40000, from --headers-timeout-ms) (from default)",
+      "limits.maxUnsentBytes: must be at least limits.sendHighWaterMarkBytes + limits.maxFrameBytes (9437184) (from --max-unsent-bytes)",
+    ]);
   });
 
   it("checks the files the config names", async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startServer } from "../../pkg/cli/index.js";
-import { silentLogger } from "../../pkg/server/logger.js";
+import { silentLogger } from "../../pkg/api/logger.js";
 import { spawnVerb, startTestServer, type TestServer, type VerbProcess } from "./verbs-support.js";
 
 let server: TestServer;

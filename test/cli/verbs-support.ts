@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunningServer, startServer } from "../../pkg/cli/index.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
-import { silentLogger } from "../../pkg/server/logger.js";
+import { silentLogger } from "../../pkg/api/logger.js";
 import { createWsProvider } from "../../transport/ws/index.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));

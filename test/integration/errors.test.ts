@@ -122,8 +122,9 @@ describe.each(configurations)("bad input over $name", (configuration) => {
     const storeId = newStoreId();
     const tooBig = new Uint8Array(6 * MiB + 1);
     const produced = await failureOf(() => client.produce(storeId, "s", "g", [{ sequence: 1, payload: tooBig }]));
-    expect(produced).toMatchObject({ kind: "resource_exhausted", code: "transient" });
-    expect(await failureOf(() => client.publish(storeId, "s", "g", tooBig))).toMatchObject({ kind: "resource_exhausted" });
+    // The request itself is over the limit: retrying it cannot help, so it is permanent.
+    expect(produced).toMatchObject({ kind: "resource_exhausted", code: "permanent" });
+    expect(await failureOf(() => client.publish(storeId, "s", "g", tooBig))).toMatchObject({ kind: "resource_exhausted", code: "permanent" });
     expect(await client.getSpaces(storeId)).toEqual([]);
     const status = await client.publish(storeId, "s", "g", new Uint8Array(6 * MiB).fill(7));
     expect(status.lastSequence).toBe(1);

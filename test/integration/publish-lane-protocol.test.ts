@@ -11,7 +11,7 @@ import {
   type PublishResult,
   type Response,
   StreamsError,
-} from "../../pkg/api/index.js";
+} from "../../pkg/api/internal/index.js";
 import { createClient } from "../../pkg/client/index.js";
 import { createNodeManager, type StoreNodeManager } from "../../pkg/server/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";

@@ -1,4 +1,4 @@
-import type { Logger } from "../../pkg/server/logger.js";
+import type { Logger } from "../../pkg/api/logger.js";
 import { Conditions } from "../support/waits.js";
 
 /** A provider log line as the failover tests read it. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ClientStream, decodeAny, encodeMessage, entriesOfGroups, type EntryGroup, MessageTypes, type Request } from "../../pkg/api/index.js";
+import { type ClientStream, decodeAny, encodeMessage, entriesOfGroups, type EntryGroup, MessageTypes, type Request } from "../../pkg/api/internal/index.js";
 import { createClient } from "../../pkg/client/index.js";
 import { createMemoryBusFactory, createNodeManager, type StoreNodeManager } from "../../pkg/server/index.js";
 import type { Bus, BusFactory, BusHandler, BusStats } from "../../bus/types.js";

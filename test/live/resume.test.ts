@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { INITIAL_CREDIT } from "../../pkg/api/index.js";
+import { INITIAL_CREDIT } from "../../pkg/api/internal/index.js";
 import { type ConsumeIterable, createClient, type Entry, StreamsError } from "../../pkg/client/index.js";
 import { createNodeManager } from "../../pkg/server/index.js";
 import { createLevelStoreFactory } from "../../store/level/index.js";

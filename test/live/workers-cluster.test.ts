@@ -4,7 +4,7 @@ import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import { createRedisBusFactory } from "../../bus/redis/index.js";
 import type { BusFactory } from "../../bus/types.js";
 import { createClient } from "../../pkg/client/index.js";
-import { encodeValue } from "../../pkg/api/index.js";
+import { encodeValue } from "../../pkg/api/internal/index.js";
 import { createNodeManager } from "../../pkg/server/index.js";
 import { workersRoute } from "../../pkg/server/live/notifications.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";

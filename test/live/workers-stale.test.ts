@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { Bus, BusFactory, BusHandler } from "../../bus/types.js";
-import { encodeMessage, MessageTypes, type Provider, StreamsError, type SubscribeWorkersRequest } from "../../pkg/api/index.js";
+import { encodeMessage, MessageTypes, type Provider, StreamsError, type SubscribeWorkersRequest } from "../../pkg/api/internal/index.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
 import { createNodeManager, type StoreNodeManager } from "../../pkg/server/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";

@@ -10,7 +10,7 @@ import {
   FrameKinds,
   type Message,
   StreamsError,
-} from "../../pkg/api/index.js";
+} from "../../pkg/api/internal/index.js";
 import { createNodeManager, type NodeManager } from "../../pkg/server/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { attachStreamz, type StreamzOptions, type StreamzServer } from "../../transport/ws/index.js";

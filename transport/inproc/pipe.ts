@@ -1,4 +1,4 @@
-import { cancelledError, StreamsError } from "../../pkg/api/index.js";
+import { cancelledError, StreamsError } from "../../pkg/api/internal/index.js";
 
 /**
  * One direction of an in-process stream: a bounded queue of encoded messages.

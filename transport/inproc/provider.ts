@@ -7,7 +7,7 @@ import {
   type Provider,
   type ServerStream,
   StreamsError,
-} from "../../pkg/api/index.js";
+} from "../../pkg/api/internal/index.js";
 import type { NodeManager } from "../../pkg/server/types.js";
 import { Pipe } from "./pipe.js";
 

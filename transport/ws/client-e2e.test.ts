@@ -11,7 +11,7 @@ import {
   type Record,
   type SegmentStatus,
   StreamsError,
-} from "../../pkg/api/index.js";
+} from "../../pkg/api/internal/index.js";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
 import { createNodeManager, type Logger } from "../../pkg/server/index.js";

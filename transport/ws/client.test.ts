@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
-import { decodeFrame, encodeFrame, type Frame, FrameKinds, INITIAL_CREDIT, StreamsError } from "../../pkg/api/index.js";
+import { decodeFrame, encodeFrame, type Frame, FrameKinds, INITIAL_CREDIT, StreamsError } from "../../pkg/api/internal/index.js";
 import { createWsProvider, type WsProvider, type WsProviderOptions } from "./index.js";
 
 const STORE = "00000000-0000-4000-8000-000000000001";

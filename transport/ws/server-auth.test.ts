@@ -1,7 +1,7 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { FrameKinds, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
+import { FrameKinds, MessageTypes, type RecordBatch } from "../../pkg/api/internal/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
 import { RawClient, refusedUpgrade, type StreamzFixture, startStreamz } from "../../test/support/ws-raw-client.js";
 

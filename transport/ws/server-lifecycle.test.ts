@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { FrameKinds, INITIAL_CREDIT, MessageTypes } from "../../pkg/api/index.js";
+import { FrameKinds, INITIAL_CREDIT, MessageTypes } from "../../pkg/api/internal/index.js";
 import { createNodeManager } from "../../pkg/server/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeMessage, FrameKinds, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
+import { encodeMessage, FrameKinds, MessageTypes, type RecordBatch } from "../../pkg/api/internal/index.js";
 import { RawClient, refusedUpgrade, type StreamzFixture, startStreamz } from "../../test/support/ws-raw-client.js";
 
 const STORE = "6f1c1f0e-7a43-4c1e-9f55-0a2a3c6b1d01";

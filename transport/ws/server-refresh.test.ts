@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Frame, FrameKinds, INITIAL_CREDIT, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
+import { type Frame, FrameKinds, INITIAL_CREDIT, MessageTypes, type RecordBatch } from "../../pkg/api/internal/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
 import { RawClient, type StreamzFixture, startStreamz } from "../../test/support/ws-raw-client.js";
 import { CloseCodes } from "./index.js";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { entriesOfGroups, type EntryGroup, FrameKinds, INITIAL_CREDIT, MessageTypes, type RecordBatch } from "../../pkg/api/index.js";
+import { entriesOfGroups, type EntryGroup, FrameKinds, INITIAL_CREDIT, MessageTypes, type RecordBatch } from "../../pkg/api/internal/index.js";
 import { RawClient, type StreamzFixture, startStreamz } from "../../test/support/ws-raw-client.js";
 
 const STORE = "6f1c1f0e-7a43-4c1e-9f55-0a2a3c6b1d01";

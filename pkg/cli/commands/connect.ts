@@ -1,4 +1,4 @@
-import { assertName, normalizeStoreId, StreamsError } from "../../api/index.js";
+import { assertName, normalizeStoreId, StreamsError } from "../../api/internal/index.js";
 import { createClient, type StreamsClient } from "../../client/index.js";
 import { createWsProvider, type TokenSource, type WsProvider } from "../../../transport/ws/index.js";
 import { type FlagSpec, UsageError } from "./args.js";

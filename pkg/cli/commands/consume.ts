@@ -1,4 +1,4 @@
-import { decodeOffsetOf, type OffsetKind, StreamsError } from "../../api/index.js";
+import { decodeOffsetOf, type OffsetKind, StreamsError } from "../../api/internal/index.js";
 import type { ConsumeIterable, StreamsClient } from "../../client/index.js";
 import { choiceFlag, type FlagValues, integerFlag, type ParsedArgs, UsageError } from "./args.js";
 import { nameOf, STORE_FLAGS, storeIdOf, withClient } from "./connect.js";

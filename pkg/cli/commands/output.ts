@@ -1,5 +1,5 @@
 import type { Writable } from "node:stream";
-import { cancelledError } from "../../api/index.js";
+import { cancelledError } from "../../api/internal/index.js";
 
 /**
  * Writes `text`, waiting for the stream to drain when its buffer is full (a slow reader of stdout

@@ -22,6 +22,19 @@ function crossChecks(config: ServeConfig, sourceOf: SourceOf): string[] {
       ),
     );
   }
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
+    const headers = `limits.headersTimeoutMs (${limits.headersTimeoutMs}, from ${sourceOf("limits.headersTimeoutMs")})`;
+    problems.push(problemAt("limits.requestTimeoutMs", `must be at least ${headers}`, sourceOf("limits.requestTimeoutMs")));
+  }
+  if (limits.maxUnsentBytes < limits.sendHighWaterMarkBytes + limits.maxFrameBytes) {
+    problems.push(
+      problemAt(
+        "limits.maxUnsentBytes",
+        `must be at least limits.sendHighWaterMarkBytes + limits.maxFrameBytes (${limits.sendHighWaterMarkBytes + limits.maxFrameBytes})`,
+        sourceOf("limits.maxUnsentBytes"),
+      ),
+    );
+  }
   if (auth.jwtSecret !== undefined && auth.jwtSecretFile !== undefined) {
     problems.push(
       problemAt("auth.jwtSecret", `set either it or auth.jwtSecretFile (from ${sourceOf("auth.jwtSecretFile")}), not both`, sourceOf("auth.jwtSecret")),

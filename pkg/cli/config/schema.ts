@@ -22,6 +22,16 @@ export interface LimitsConfig {
   maxStreamsPerConnection: number;
   maxConnections: number;
   pingIntervalMs: number;
+  maxSpacesPerConsume: number;
+  maxRecordsPerBatch: number;
+  maxMetadataEntries: number;
+  sendHighWaterMarkBytes: number;
+  maxUnsentBytes: number;
+  maxConnectionMemoryBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  upgradeTimeoutMs: number;
   /** 0 turns idle eviction off. */
   idleTtlMs: number;
   idleCheckIntervalMs: number;
@@ -90,6 +100,31 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     maxStreamsPerConnection: integer({ defaultValue: 256, min: 1, max: 1_000_000, description: "Logical streams open at once on one connection." }),
     maxConnections: integer({ defaultValue: 10_000, min: 1, max: 10_000_000, description: "WebSocket connections held at once." }),
     pingIntervalMs: integer({ defaultValue: 30_000, min: 100, max: HOUR_MS, description: "Server ping interval; a peer missing two pongs is dropped." }),
+    maxSpacesPerConsume: integer({ defaultValue: 1_000, min: 1, max: 1_000_000, description: "Spaces one consume may name." }),
+    maxRecordsPerBatch: integer({ defaultValue: 10_000, min: 1, max: 10_000_000, description: "Records one produce batch may carry." }),
+    maxMetadataEntries: integer({ defaultValue: 256, min: 1, max: 1_000_000, description: "Entries of one metadata object (record, publish, worker)." }),
+    sendHighWaterMarkBytes: integer({
+      defaultValue: MIB,
+      min: 1024,
+      max: GIB,
+      description: "Unsent bytes per connection at which data waits and the socket is not read.",
+    }),
+    maxUnsentBytes: integer({
+      defaultValue: 16 * MIB,
+      min: 2048,
+      max: 4 * GIB,
+      description: "Unsent bytes past which a connection is closed (1008); at least sendHighWaterMarkBytes + maxFrameBytes.",
+    }),
+    maxConnectionMemoryBytes: integer({
+      defaultValue: 64 * MIB,
+      min: 1024,
+      max: 64 * GIB,
+      description: "Memory one connection may hold: queued frames and what its streams reserve.",
+    }),
+    headersTimeoutMs: integer({ defaultValue: 10_000, min: 100, max: HOUR_MS, description: "Time an HTTP request (upgrades too) has to send its headers." }),
+    requestTimeoutMs: integer({ defaultValue: 30_000, min: 100, max: HOUR_MS, description: "Time an HTTP request has to arrive whole; at least headersTimeoutMs." }),
+    keepAliveTimeoutMs: integer({ defaultValue: 5_000, min: 100, max: HOUR_MS, description: "Idle time after which a kept-alive HTTP connection is closed." }),
+    upgradeTimeoutMs: integer({ defaultValue: 10_000, min: 100, max: HOUR_MS, description: "Time a WebSocket upgrade has to be authenticated and accepted." }),
     idleTtlMs: integer({ defaultValue: 300_000, min: 0, max: 24 * HOUR_MS, description: "Close a store unused this long (0: never)." }),
     idleCheckIntervalMs: integer({ defaultValue: 60_000, min: 100, max: HOUR_MS, description: "How often idle stores are looked for." }),
     maxOpenStores: integer({

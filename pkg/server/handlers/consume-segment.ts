@@ -1,4 +1,4 @@
-import { type ConsumeSegmentRequest, decodeOffsetOf } from "../../api/index.js";
+import { type ConsumeSegmentRequest, decodeOffsetOf } from "../../api/internal/index.js";
 import { follow, sendHistory } from "../live/follow.js";
 import { SegmentReadSource } from "./consume-segment-source.js";
 import type { HandlerContext } from "./context.js";

@@ -1,4 +1,4 @@
-import { type ConsumeSpaceRequest, decodeOffsetOf } from "../../api/index.js";
+import { type ConsumeSpaceRequest, decodeOffsetOf } from "../../api/internal/index.js";
 import { follow, sendHistory } from "../live/follow.js";
 import { SpacesReadSource } from "./consume-spaces-source.js";
 import type { HandlerContext } from "./context.js";

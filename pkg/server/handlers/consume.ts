@@ -1,7 +1,8 @@
-import { type ConsumeRequest, decodeOffsetOf } from "../../api/index.js";
+import { type ConsumeRequest, decodeOffsetOf } from "../../api/internal/index.js";
 import { follow, sendHistory } from "../live/follow.js";
 import { SpacesReadSource } from "./consume-spaces-source.js";
 import type { HandlerContext } from "./context.js";
+import { checkListLength } from "./limits.js";
 import { readLimit, timeWindow } from "./read-options.js";
 
 /**
@@ -14,6 +15,21 @@ import { readLimit, timeWindow } from "./read-options.js";
  * later timestamp that was already sent.
  */
 export async function handleConsume(request: ConsumeRequest, context: HandlerContext): Promise<void> {
+  const spaces = Object.keys(request.offsets).length;
+  checkListLength(spaces, "offsets", context.limits.maxSpacesPerConsume);
+  // Each space costs the read its own position, scan and live watch for as long as the stream is open.
+  const release = context.reserve(spaces * BYTES_PER_SPACE);
+  try {
+    await consume(request, context);
+  } finally {
+    release();
+  }
+}
+
+/** Rough heap a consume holds per space it reads (measured near 3 KB with follow; docs/limits.md). */
+export const BYTES_PER_SPACE = 4096;
+
+async function consume(request: ConsumeRequest, context: HandlerContext): Promise<void> {
   const after = new Map(Object.entries(request.offsets).map(([space, offset]) => [space, decodeOffsetOf("space", offset, `offsets.${space}`)]));
   const source = new SpacesReadSource(context.store, after, timeWindow(request), readLimit(request));
   await (request.follow === true ? follow(context, source) : sendHistory(context, source));

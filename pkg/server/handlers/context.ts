@@ -1,6 +1,6 @@
-import type { Message, Principal, Response, SegmentStatus } from "../../api/index.js";
+import type { Message, Principal, Response, SegmentStatus } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";
@@ -25,6 +25,11 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** The next message on the stream, decoded and validated; undefined once the client has half-closed. */
   receive(): Promise<Message | undefined>;
+  /**
+   * Charges memory this stream is about to hold to its connection's budget (docs/limits.md) and
+   * returns the release; throws `resource_exhausted` when it does not fit.
+   */
+  reserve(bytes: number): () => void;
   /** Sends one message; resolves when the transport has room for more. */
   send(message: Response): Promise<void>;
 }

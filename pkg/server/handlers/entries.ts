@@ -1,4 +1,4 @@
-import { type Entry, type EntryGroup, MessageTypes, type OffsetKind } from "../../api/index.js";
+import { type Entry, type EntryGroup, MessageTypes, type OffsetKind } from "../../api/internal/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 import type { HandlerContext } from "./context.js";
 

@@ -1,4 +1,4 @@
-import { type GetSegmentsRequest, MessageTypes } from "../../api/index.js";
+import { type GetSegmentsRequest, MessageTypes } from "../../api/internal/index.js";
 import type { HandlerContext } from "./context.js";
 
 /** `get_segments` → names of a space's segments, sorted. */

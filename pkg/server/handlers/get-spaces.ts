@@ -1,4 +1,4 @@
-import { type GetSpacesRequest, MessageTypes } from "../../api/index.js";
+import { type GetSpacesRequest, MessageTypes } from "../../api/internal/index.js";
 import type { HandlerContext } from "./context.js";
 
 /** `get_spaces` → names, sorted. */

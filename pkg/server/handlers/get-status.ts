@@ -1,4 +1,4 @@
-import { type GetStatusRequest, MessageTypes } from "../../api/index.js";
+import { type GetStatusRequest, MessageTypes } from "../../api/internal/index.js";
 import type { HandlerContext } from "./context.js";
 
 /** `get_status` → store_status with per-space counts and heads. */

@@ -1,4 +1,4 @@
-import { invalidArgument, type Message, MessageTypes, opName } from "../../api/index.js";
+import { invalidArgument, type Message, MessageTypes, opName } from "../../api/internal/index.js";
 import { handleConsume } from "./consume.js";
 import { handleConsumeSegment } from "./consume-segment.js";
 import { handleConsumeSpace } from "./consume-space.js";

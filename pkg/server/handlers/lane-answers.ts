@@ -1,4 +1,4 @@
-import { MessageTypes, type PublishResult, type Response, type StreamsError } from "../../api/index.js";
+import { MessageTypes, type PublishResult, type Response, type StreamsError } from "../../api/internal/index.js";
 
 /** One publish's result once it is known, or a message the lane refused (it stands for all that message's publishes). */
 type Slot = { result: PublishResult | undefined; bytes: number } | { refusal: StreamsError };

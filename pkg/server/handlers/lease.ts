@@ -1,4 +1,4 @@
-import { type LeaseRequest, type LeaseResult, MessageTypes } from "../../api/index.js";
+import { type LeaseRequest, type LeaseResult, MessageTypes } from "../../api/internal/index.js";
 import type { Store } from "../../../store/types.js";
 import type { HandlerContext } from "./context.js";
 

@@ -1,13 +1,23 @@
-import { StreamsError } from "../../api/index.js";
+import { overLimit } from "../../api/internal/index.js";
 import type { ServerLimits } from "../options.js";
 
-/** Refuses a payload over the server's limit with `resource_exhausted` naming the field. */
+/** Refuses a payload over the server's limit: `resource_exhausted`, permanent, naming the field. */
 export function checkPayloadSize(payload: Uint8Array, field: string, limits: ServerLimits): void {
   if (payload.byteLength > limits.maxPayloadBytes) {
-    throw new StreamsError(
-      "resource_exhausted",
-      `${field}: payload of ${payload.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes} bytes`,
-      { details: { field, size: payload.byteLength, limit: limits.maxPayloadBytes } },
-    );
+    throw overLimit(`${field}: payload of ${payload.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes} bytes`, {
+      field,
+      size: payload.byteLength,
+      limit: limits.maxPayloadBytes,
+    });
   }
+}
+
+/** Refuses a list a request carries when it holds more than `limit` items (docs/limits.md). */
+export function checkListLength(count: number, field: string, limit: number): void {
+  if (count > limit) throw overLimit(`${field}: ${count} items exceed the limit of ${limit}`, { field, count, limit });
+}
+
+/** Refuses metadata with more entries than the server's limit. */
+export function checkMetadataSize(metadata: { [key: string]: string } | undefined | null, field: string, limits: ServerLimits): void {
+  if (metadata !== undefined && metadata !== null) checkListLength(Object.keys(metadata).length, field, limits.maxMetadataEntries);
 }

@@ -1,4 +1,4 @@
-import { type Entry, MessageTypes, type PeekRequest, segmentOffset } from "../../api/index.js";
+import { type Entry, MessageTypes, type PeekRequest, segmentOffset } from "../../api/internal/index.js";
 import type { HandlerContext } from "./context.js";
 import { toEntry } from "./entries.js";
 

@@ -1,8 +1,8 @@
-import { invalidArgument, MessageTypes, opName, type ProduceRequest, type RecordBatch } from "../../api/index.js";
+import { invalidArgument, MessageTypes, opName, type ProduceRequest, type RecordBatch } from "../../api/internal/index.js";
 import type { ProduceChain } from "../../../store/types.js";
 import { CommitQueue } from "./commit-queue.js";
 import type { HandlerContext } from "./context.js";
-import { checkPayloadSize } from "./limits.js";
+import { checkListLength, checkMetadataSize, checkPayloadSize } from "./limits.js";
 import { SendWindow } from "./send-window.js";
 
 /** Statuses that may wait for a slow client while later batches are read and committed. */
@@ -17,6 +17,18 @@ async function receiveBatch(context: HandlerContext): Promise<RecordBatch | unde
     throw invalidArgument("$type", `expected record_batch on a produce stream, got '${opName(message.$type)}'`);
   }
   return message;
+}
+
+/** Checks a batch against the server's limits; returns its payload bytes. */
+function checkBatch(batch: RecordBatch, context: HandlerContext): number {
+  checkListLength(batch.records.length, "records", context.limits.maxRecordsPerBatch);
+  let bytes = 0;
+  batch.records.forEach((record, i) => {
+    checkPayloadSize(record.payload, `records[${i}].payload`, context.limits);
+    checkMetadataSize(record.metadata, `records[${i}].metadata`, context.limits);
+    bytes += record.payload.byteLength;
+  });
+  return bytes;
 }
 
 /**
@@ -39,9 +51,17 @@ export async function handleProduce(request: ProduceRequest, context: HandlerCon
       if (batch === undefined) break;
       next = receiveBatch(context);
       next.catch(() => undefined); // awaited on the next turn; unobserved only if this batch fails
-      batch.records.forEach((record, i) => checkPayloadSize(record.payload, `records[${i}].payload`, context.limits));
+      const bytes = checkBatch(batch, context);
+      // The batch stays in memory until it commits: charged to the connection meanwhile.
+      const release = context.reserve(bytes);
       const commit = context.store.produce(request.space, request.segment, batch.records, chain);
-      commit.then((status) => context.notifyCommitted(status), () => undefined);
+      commit.then(
+        (status) => {
+          release();
+          context.notifyCommitted(status);
+        },
+        release,
+      );
       await commits.add(commit);
     }
     await commits.drain();

@@ -10,10 +10,10 @@ import {
   type SegmentStatus,
   StreamsError,
   uncheckedPayloadBytes,
-} from "../../api/index.js";
+} from "../../api/internal/index.js";
 import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
-import { checkPayloadSize } from "./limits.js";
+import { checkMetadataSize, checkPayloadSize } from "./limits.js";
 
 /**
  * A lane reads no further message while this many publishes, or payload bytes, wait for their
@@ -81,6 +81,7 @@ function resultOf(publish: PublishItem, context: HandlerContext): Promise<Publis
 
 async function commit(publish: PublishItem, context: HandlerContext): Promise<SegmentStatus> {
   checkPayloadSize(publish.payload, "payload", context.limits);
+  checkMetadataSize(publish.metadata, "metadata", context.limits);
   const status = await context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined);
   context.notifyCommitted(status);
   return status;

@@ -1,4 +1,4 @@
-import type { ReadBounds } from "../../api/index.js";
+import type { ReadBounds } from "../../api/internal/index.js";
 import { MAX_CONSUME_LIMIT } from "../options.js";
 
 /** A read's limit: absent or 0 means no limit, and every limit is clamped to MAX_CONSUME_LIMIT. */

@@ -1,4 +1,4 @@
-import { invalidArgument, type SubscribeToSegmentStatusRequest } from "../../api/index.js";
+import { invalidArgument, type SubscribeToSegmentStatusRequest } from "../../api/internal/index.js";
 import { heartbeatIntervalMs, StatusSubscription } from "../live/subscriptions.js";
 import type { HandlerContext } from "./context.js";
 

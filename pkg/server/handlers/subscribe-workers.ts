@@ -1,7 +1,8 @@
-import { invalidArgument, MessageTypes, opName, type StreamsError, type SubscribeWorkersRequest } from "../../api/index.js";
+import { invalidArgument, MessageTypes, opName, type StreamsError, type SubscribeWorkersRequest } from "../../api/internal/index.js";
 import { InventoryFeed } from "../live/workers-feed.js";
 import type { WorkerMembership } from "../live/workers-registry.js";
 import type { HandlerContext } from "./context.js";
+import { checkMetadataSize } from "./limits.js";
 
 /** Reads keepalives until the client half-closes. */
 async function receiveKeepalives(context: HandlerContext, membership: WorkerMembership | undefined): Promise<void> {
@@ -22,6 +23,7 @@ async function receiveKeepalives(context: HandlerContext, membership: WorkerMemb
  * this one with `cancelled`, missing keepalives with `deadline_exceeded`.
  */
 export async function handleSubscribeWorkers(request: SubscribeWorkersRequest, context: HandlerContext): Promise<void> {
+  checkMetadataSize(request.metadata, "metadata", context.limits);
   const registry = context.workers();
   const feed = new InventoryFeed((inventory) => context.send({ $type: MessageTypes.workerInventory, ...inventory }));
   let evict: (reason: StreamsError) => void = () => undefined;

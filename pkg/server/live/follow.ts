@@ -1,4 +1,4 @@
-import { MessageTypes, type OffsetKind, type SegmentStatus, StreamsError } from "../../api/index.js";
+import { MessageTypes, type OffsetKind, type SegmentStatus, StreamsError } from "../../api/internal/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 import type { HandlerContext } from "../handlers/context.js";
 import { sendEntries } from "../handlers/entries.js";

@@ -1,4 +1,4 @@
-import { decodeAny, encodeValue, type SegmentStatus } from "../../api/index.js";
+import { decodeAny, encodeValue, type SegmentStatus } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
 
 /**

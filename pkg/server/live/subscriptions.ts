@@ -1,7 +1,7 @@
-import { MessageTypes, type Response, type SegmentStatus, StreamsError } from "../../api/index.js";
+import { MessageTypes, type Response, type SegmentStatus, StreamsError } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import { decodeSegmentNotification, segmentRoute } from "./notifications.js";
 import { SubscriptionHeads } from "./subscriptions-heads.js";
 

@@ -1,4 +1,4 @@
-import { decodeAny, encodeValue, isValidName, type WorkerInfo } from "../../api/index.js";
+import { decodeAny, encodeValue, isValidName, type WorkerInfo } from "../../api/internal/index.js";
 
 // What the instances serving one store tell each other about its workers, on workersRoute(storeId).
 

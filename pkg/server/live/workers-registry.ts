@@ -1,6 +1,6 @@
 import { compareNames, StreamsError, type WorkerInfo, type WorkerInventory } from "../../api/index.js";
 import type { Bus } from "../../../bus/types.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import { workersRoute } from "./notifications.js";
 import { KeyedTimers } from "./workers-timers.js";
 import { decodeWorkersMessage, encodeWorkersMessage, type WorkerPresent, type WorkersBusMessage } from "./workers-messages.js";

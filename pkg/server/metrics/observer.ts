@@ -1,4 +1,4 @@
-import type { Message, Response, StreamsError } from "../../api/index.js";
+import type { Message, Response, StreamsError } from "../../api/internal/index.js";
 
 /**
  * Why a node left the manager other than shutdown: idle eviction, an explicit `remove` (an operator's

@@ -7,7 +7,7 @@ import {
   type Response,
   type StreamsError,
   uncheckedPayloadBytes,
-} from "../../api/index.js";
+} from "../../api/internal/index.js";
 import type { StreamObserver } from "./observer.js";
 
 /** What a stream is for the live counts: a status subscription, a registered worker, or neither. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
-import { invalidArgument, normalizeStoreId, StreamsError } from "../../api/index.js";
+import { invalidArgument, normalizeStoreId, StreamsError } from "../../api/internal/index.js";
 import { createMetricsRegistry } from "../metrics/prometheus.js";
 import { type AdminAccess, authorizeAdmin } from "./admin-access.js";
 import { DashboardFiles, type DashboardFile } from "./dashboard-files.js";

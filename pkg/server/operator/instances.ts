@@ -1,6 +1,6 @@
-import { decodeAny, encodeValue } from "../../api/index.js";
+import { decodeAny, encodeValue } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 
 /** Every instance announces itself here; each one listens to learn the others. */
 export const INSTANCES_ROUTE = "sk.instances";

@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import type { Bus } from "../../../bus/types.js";
 import type { ConnectionInfo, StreamzCloseOptions } from "../../../transport/ws/server/index.js";
 import type { Authenticator } from "../auth/index.js";
-import { type Logger, silentLogger } from "../logger.js";
+import { type Logger, silentLogger } from "../../api/logger.js";
 import type { ServerActivity } from "../metrics/activity.js";
 import type { StoreNodeManager } from "../node-manager.js";
 import { isLocalRequest } from "./admin-access.js";

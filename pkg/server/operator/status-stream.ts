@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { StreamsError } from "../../api/index.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../api/logger.js";
 import type { OperatorStatus } from "./status.js";
 
 export interface StatusStreamOptions {

@@ -1,5 +1,5 @@
 import { StreamsError } from "../../../pkg/api/index.js";
-import { startTimer } from "../../../pkg/api/timer.js";
+import { startTimer } from "../../../pkg/api/internal/timer.js";
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {

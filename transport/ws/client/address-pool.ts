@@ -1,4 +1,4 @@
-import { type RetryPolicy, retryDelay } from "../../../pkg/api/index.js";
+import { type RetryPolicy, retryDelay } from "../../../pkg/api/internal/index.js";
 import type { Address } from "./addresses.js";
 
 interface Slot {

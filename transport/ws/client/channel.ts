@@ -5,7 +5,7 @@ import {
   FrameKinds,
   INITIAL_CREDIT,
   StreamsError,
-} from "../../../pkg/api/index.js";
+} from "../../../pkg/api/internal/index.js";
 
 /** How an attached channel reaches its connection. */
 export interface ChannelLink {

@@ -1,4 +1,4 @@
-import { decodeFrame, encodeFrame, type Frame, FrameError, FrameKinds, StreamsError } from "../../../pkg/api/index.js";
+import { decodeFrame, encodeFrame, type Frame, FrameError, FrameKinds, StreamsError } from "../../../pkg/api/internal/index.js";
 import type { Channel } from "./channel.js";
 import type { FrameSocket } from "./socket.js";
 import type { RefresherOptions } from "./token-refresher.js";
@@ -36,7 +36,7 @@ export class Connection {
   send(frame: Frame): void {
     const bytes = encodeFrame(frame);
     if (bytes.byteLength > this.#maxFrameBytes) {
-      throw new StreamsError("resource_exhausted", `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`);
+      throw new StreamsError("resource_exhausted", `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`, { code: "permanent" });
     }
     this.socket.send(bytes);
   }

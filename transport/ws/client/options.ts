@@ -1,6 +1,6 @@
-import type { Logger } from "../../../pkg/server/logger.js";
-import { silentLogger } from "../../../pkg/server/logger.js";
-import { checkRetryPolicy, type RetryPolicy, type StreamsError } from "../../../pkg/api/index.js";
+import type { Logger } from "../../../pkg/api/logger.js";
+import { silentLogger } from "../../../pkg/api/logger.js";
+import { checkRetryPolicy, type RetryPolicy, type StreamsError } from "../../../pkg/api/internal/index.js";
 import { type AddressSource, checkAddressSource } from "./addresses.js";
 import type { BrowserLikeSocket } from "./socket.js";
 

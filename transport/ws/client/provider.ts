@@ -1,4 +1,4 @@
-import { type ClientStream, type ConnectionState, type ConnectionStatus, type Provider, retryDelay, StreamsError } from "../../../pkg/api/index.js";
+import { type ClientStream, type ConnectionState, type ConnectionStatus, type Provider, retryDelay, StreamsError } from "../../../pkg/api/internal/index.js";
 import { abortable, follow, sleep } from "./abort.js";
 import { AddressPool } from "./address-pool.js";
 import { type Address, discover } from "./addresses.js";
@@ -6,7 +6,7 @@ import { Channel } from "./channel.js";
 import { Connection } from "./connection.js";
 import type { ResolvedOptions, TokenSource } from "./options.js";
 import type { Dialer } from "./socket.js";
-import { startTimer } from "../../../pkg/api/timer.js";
+import { startTimer } from "../../../pkg/api/internal/timer.js";
 
 // Bound on how long close() waits for the server to complete the close handshake.
 const CLOSE_WAIT_MS = 1000;

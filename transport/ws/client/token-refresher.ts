@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { type ErrorInfo, StreamsError } from "../../../pkg/api/index.js";
-import type { Logger } from "../../../pkg/server/logger.js";
-import { startTimer } from "../../../pkg/api/timer.js";
+import type { Logger } from "../../../pkg/api/logger.js";
+import { startTimer } from "../../../pkg/api/internal/timer.js";
 
 /** Failed refreshes retried before the token expires; each retry comes after half the time left. */
 const MAX_RETRIES = 3;

@@ -1,4 +1,4 @@
-import { decodeAny, requiredAccess as accessOfMessage } from "../../../pkg/api/index.js";
+import { decodeAny, requiredAccess as accessOfMessage } from "../../../pkg/api/internal/index.js";
 
 export type Access = "read" | "write";
 

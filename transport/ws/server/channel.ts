@@ -1,5 +1,6 @@
-import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, StreamsError } from "../../../pkg/api/index.js";
+import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, StreamsError } from "../../../pkg/api/internal/index.js";
 import type { Access } from "./access.js";
+import type { MemoryBudget } from "./memory-budget.js";
 import type { SocketWriter } from "./socket-writer.js";
 import { waitUntil } from "./wait.js";
 
@@ -7,6 +8,8 @@ import { waitUntil } from "./wait.js";
 export interface ChannelHost {
   readonly principal: Principal | undefined;
   readonly writer: SocketWriter;
+  /** The connection's memory share: queued client frames and handler reservations are charged to it. */
+  readonly budget: MemoryBudget;
   /** The stream is over on the server side: its channel number is free again. */
   release(stream: ChannelStream): void;
 }
@@ -56,12 +59,17 @@ export class ChannelStream implements ServerStream {
   #framesIn = 1;
   #framesOut = 0;
   #waitingFor: StreamInfo["waitingFor"];
+  /** Bytes of the inbox, charged to the connection's budget (the first message was charged by the connection). */
+  #inboxBytes: number;
+  /** Live reservations of the handler, released when it returns them or the stream is over. */
+  readonly #reservations = new Set<{ bytes: number }>();
 
   constructor(init: { channel: number; storeId: string; access: Access; first: Uint8Array }, host: ChannelHost) {
     this.channel = init.channel;
     this.storeId = init.storeId;
     this.access = init.access;
     this.#inbox = [init.first];
+    this.#inboxBytes = init.first.byteLength;
     this.#host = host;
   }
 
@@ -78,6 +86,8 @@ export class ChannelStream implements ServerStream {
     if (this.signal.aborted) throw this.signal.reason;
     const message = this.#inbox.shift();
     if (message !== undefined) {
+      this.#inboxBytes -= message.byteLength;
+      this.#host.budget.release(message.byteLength);
       this.#consumed();
       return message;
     }
@@ -119,12 +129,15 @@ export class ChannelStream implements ServerStream {
     this.#framesIn++;
     if (this.#clientEnded) return this.terminate(new StreamsError("invalid_argument", "data after end"));
     if (this.#clientCredit === 0) {
-      return this.terminate(new StreamsError("resource_exhausted", "client sent data beyond its credit"));
+      return this.terminate(new StreamsError("resource_exhausted", "client sent data beyond its credit", { code: "permanent" }));
     }
     this.#clientCredit--;
     const reader = this.#readers.shift();
     if (reader === undefined) {
+      const budget = this.#host.budget;
+      if (!budget.tryCharge(message.byteLength)) return this.terminate(budget.exhausted(message.byteLength));
       this.#inbox.push(message);
+      this.#inboxBytes += message.byteLength;
       return;
     }
     this.#consumed();
@@ -157,7 +170,25 @@ export class ChannelStream implements ServerStream {
     if (this.signal.aborted) return;
     this.#abort.abort(error);
     this.#inbox.length = 0;
+    this.#host.budget.release(this.#inboxBytes);
+    this.#inboxBytes = 0;
+    this.#releaseReservations();
     for (const reader of this.#readers.splice(0)) reader.reject(error);
+  }
+
+  /**
+   * Charges `bytes` the handler is about to hold to the connection's budget; returns the release.
+   * Throws `resource_exhausted` when they do not fit. Whatever is still reserved is released when
+   * the stream is over.
+   */
+  reserve(bytes: number): () => void {
+    const budget = this.#host.budget;
+    if (!budget.tryCharge(bytes)) throw budget.exhausted(bytes);
+    const reservation = { bytes };
+    this.#reservations.add(reservation);
+    return () => {
+      if (this.#reservations.delete(reservation)) budget.release(bytes);
+    };
   }
 
   info(): StreamInfo {
@@ -193,10 +224,16 @@ export class ChannelStream implements ServerStream {
     this.#host.writer.write({ kind: FrameKinds.credit, channel: this.channel, credit });
   }
 
+  #releaseReservations(): void {
+    for (const reservation of this.#reservations) this.#host.budget.release(reservation.bytes);
+    this.#reservations.clear();
+  }
+
   /** Marks the server side done; false when it already was. */
   #finish(): boolean {
     if (this.#finished) return false;
     this.#finished = true;
+    this.#releaseReservations();
     this.#host.release(this);
     return true;
   }

@@ -7,14 +7,16 @@ import {
   decodeFrame,
   invalidArgument,
   isValidStoreId,
+  overLimit,
   type Principal,
   StreamsError,
-} from "../../../pkg/api/index.js";
+} from "../../../pkg/api/internal/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
 import { requiredAccess } from "./access.js";
 import { type ChannelHost, ChannelStream, type StreamInfo } from "./channel.js";
 import { Credentials, type RefreshOutcome } from "./credentials.js";
 import type { ResolvedStreamzOptions } from "./options.js";
+import { MemoryBudget } from "./memory-budget.js";
 import { SocketWriter } from "./socket-writer.js";
 
 export interface ConnectionInfo {
@@ -31,6 +33,10 @@ export interface ConnectionInfo {
   bytesOut: number;
   /** Bytes handed to the socket and not yet flushed to the kernel. */
   bufferedBytes: number;
+  /** Reading from the socket is paused until the peer drains what it was sent (docs/limits.md). */
+  readPaused: boolean;
+  /** Bytes of the connection's memory budget in use: queued client frames and handler reservations. */
+  memoryBytes: number;
 }
 
 /** Close codes this server uses besides the standard ones. */
@@ -55,6 +61,7 @@ export class Connection implements ChannelHost {
   readonly userAgent: string | undefined;
   readonly openedAt = Date.now();
   readonly writer: SocketWriter;
+  readonly budget: MemoryBudget;
   /** Settles once the socket has closed and every stream was aborted. */
   readonly closed: Promise<void>;
   readonly #socket: WebSocket;
@@ -64,6 +71,8 @@ export class Connection implements ChannelHost {
   #missedPongs = 0;
   #lastPongAt: number | undefined;
   #bytesIn = 0;
+  /** Frames read while reading was being paused, in order (docs/limits.md). */
+  readonly #deferred: { bytes: Buffer; isBinary: boolean }[] = [];
   /** Closing or closed: frames still arriving are dropped, refreshes ignored. */
   #isClosing = false;
 
@@ -77,7 +86,12 @@ export class Connection implements ChannelHost {
       options.logger.info({ connection: this.id }, "token expired unrefreshed: closing the connection");
       this.close(CloseCodes.tokenExpired, "token expired");
     });
-    this.writer = new SocketWriter(socket, options.sendHighWaterMarkBytes, init.request.socket);
+    const bounds = { highWaterMark: options.sendHighWaterMarkBytes, maxUnsentBytes: options.maxUnsentBytes };
+    this.writer = new SocketWriter(socket, bounds, init.request.socket, {
+      overflow: () => this.#violation(1008, "too many unsent bytes"),
+      resumed: () => this.#resumed(),
+    });
+    this.budget = new MemoryBudget(options.maxConnectionMemoryBytes);
     socket.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     socket.on("pong", () => {
       this.#missedPongs = 0;
@@ -146,6 +160,8 @@ export class Connection implements ChannelHost {
       bytesIn: this.#bytesIn,
       bytesOut: this.writer.bytesOut,
       bufferedBytes: this.writer.unflushedBytes,
+      readPaused: this.writer.readPaused,
+      memoryBytes: this.budget.used,
     };
   }
 
@@ -153,6 +169,25 @@ export class Connection implements ChannelHost {
     const bytes = toBuffer(data);
     this.#bytesIn += bytes.length;
     if (this.#isClosing) return;
+    // ws still hands over the rest of a socket read after the reads pause: keep it for later, so
+    // the replies stop at the high-water mark (at most one read of frames waits here).
+    if (this.writer.readPaused || this.#deferred.length > 0) {
+      this.#deferred.push({ bytes, isBinary });
+      return;
+    }
+    this.#process(bytes, isBinary);
+  }
+
+  /** The peer drained: frames kept while reads were paused go through, until the next pause. */
+  #resumed(): void {
+    while (!this.writer.readPaused && !this.#isClosing) {
+      const next = this.#deferred.shift();
+      if (next === undefined) return;
+      this.#process(next.bytes, next.isBinary);
+    }
+  }
+
+  #process(bytes: Buffer, isBinary: boolean): void {
     if (!isBinary) return this.#violation(1008, "text messages are not supported");
     let frame: Frame;
     try {
@@ -165,7 +200,7 @@ export class Connection implements ChannelHost {
     if (bytes.length > this.#options.maxFrameBytes) {
       if (frame.channel === 0) return this.#violation(1009, "frame too large");
       const limit = this.#options.maxFrameBytes;
-      return this.#failChannel(frame.channel, new StreamsError("resource_exhausted", `frame of ${bytes.length} bytes exceeds the limit of ${limit}`));
+      return this.#failChannel(frame.channel, overLimit(`frame of ${bytes.length} bytes exceeds the limit of ${limit}`, { size: bytes.length, limit }));
     }
     this.#dispatch(frame);
   }
@@ -212,6 +247,7 @@ export class Connection implements ChannelHost {
     if (principal !== undefined && !principal.can(id, access)) {
       return refuse(new StreamsError("permission_denied", `the token does not grant ${access} access to store ${id}`));
     }
+    if (!this.budget.tryCharge(first.byteLength)) return refuse(this.budget.exhausted(first.byteLength));
     const stream = new ChannelStream({ channel, storeId: id, access, first }, this);
     this.#streams.set(channel, stream);
     void this.#serve(stream);

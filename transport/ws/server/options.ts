@@ -1,5 +1,5 @@
 import type { Authenticator } from "../../../pkg/server/auth/index.js";
-import { type Logger, silentLogger } from "../../../pkg/server/logger.js";
+import { type Logger, silentLogger } from "../../../pkg/api/logger.js";
 import type { NodeManager } from "../../../pkg/server/types.js";
 
 const MiB = 1024 * 1024;
@@ -19,8 +19,24 @@ export interface StreamzOptions {
   maxConnections?: number;
   /** WebSocket ping period; a peer that misses two pongs is dropped. Default 30 s. */
   pingIntervalMs?: number;
-  /** Bytes written to a socket but not yet flushed above which data frames wait (every stream of the connection). Default 1 MiB. */
+  /**
+   * Bytes written to a socket but not yet flushed at which data frames wait (every stream of the
+   * connection) and the socket is no longer read until the peer drains below it. Default 1 MiB.
+   */
   sendHighWaterMarkBytes?: number;
+  /**
+   * Unsent bytes past which the connection is closed (1008) rather than grow; at least
+   * sendHighWaterMarkBytes + maxFrameBytes. Default 16 MiB.
+   */
+  maxUnsentBytes?: number;
+  /**
+   * Memory one connection may hold on the server: client frames not taken by their stream yet plus
+   * what handlers reserve (spaces of a consume, batches committing). Past it the stream that asked
+   * fails with `resource_exhausted` (transient). Default 64 MiB.
+   */
+  maxConnectionMemoryBytes?: number;
+  /** Time an upgrade has to be authenticated and accepted; past it the request is refused with HTTP 503. Default 10 s. */
+  upgradeTimeoutMs?: number;
   /** How long close() waits for peers to complete the close handshake before cutting them off. Default 5 s. */
   closeTimeoutMs?: number;
   logger?: Logger;
@@ -39,6 +55,9 @@ export const STREAMZ_DEFAULTS = {
   maxConnections: 10_000,
   pingIntervalMs: 30_000,
   sendHighWaterMarkBytes: MiB,
+  maxUnsentBytes: 16 * MiB,
+  maxConnectionMemoryBytes: 64 * MiB,
+  upgradeTimeoutMs: 10_000,
   closeTimeoutMs: 5_000,
   logger: silentLogger,
 } as const satisfies Omit<StreamzOptions, "manager" | "authenticator">;
@@ -65,6 +84,12 @@ export function resolveStreamzOptions(options: StreamzOptions): ResolvedStreamzO
     throw new TypeError("logger must have debug, info, warn and error");
   }
   const maxFrameBytes = positiveInteger(merged.maxFrameBytes, "maxFrameBytes");
+  const sendHighWaterMarkBytes = positiveInteger(merged.sendHighWaterMarkBytes, "sendHighWaterMarkBytes");
+  const maxUnsentBytes = positiveInteger(merged.maxUnsentBytes, "maxUnsentBytes");
+  // A data frame is written while below the high-water mark: the close bound must leave room for one.
+  if (maxUnsentBytes < sendHighWaterMarkBytes + maxFrameBytes) {
+    throw new TypeError("maxUnsentBytes must be at least sendHighWaterMarkBytes + maxFrameBytes");
+  }
   return {
     manager: merged.manager,
     authenticator,
@@ -74,7 +99,10 @@ export function resolveStreamzOptions(options: StreamzOptions): ResolvedStreamzO
     maxStreamsPerConnection: positiveInteger(merged.maxStreamsPerConnection, "maxStreamsPerConnection"),
     maxConnections: positiveInteger(merged.maxConnections, "maxConnections"),
     pingIntervalMs: positiveInteger(merged.pingIntervalMs, "pingIntervalMs"),
-    sendHighWaterMarkBytes: positiveInteger(merged.sendHighWaterMarkBytes, "sendHighWaterMarkBytes"),
+    sendHighWaterMarkBytes,
+    maxUnsentBytes,
+    maxConnectionMemoryBytes: positiveInteger(merged.maxConnectionMemoryBytes, "maxConnectionMemoryBytes"),
+    upgradeTimeoutMs: positiveInteger(merged.upgradeTimeoutMs, "upgradeTimeoutMs"),
     closeTimeoutMs: positiveInteger(merged.closeTimeoutMs, "closeTimeoutMs"),
     logger,
   };

@@ -62,13 +62,22 @@ export function attachStreamz(server: HttpServer | HttpsServer, options: Streamz
     if (connections.size + authenticating >= config.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
     let auth: AuthResult | undefined;
     authenticating++;
+    // An authenticator that never answers (a JWKS endpoint that hangs) must not hold the socket forever.
+    let upgradeTimer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => (upgradeTimer = setTimeout(() => resolve("timeout"), config.upgradeTimeoutMs)));
     try {
-      auth = await authenticateUpgrade(request, config.authenticator);
+      const outcome = await Promise.race([authenticateUpgrade(request, config.authenticator), timedOut]);
+      if (outcome === "timeout") {
+        logger.info({ remoteAddress: request.socket.remoteAddress }, "websocket upgrade timed out");
+        return refuseUpgrade(socket, 503, "upgrade timed out");
+      }
+      auth = outcome;
     } catch (error) {
       const reason = StreamsError.from(error, "unauthenticated").message;
       logger.info({ remoteAddress: request.socket.remoteAddress, reason }, "websocket upgrade refused");
       return refuseUpgrade(socket, 401, reason);
     } finally {
+      clearTimeout(upgradeTimer);
       authenticating--;
     }
     if (closing !== undefined) return refuseUpgrade(socket, 503, "server is shutting down");

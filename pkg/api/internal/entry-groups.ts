@@ -1,5 +1,5 @@
 import { segmentOffset, spaceOffset } from "./offsets.js";
-import type { Entry, Trx } from "./types.js";
+import type { Entry, Trx } from "../types.js";
 
 /**
  * A run of consecutive entries of one committed batch, as an `entries` message carries them: what

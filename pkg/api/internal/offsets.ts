@@ -1,4 +1,4 @@
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../errors.js";
 
 /**
  * Offsets are opaque, URL-safe strings that resume the read they came from.

@@ -1,7 +1,7 @@
-import { invalidArgument, StreamsError } from "./errors.js";
-import { MAX_PUBLISH_BATCH, type Message, MessageTypes } from "./messages.js";
-import { assertName, assertSegmentPattern } from "./names.js";
-import type { Retention } from "./types.js";
+import { invalidArgument, StreamsError } from "../errors.js";
+import { MAX_PUBLISH_BATCH, type Message, MessageTypes } from "../messages.js";
+import { assertName, assertSegmentPattern } from "../names.js";
+import type { Retention } from "../types.js";
 
 /** Checks one field of a decoded message; throws `invalid_argument` naming the field. */
 type FieldCheck = (value: unknown, field: string) => void;

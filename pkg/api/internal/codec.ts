@@ -1,6 +1,6 @@
 import { Packr } from "msgpackr";
-import { type ErrorInfo, StreamsError } from "./errors.js";
-import type { Message } from "./messages.js";
+import { type ErrorInfo, StreamsError } from "../errors.js";
+import type { Message } from "../messages.js";
 import { validateMessage } from "./validate.js";
 
 // Plain msgpack maps: entries travel as groups (one per run of a batch), so repeated shapes are few,

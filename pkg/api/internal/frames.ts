@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import { type ErrorInfo, StreamsError } from "./errors.js";
+import { type ErrorInfo, StreamsError } from "../errors.js";
 
 /**
  * Frames multiplex logical streams (channels) on one WebSocket connection. Each WebSocket binary
