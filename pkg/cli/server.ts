@@ -119,6 +119,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
       maxSpacesPerConsume: limits.maxSpacesPerConsume,
       maxRecordsPerBatch: limits.maxRecordsPerBatch,
       maxMetadataEntries: limits.maxMetadataEntries,
+      liveWindowBytes: limits.liveWindowBytes,
     },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
     maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,

@@ -17,6 +17,7 @@ import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserv
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import { CommitNotifier } from "./live/notifications.js";
+import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import type { Node } from "./types.js";
 
@@ -53,6 +54,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #workerStaleMinMs: number;
   readonly #observer: ServerObserver;
   readonly #notifier: CommitNotifier;
+  readonly #liveTails: LiveTails;
   #workers: WorkersRegistry | undefined;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
@@ -69,7 +71,19 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
     this.#observer = options.observer ?? noopObserver;
     this.#notifier = new CommitNotifier(options.bus, options.storeId, options.nodeId);
+    this.#liveTails = new LiveTails({
+      storeId: options.storeId,
+      store: options.store,
+      bus: options.bus,
+      logger: options.logger,
+      windowBytes: options.limits.liveWindowBytes,
+    });
     this.#lastAccess = Date.now();
+  }
+
+  /** The shared live tails of the spaces followed on this node (status, tests). */
+  liveTails(): LiveTailStats[] {
+    return this.#liveTails.stats();
   }
 
   get openStreams(): number {
@@ -163,6 +177,11 @@ export class StoreNode implements Node, AsyncDisposable {
         watch.sending(message);
         return race.race(stream.send(encodeMessage(message)));
       },
+      sendEncoded: (message, bytes) => {
+        watch.sending(message);
+        return race.race(stream.send(bytes));
+      },
+      liveTails: this.#liveTails,
     };
   }
 
@@ -202,6 +221,7 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await Promise.allSettled(this.#running);
+    await this.#liveTails.close();
     await this.#workers?.close();
     await this.#store.close();
   }

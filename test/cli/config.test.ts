@@ -62,6 +62,7 @@ describe("config sources and precedence", () => {
       limits: {
         maxFrameBytes: 8 * 1024 * 1024,
         maxPayloadBytes: 6 * 1024 * 1024,
+        liveWindowBytes: 8 * 1024 * 1024,
         maxStreamsPerConnection: 256,
         maxConnections: 10_000,
         pingIntervalMs: 30_000,
@@ -155,6 +156,7 @@ describe("config sources and precedence", () => {
       "auth.clockToleranceSec": ["7", 7],
       "limits.maxFrameBytes": ["9000000", 9_000_000],
       "limits.maxPayloadBytes": ["1000", 1000],
+      "limits.liveWindowBytes": ["65536", 65536],
       "limits.maxStreamsPerConnection": ["12", 12],
       "limits.maxConnections": ["34", 34],
       "limits.pingIntervalMs": ["5000", 5000],

@@ -19,6 +19,8 @@ export interface AuthConfig {
 export interface LimitsConfig {
   maxFrameBytes: number;
   maxPayloadBytes: number;
+  /** Bytes of recent entries kept per followed space for its followers. */
+  liveWindowBytes: number;
   maxStreamsPerConnection: number;
   maxConnections: number;
   pingIntervalMs: number;
@@ -97,6 +99,7 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
   limits: {
     maxFrameBytes: integer({ defaultValue: 8 * MIB, min: 1024, max: GIB, description: "Largest WebSocket frame accepted." }),
     maxPayloadBytes: integer({ defaultValue: 6 * MIB, min: 1, max: GIB, description: "Largest record payload; below maxFrameBytes." }),
+    liveWindowBytes: integer({ defaultValue: 8 * MIB, min: 1024, max: GIB, description: "Recent entries kept in memory per followed space, shared by its followers." }),
     maxStreamsPerConnection: integer({ defaultValue: 256, min: 1, max: 1_000_000, description: "Logical streams open at once on one connection." }),
     maxConnections: integer({ defaultValue: 10_000, min: 1, max: 10_000_000, description: "WebSocket connections held at once." }),
     pingIntervalMs: integer({ defaultValue: 30_000, min: 100, max: HOUR_MS, description: "Server ping interval; a peer missing two pongs is dropped." }),

@@ -3,6 +3,7 @@ import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
+import type { LiveTails } from "../live/live-tails.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";
 
 /** What a handler works with: the node's store and its one logical stream. */
@@ -32,4 +33,8 @@ export interface HandlerContext {
   reserve(bytes: number): () => void;
   /** Sends one message; resolves when the transport has room for more. */
   send(message: Response): Promise<void>;
+  /** Sends `message` already encoded as `bytes` (shared by many streams: never modified). */
+  sendEncoded(message: Response, bytes: Uint8Array): Promise<void>;
+  /** The store's shared live tails on this node, one per followed space. */
+  readonly liveTails: LiveTails;
 }
