@@ -60,6 +60,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #running = new Set<Promise<void>>();
   #lastAccess: number;
   #closing: Promise<void> | undefined;
+  #deleted = false;
 
   constructor(options: StoreNodeOptions) {
     this.storeId = options.storeId;
@@ -94,6 +95,11 @@ export class StoreNode implements Node, AsyncDisposable {
     return this.#lastAccess;
   }
 
+  /** The store was deleted through this node: the manager replaces it with a fresh one. */
+  get deleted(): boolean {
+    return this.#deleted;
+  }
+
   /** Marks the node as used now (the manager calls it when handing the node out). */
   touch(): void {
     this.#lastAccess = Date.now();
@@ -119,7 +125,7 @@ export class StoreNode implements Node, AsyncDisposable {
     const race = new AbortRace(open.abort.signal);
     let op = "unknown";
     try {
-      const context = this.#context(stream, race, open.abort.signal, watch);
+      const context = this.#context(stream, race, open, watch);
       const request = await context.receive();
       if (request === undefined) throw invalidArgument("message", "the stream ended before its first message");
       op = opName(request.$type);
@@ -153,7 +159,8 @@ export class StoreNode implements Node, AsyncDisposable {
     return open;
   }
 
-  #context(stream: ServerStream, race: AbortRace, signal: AbortSignal, watch: StreamObserver): HandlerContext {
+  #context(stream: ServerStream, race: AbortRace, open: OpenStream, watch: StreamObserver): HandlerContext {
+    const signal = open.abort.signal;
     return {
       storeId: this.storeId,
       store: this.#store,
@@ -163,6 +170,7 @@ export class StoreNode implements Node, AsyncDisposable {
       notifyCommitted: (status) => this.#notifier.committed(status),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
+      deleteStore: () => this.#deleteStore(open),
       principal: () => stream.principal,
       reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
@@ -183,6 +191,18 @@ export class StoreNode implements Node, AsyncDisposable {
       },
       liveTails: this.#liveTails,
     };
+  }
+
+  async #deleteStore(current: OpenStream): Promise<void> {
+    const reason = new StreamsError("not_found", `store ${this.storeId} was deleted`);
+    for (const open of this.#open) {
+      if (open === current) continue;
+      open.finish(reason);
+      open.abort.abort(reason);
+    }
+    await this.#workers?.close();
+    await this.#store.deleteStore();
+    this.#deleted = true;
   }
 
   #workersRegistry(): WorkersRegistry {

@@ -18,6 +18,11 @@ export interface HandlerContext {
   /** Tells every instance a commit happened (coalesced; never waits or fails). */
   notifyCommitted(status: SegmentStatus): void;
   readonly logger: Logger;
+  /**
+   * Deletes the whole store (docs/lifecycle.md): ends the store's other streams on this node with
+   * `not_found`, removes its data, and has the node manager drop the node once this stream is done.
+   */
+  deleteStore(): Promise<void>;
   /** The store's worker registry on this instance, created on first use. */
   workers(): WorkersRegistry;
   /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
