@@ -22,6 +22,8 @@ export interface Row {
   /** The raw `pg` figure beside ours (PostgreSQL rows); `ratio(x, "pg")` targets compare with it. */
   pg?: Measurement;
   target?: Target;
+  /** Shows this named figure of the run (CaseResult.fields) instead of its main value. */
+  field?: string;
 }
 
 export function measure(caseName: string, args: (string | number)[] = [], timeoutMs = 120_000): Measurement {

@@ -6,7 +6,6 @@ import { createLevelStoreFactory } from "../store/level/index.js";
 import { createPostgresStoreFactoryWith, type PostgresStoreInternals } from "../store/postgres/factory.js";
 import type { StoreFactory } from "../store/types.js";
 import { report } from "./harness.js";
-import { NOT_MEASURED } from "./table.js";
 
 export const POSTGRES_URL = process.env.STREAMKIT_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
 
@@ -19,7 +18,7 @@ export async function withPostgresSchema(fn: (schema: string) => Promise<void>):
   try {
     await client.connect();
   } catch (error) {
-    report({ value: 0, unit: NOT_MEASURED, detail: `PostgreSQL at ${POSTGRES_URL}: ${error instanceof Error ? error.message : String(error)}` });
+    report({ value: 0, unit: "", notMeasured: `PostgreSQL at ${POSTGRES_URL}: ${error instanceof Error ? error.message : String(error)}` });
     return;
   }
   const schema = `sk_bench_${randomBytes(6).toString("hex")}`;

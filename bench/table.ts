@@ -24,15 +24,21 @@ interface Figure {
   all: number[];
 }
 
-/** The median of a measurement's runs, or undefined when none succeeded. */
-function figureOf(results: Results, m: Measurement | undefined): Figure | undefined {
-  const runs = m === undefined ? undefined : results.runs.get(keyOf(m));
+/** The median of a measurement's runs (of one of their fields), or undefined when none succeeded. */
+function figureOf(results: Results, m: Measurement | undefined, field?: string): Figure | undefined {
+  const runs = (m === undefined ? undefined : results.runs.get(keyOf(m)))?.filter((r) => r.notMeasured === undefined);
   if (runs === undefined || runs.length === 0) return undefined;
-  const all = runs.map((r) => r.value);
+  const valueOf = (r: CaseResult): number => (field === undefined ? r.value : (r.fields?.[field] ?? Number.NaN));
+  const all = runs.map(valueOf);
   const value = median(all);
   // The detail (CPU per operation, …) of the run nearest the median.
-  const nearest = runs.reduce((best, r) => (Math.abs(r.value - value) < Math.abs(best.value - value) ? r : best));
-  return { value, unit: nearest.unit, detail: nearest.detail ?? "", all };
+  const nearest = runs.reduce((best, r) => (Math.abs(valueOf(r) - value) < Math.abs(valueOf(best) - value) ? r : best));
+  return { value, unit: field ?? nearest.unit, detail: nearest.detail ?? "", all };
+}
+
+/** Why a measurement has no figure because its peer was not reachable, if that is why. */
+function notMeasured(results: Results, m: Measurement): string | undefined {
+  return results.runs.get(keyOf(m))?.find((r) => r.notMeasured !== undefined)?.notMeasured;
 }
 
 function describeTarget(target: Target | undefined): string {
@@ -62,33 +68,32 @@ function meets(target: Target, value: number, ratios: { level: number | undefine
 
 const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw ws", "ours/ws", "raw pg", "ours/pg", "target", "ok"];
 
-/** A case that could not reach a service it needs (PostgreSQL, Redis) reports this unit. */
-export const NOT_MEASURED = "not measured";
-
-const shown = (figure: Figure | undefined): string => (figure === undefined ? "" : figure.unit === NOT_MEASURED ? NOT_MEASURED : formatNumber(figure.value));
-
 /** One markdown table of the rows' medians and targets, then each row's detail and every run's figure. */
 export function renderTable(rows: readonly Row[], results: Results, title: string): string {
   const lines: string[][] = rows.map((r) => {
-    const ours = figureOf(results, r.ours);
+    const ours = figureOf(results, r.ours, r.field);
     const level = figureOf(results, r.level);
     const ws = figureOf(results, r.ws);
+    const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
+    const wsRatio = ours !== undefined && ws !== undefined ? ours.value / ws.value : undefined;
     const pg = figureOf(results, r.pg);
-    const measured = (figure: Figure | undefined): figure is Figure => figure !== undefined && figure.unit !== NOT_MEASURED;
-    const levelRatio = measured(ours) && level !== undefined ? ours.value / level.value : undefined;
-    const wsRatio = measured(ours) && ws !== undefined ? ours.value / ws.value : undefined;
-    const pgRatio = measured(ours) && measured(pg) ? ours.value / pg.value : undefined;
-    const ok =
-      r.target === undefined || !measured(ours) ? "" : meets(r.target, ours.value, { level: levelRatio, pg: pgRatio }) ? "✓" : "✗";
+    const pgRatio = ours !== undefined && pg !== undefined ? ours.value / pg.value : undefined;
+    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, { level: levelRatio, pg: pgRatio }) ? "✓" : "✗";
     return [
       r.name,
-      ours === undefined ? (results.failures.has(keyOf(r.ours)) ? "FAILED" : "-") : shown(ours),
+      ours === undefined
+        ? results.failures.has(keyOf(r.ours))
+          ? "FAILED"
+          : notMeasured(results, r.ours) !== undefined
+            ? "not measured"
+            : "-"
+        : formatNumber(ours.value),
       ours?.unit ?? "",
       level === undefined ? "" : formatNumber(level.value),
       levelRatio === undefined ? "" : levelRatio.toFixed(2),
       ws === undefined ? "" : formatNumber(ws.value),
       wsRatio === undefined ? "" : wsRatio.toFixed(2),
-      shown(pg),
+      pg === undefined ? "" : formatNumber(pg.value),
       pgRatio === undefined ? "" : pgRatio.toFixed(2),
       describeTarget(r.target),
       ok,
@@ -98,8 +103,10 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
   const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const out = [title, format(HEADER), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)];
   for (const r of rows) {
-    const ours = figureOf(results, r.ours);
+    const ours = figureOf(results, r.ours, r.field);
+    const why = notMeasured(results, r.ours);
     if (ours !== undefined) out.push(`  ${r.name}: ${ours.detail}; runs ${ours.all.map(formatNumber).join(", ")}`);
+    else if (why !== undefined) out.push(`  ${r.name}: not measured: ${why}`);
   }
   for (const [key, message] of results.failures) out.push(`  FAILED ${key}: ${message}`);
   return out.join("\n");
