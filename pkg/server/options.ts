@@ -3,6 +3,7 @@ import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
 import { type Logger, silentLogger } from "../api/logger.js";
+import { type CommitRecoveryOptions, DEFAULT_COMMIT_RECOVERY } from "./commit-health.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
@@ -56,6 +57,8 @@ export interface NodeManagerOptions {
   maxOpenStores?: number;
   /** `retryAfterMs` of the `resource_exhausted` answered while every open store is busy. Default 1 s. */
   busyRetryAfterMs?: number;
+  /** Reopening a store whose commits fail (docs/limits.md): backoff between reopens. Partial values keep the defaults. */
+  commitRecovery?: Partial<CommitRecoveryOptions>;
 }
 
 export interface ResolvedNodeManagerOptions {
@@ -70,6 +73,7 @@ export interface ResolvedNodeManagerOptions {
   observer: ServerObserver;
   maxOpenStores: number;
   busyRetryAfterMs: number;
+  commitRecovery: CommitRecoveryOptions;
 }
 
 /** `limit` of a read is clamped to this (docs/design.md, Contracts); absent or 0 means this. */
@@ -121,6 +125,10 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   if (!isObject(options)) throw new TypeError("options must be an object");
   const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
     options;
+  if (options.commitRecovery !== undefined && !isObject(options.commitRecovery)) throw new TypeError("commitRecovery must be an object");
+  const commitRecovery = withDefaults(DEFAULT_COMMIT_RECOVERY, options.commitRecovery);
+  positiveInteger(commitRecovery.initialBackoffMs, "commitRecovery.initialBackoffMs");
+  positiveInteger(commitRecovery.maxBackoffMs, "commitRecovery.maxBackoffMs");
   if (!isObject(storeFactory) || typeof storeFactory.open !== "function") {
     throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
   }
@@ -164,5 +172,6 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     observer: observer ?? noopObserver,
     maxOpenStores: maxOpenStores ?? defaultMaxOpenStores(descriptorLimit(), perStore),
     busyRetryAfterMs: busyRetryAfterMs ?? DEFAULT_BUSY_RETRY_AFTER_MS,
+    commitRecovery,
   };
 }
