@@ -5,6 +5,7 @@ import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
 import { type Logger, silentLogger } from "../api/logger.js";
 import { type CommitRecoveryOptions, DEFAULT_COMMIT_RECOVERY } from "./commit-health.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
+import { DEFAULT_RETENTION_SWEEP, type RetentionSweepOptions } from "./retention-sweeper.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
 export interface IdleEvictionOptions {
@@ -59,6 +60,8 @@ export interface NodeManagerOptions {
   busyRetryAfterMs?: number;
   /** Reopening a store whose commits fail (docs/limits.md): backoff between reopens. Partial values keep the defaults. */
   commitRecovery?: Partial<CommitRecoveryOptions>;
+  /** Background retention sweeps of open stores (docs/lifecycle.md); partial values merge with the defaults, `false` disables them. */
+  retention?: Partial<RetentionSweepOptions> | false;
 }
 
 export interface ResolvedNodeManagerOptions {
@@ -74,6 +77,7 @@ export interface ResolvedNodeManagerOptions {
   maxOpenStores: number;
   busyRetryAfterMs: number;
   commitRecovery: CommitRecoveryOptions;
+  retention: RetentionSweepOptions | false;
 }
 
 /** `limit` of a read is clamped to this (docs/design.md, Contracts); absent or 0 means this. */
@@ -123,7 +127,7 @@ function resolveLogger(logger: unknown): Logger {
 /** Merges options with the defaults and validates them; mistakes are TypeErrors. */
 export function resolveNodeManagerOptions(options: NodeManagerOptions): ResolvedNodeManagerOptions {
   if (!isObject(options)) throw new TypeError("options must be an object");
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
     options;
   if (options.commitRecovery !== undefined && !isObject(options.commitRecovery)) throw new TypeError("commitRecovery must be an object");
   const commitRecovery = withDefaults(DEFAULT_COMMIT_RECOVERY, options.commitRecovery);
@@ -160,9 +164,16 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     throw new TypeError(`observer must have ${hooks.join(", ")}`);
   }
 
+  if (retention !== undefined && retention !== false && !isObject(retention)) throw new TypeError("retention must be an object or false");
+  const sweep = retention === false ? false : withDefaults(DEFAULT_RETENTION_SWEEP, retention);
+  if (sweep !== false) {
+    positiveInteger(sweep.sweepIntervalMs, "retention.sweepIntervalMs");
+    if (!isObject(sweep.defaults)) throw new TypeError("retention.defaults must be an object of space retentions");
+  }
   return {
     storeFactory,
     busFactory: busFactory ?? createMemoryBusFactory(),
+    retention: sweep,
     idleEviction: eviction,
     circuitBreaker: breaker,
     logger: resolveLogger(logger),
