@@ -11,6 +11,8 @@ export interface CaseResult {
   value: number;
   unit: string;
   detail?: string;
+  /** Further figures of the same run, which rows may pick instead of `value` (plan.ts `figure`). */
+  figures?: { [name: string]: number };
 }
 
 const here = fileURLToPath(new URL(".", import.meta.url));

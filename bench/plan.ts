@@ -7,7 +7,12 @@ export interface Measurement {
   timeoutMs: number;
 }
 
-export type Target = { kind: "ratio"; min: number } | { kind: "atLeast"; value: number } | { kind: "atMost"; value: number };
+export type Target =
+  | { kind: "ratio"; min: number }
+  | { kind: "atLeast"; value: number }
+  | { kind: "atMost"; value: number }
+  /** Ours at least `min` × another measurement of the same run (`name` says which). */
+  | { kind: "relative"; min: number; of: Measurement; name: string };
 
 export interface Row {
   name: string;
@@ -17,6 +22,8 @@ export interface Row {
   /** The raw `ws` figure beside ours. */
   ws?: Measurement;
   target?: Target;
+  /** Which of the run's `figures` the row shows instead of its `value` (harness.ts CaseResult). */
+  figure?: string;
 }
 
 export function measure(caseName: string, args: (string | number)[] = [], timeoutMs = 120_000): Measurement {
@@ -31,6 +38,7 @@ export function row(name: string, ours: Measurement, extra: Omit<Row, "name" | "
 export const ratio = (min: number): Target => ({ kind: "ratio", min });
 export const atLeast = (value: number): Target => ({ kind: "atLeast", value });
 export const atMost = (value: number): Target => ({ kind: "atMost", value });
+export const relative = (min: number, of: Measurement, name: string): Target => ({ kind: "relative", min, of, name });
 
 /** Identifies a measurement: rows sharing a baseline share its runs. */
 export const keyOf = (m: Measurement): string => [m.caseName, ...m.args].join(" ");
@@ -39,7 +47,8 @@ export const keyOf = (m: Measurement): string => [m.caseName, ...m.args].join(" 
 export function measurementsOf(rows: readonly Row[]): Map<string, Measurement> {
   const measurements = new Map<string, Measurement>();
   for (const r of rows) {
-    for (const m of [r.ours, r.level, r.ws]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
+    const of = r.target?.kind === "relative" ? r.target.of : undefined;
+    for (const m of [r.ours, r.level, r.ws, of]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
   }
   return measurements;
 }

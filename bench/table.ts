@@ -25,8 +25,10 @@ interface Figure {
 }
 
 /** The median of a measurement's runs, or undefined when none succeeded. */
-function figureOf(results: Results, m: Measurement | undefined): Figure | undefined {
-  const runs = m === undefined ? undefined : results.runs.get(keyOf(m));
+function figureOf(results: Results, m: Measurement | undefined, figure?: string): Figure | undefined {
+  const found = m === undefined ? undefined : results.runs.get(keyOf(m));
+  // A row showing one of the runs' figures reads it as the runs' value.
+  const runs = figure === undefined ? found : found?.map((r) => ({ ...r, value: r.figures?.[figure] ?? Number.NaN, unit: figure }));
   if (runs === undefined || runs.length === 0) return undefined;
   const all = runs.map((r) => r.value);
   const value = median(all);
@@ -44,10 +46,12 @@ function describeTarget(target: Target | undefined): string {
       return `≥ ${formatNumber(target.value)}`;
     case "atMost":
       return `≤ ${formatNumber(target.value)}`;
+    case "relative":
+      return `≥ ${target.min} × ${target.name}`;
   }
 }
 
-function meets(target: Target, value: number, levelRatio: number | undefined): boolean {
+function meets(target: Target, value: number, levelRatio: number | undefined, relativeTo: number | undefined): boolean {
   switch (target.kind) {
     case "ratio":
       return levelRatio !== undefined && levelRatio >= target.min;
@@ -55,6 +59,8 @@ function meets(target: Target, value: number, levelRatio: number | undefined): b
       return value >= target.value;
     case "atMost":
       return value <= target.value;
+    case "relative":
+      return relativeTo !== undefined && value >= target.min * relativeTo;
   }
 }
 
@@ -63,12 +69,13 @@ const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw
 /** One markdown table of the rows' medians and targets, then each row's detail and every run's figure. */
 export function renderTable(rows: readonly Row[], results: Results, title: string): string {
   const lines: string[][] = rows.map((r) => {
-    const ours = figureOf(results, r.ours);
+    const ours = figureOf(results, r.ours, r.figure);
     const level = figureOf(results, r.level);
+    const relativeTo = r.target?.kind === "relative" ? figureOf(results, r.target.of)?.value : undefined;
     const ws = figureOf(results, r.ws);
     const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
     const wsRatio = ours !== undefined && ws !== undefined ? ours.value / ws.value : undefined;
-    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, levelRatio) ? "✓" : "✗";
+    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, levelRatio, relativeTo) ? "✓" : "✗";
     return [
       r.name,
       ours === undefined ? (results.failures.has(keyOf(r.ours)) ? "FAILED" : "-") : formatNumber(ours.value),
@@ -85,6 +92,7 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
   const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const out = [title, format(HEADER), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)];
   for (const r of rows) {
+    if (r.figure !== undefined) continue;
     const ours = figureOf(results, r.ours);
     if (ours !== undefined) out.push(`  ${r.name}: ${ours.detail}; runs ${ours.all.map(formatNumber).join(", ")}`);
   }
