@@ -47,6 +47,34 @@ const PUBLISHES = quick ? 10_000 : 50_000;
 const IDLE = quick ? 1_000 : 10_000;
 const NOTIFIES = quick ? 500 : 2_000;
 const FOLLOW_SECONDS = quick ? 2 : 5;
+const FANOUT_SECONDS = quick ? 3 : 5;
+const DURABLE = quick ? 10_000 : 50_000;
+
+/**
+ * Fan-out (server process + client process): delivered entries/s, lag p99 and server RSS of one run
+ * each, for streamkit and its peers (NATS JetStream ordered consumers, Redis XREAD BLOCK readers).
+ */
+function fanoutRows(rate: number): Row[] {
+  const label = rate === 0 ? "unthrottled (512 in flight)" : `${rate.toLocaleString("en-US")} publishes/s`;
+  return (["streamkit", "nats", "redis"] as const).flatMap((system) => {
+    const run = measure("fanout", [system, 1000, 50, rate, FANOUT_SECONDS], 300_000);
+    const name = `fan-out 1,000 followers / 50 conns, ${label}, ${system}`;
+    return [
+      row(`${name}: delivered`, run),
+      row(`${name}: lag p99`, run, { field: "lag p99 ms" }),
+      row(`${name}: server RSS`, run, { field: "server RSS MB" }),
+    ];
+  });
+}
+
+/** Durable writes of 200 B records, server in its own process, beside Redis XADD and JetStream publish. */
+const durableRows: Row[] = [
+  row("durable publish 64 in flight, streamkit serve", measure("durable-publish", ["streamkit-publish", DURABLE, 64])),
+  row("durable produce (batches of 100), streamkit serve", measure("durable-publish", ["streamkit-produce", DURABLE, 64])),
+  row("Redis XADD 64 in flight, appendfsync always", measure("durable-publish", ["redis-always", DURABLE, 64])),
+  row("Redis XADD 64 in flight, appendfsync everysec", measure("durable-publish", ["redis-everysec", DURABLE, 64])),
+  row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
+];
 
 // Many tenants (docs/tenants.md): stores written once then read once, server in its own process.
 const TENANTS = quick ? 10_000 : 100_000;
@@ -82,20 +110,23 @@ const ROWS: Row[] = [
     target: relative(1, PRODUCE_WS, "one store"),
   }),
   row(`${TENANTS} stores publish + peek, 32 in flight, ws, shared layout`, TENANTS_RUN),
-  row(`${TENANTS} stores: errors`, TENANTS_RUN, { figure: "errors", target: atMost(0) }),
-  row(`${TENANTS} stores: server peak descriptors`, TENANTS_RUN, { figure: "peakDescriptors", target: atMost(999) }),
-  row(`${TENANTS} stores: server peak RSS (MB)`, TENANTS_RUN, { figure: "peakRssMB", target: atMost(1023) }),
-  row(`${TENANTS} stores: RSS after idle TTL (% of before)`, TENANTS_RUN, { figure: "rssAfterIdlePercent", target: atMost(110) }),
-  row(`${TENANTS} stores: descriptors after idle TTL (% of before)`, TENANTS_RUN, { figure: "descriptorsAfterIdlePercent", target: atMost(110) }),
+  row(`${TENANTS} stores: errors`, TENANTS_RUN, { field: "errors", target: atMost(0) }),
+  row(`${TENANTS} stores: server peak descriptors`, TENANTS_RUN, { field: "peakDescriptors", target: atMost(999) }),
+  row(`${TENANTS} stores: server peak RSS (MB)`, TENANTS_RUN, { field: "peakRssMB", target: atMost(1023) }),
+  row(`${TENANTS} stores: RSS after idle TTL (% of before)`, TENANTS_RUN, { field: "rssAfterIdlePercent", target: atMost(110) }),
+  row(`${TENANTS} stores: descriptors after idle TTL (% of before)`, TENANTS_RUN, { field: "descriptorsAfterIdlePercent", target: atMost(110) }),
   row(`${TENANTS_PER_STORE} stores publish + peek, per-store layout`, TENANTS_PER_STORE_RUN),
-  row(`${TENANTS_PER_STORE} stores, per-store layout: errors`, TENANTS_PER_STORE_RUN, { figure: "errors" }),
-  row(`${TENANTS_PER_STORE} stores, per-store layout: server peak descriptors`, TENANTS_PER_STORE_RUN, { figure: "peakDescriptors" }),
-  row(`${TENANTS_PER_STORE} stores, per-store layout: server peak RSS (MB)`, TENANTS_PER_STORE_RUN, { figure: "peakRssMB" }),
+  row(`${TENANTS_PER_STORE} stores, per-store layout: errors`, TENANTS_PER_STORE_RUN, { field: "errors" }),
+  row(`${TENANTS_PER_STORE} stores, per-store layout: server peak descriptors`, TENANTS_PER_STORE_RUN, { field: "peakDescriptors" }),
+  row(`${TENANTS_PER_STORE} stores, per-store layout: server peak RSS (MB)`, TENANTS_PER_STORE_RUN, { field: "peakRssMB" }),
   row("idle connections (server process), ws", measure("idle-connections", [IDLE, 200], 300_000), { target: atMost(30) }),
   row("raw Redis pub/sub latency p99 (ms)", measure("notify-latency", ["raw-redis", NOTIFIES])),
   row("produce → notified p99 (ms), one instance", measure("notify-latency", ["local", NOTIFIES]), { target: atMost(1) }),
   row("produce → notified p99 (ms), two instances via Redis", measure("notify-latency", ["redis", NOTIFIES]), { target: atMost(2) }),
   row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
+  ...fanoutRows(1000),
+  ...fanoutRows(0),
+  ...durableRows,
 ];
 
 const selected = ROWS.filter((r) => options.filters.length === 0 || options.filters.some((f) => r.name.toLowerCase().includes(f)));
@@ -118,7 +149,8 @@ for (let rep = 1; rep <= options.reps; rep++) {
     try {
       const result = await runCase(m.caseName, m.args, m.timeoutMs, buildDir);
       results.runs.set(key, [...(results.runs.get(key) ?? []), result]);
-      process.stderr.write(`[${done}/${totalRuns}] ${key}: ${formatNumber(result.value)} ${result.unit}\n`);
+      const shown = result.notMeasured === undefined ? `${formatNumber(result.value)} ${result.unit}` : `not measured (${result.notMeasured})`;
+      process.stderr.write(`[${done}/${totalRuns}] ${key}: ${shown}\n`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       results.failures.set(key, message.split("\n")[0] ?? message);

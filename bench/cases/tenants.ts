@@ -104,7 +104,7 @@ try {
       `after idle eviction: RSS ${Math.round(after.rss / MB)} MB vs ${Math.round(before.rss / MB)} MB before (${rssBack} %; heap used ${Math.round(after.heapUsed / MB)} MB vs ${Math.round(before.heapUsed / MB)} MB, ` +
       `heap total ${Math.round(after.heapTotal / MB)} MB vs ${Math.round(before.heapTotal / MB)} MB), ` +
       `descriptors ${after.descriptors} vs ${before.descriptors} (${descriptorsBack} %)`,
-    figures: {
+    fields: {
       errors: errorCount,
       peakDescriptors: burst.peakDescriptors,
       peakRssMB: Math.round(burst.peakRss / MB),
