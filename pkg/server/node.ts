@@ -16,9 +16,11 @@ import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
+import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
 import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
+import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
 import type { Node } from "./types.js";
 
 export interface StoreNodeOptions {
@@ -33,6 +35,10 @@ export interface StoreNodeOptions {
   workerStaleMinMs?: number;
   /** Hears every stream's traffic (metrics, status). Default: none. */
   observer?: ServerObserver;
+  /** Asks the other instances for their workers when this store's registry opens. Default: none. */
+  rollCall?: Pick<WorkersRollCall, "request">;
+  /** Background retention sweeps (docs/lifecycle.md); absent or false: none. */
+  retention?: RetentionSweepOptions | false;
 }
 
 const noRelease = (): void => undefined;
@@ -52,6 +58,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #bus: Bus;
   readonly #nodeId: string;
   readonly #workerStaleMinMs: number;
+  readonly #rollCall: Pick<WorkersRollCall, "request"> | undefined;
   readonly #observer: ServerObserver;
   readonly #notifier: CommitNotifier;
   readonly #liveTails: LiveTails;
@@ -61,6 +68,7 @@ export class StoreNode implements Node, AsyncDisposable {
   #lastAccess: number;
   #closing: Promise<void> | undefined;
   #deleted = false;
+  readonly #sweeper: RetentionSweeper | undefined;
 
   constructor(options: StoreNodeOptions) {
     this.storeId = options.storeId;
@@ -70,6 +78,7 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#bus = options.bus;
     this.#nodeId = options.nodeId;
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
+    this.#rollCall = options.rollCall;
     this.#observer = options.observer ?? noopObserver;
     this.#notifier = new CommitNotifier(options.bus, options.storeId, options.nodeId);
     this.#liveTails = new LiveTails({
@@ -80,6 +89,21 @@ export class StoreNode implements Node, AsyncDisposable {
       windowBytes: options.limits.liveWindowBytes,
     });
     this.#lastAccess = Date.now();
+    const { retention } = options;
+    this.#sweeper =
+      retention === undefined || retention === false || options.store.features.lifecycle !== true
+        ? undefined
+        : new RetentionSweeper(options.store, retention, (status) => this.#notifier.committed(status), options.logger);
+  }
+
+  /** Enforces the store's retention now (operators and tests; the node also sweeps on its own). */
+  async sweepRetention(): Promise<void> {
+    await this.#sweeper?.sweep();
+  }
+
+  /** Entries this node's retention sweeps removed. */
+  get sweptEntries(): number {
+    return this.#sweeper?.removed ?? 0;
   }
 
   /** The shared live tails of the spaces followed on this node (status, tests). */
@@ -201,14 +225,33 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await this.#workers?.close();
+    await this.#sweeper?.close();
     await this.#store.deleteStore();
     this.#deleted = true;
   }
 
   #workersRegistry(): WorkersRegistry {
     if (this.#closing !== undefined) throw new StreamsError("unavailable", `store ${this.storeId} closed on this server`);
-    this.#workers ??= new WorkersRegistry({ storeId: this.storeId, bus: this.#bus, logger: this.#logger, staleMinMs: this.#workerStaleMinMs });
+    this.#workers ??= new WorkersRegistry({
+      storeId: this.storeId,
+      bus: this.#bus,
+      logger: this.#logger,
+      staleMinMs: this.#workerStaleMinMs,
+      rollCall: this.#rollCall,
+    });
     return this.#workers;
+  }
+
+  /** Whether this node holds a workers registry (a worker or observer used it). */
+  get hasWorkersRegistry(): boolean {
+    return this.#workers !== undefined && this.#closing === undefined;
+  }
+
+  /** Answers another instance's roll call for this store's workers, when this node has any (workers-roll-call.ts). */
+  answerRollCall(to: string): boolean {
+    if (this.#workers === undefined || this.#closing !== undefined) return false;
+    this.#workers.answerRollCall(to, this.#nodeId);
+    return true;
   }
 
   #authorize(stream: ServerStream, request: Message): void {

@@ -32,6 +32,8 @@ function bounded<T>(promise: Promise<T>, what: string, output: () => string): Pr
 }
 
 export interface RunCliOptions {
+  /** Arguments for node itself, before the CLI's. */
+  nodeArgs?: readonly string[];
   /** Lowers the child's open-file limit (`ulimit -n`) before it starts. */
   descriptorLimit?: number;
 }
@@ -42,7 +44,7 @@ export interface RunCliOptions {
  */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: RunCliOptions = {}): ServeProcess {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("STREAMKIT_")));
-  const command = [process.execPath, "--import", "tsx", "pkg/cli/main.ts", ...args];
+  const command = [process.execPath, ...(options.nodeArgs ?? []), "--import", "tsx", "pkg/cli/main.ts", ...args];
   // Through sh, whose `ulimit` lowers the limit for the node it then becomes (exec).
   const [file, ...argv] =
     options.descriptorLimit === undefined ? command : ["sh", "-c", `ulimit -n ${options.descriptorLimit} && exec "$@"`, "sh", ...command];
