@@ -7,8 +7,11 @@ export interface Measurement {
   timeoutMs: number;
 }
 
+/** Which raw baseline a ratio target compares with. */
+export type Baseline = "level" | "pg";
+
 export type Target =
-  | { kind: "ratio"; min: number }
+  | { kind: "ratio"; min: number; of: Baseline }
   | { kind: "atLeast"; value: number }
   | { kind: "atMost"; value: number }
   /** Ours at least `min` × another measurement of the same run (`name` says which). */
@@ -21,6 +24,8 @@ export interface Row {
   level?: Measurement;
   /** The raw `ws` figure beside ours. */
   ws?: Measurement;
+  /** The raw `pg` figure beside ours (PostgreSQL rows); `ratio(x, "pg")` targets compare with it. */
+  pg?: Measurement;
   target?: Target;
   /** Shows this named figure of the run (CaseResult.fields) instead of its main value. */
   field?: string;
@@ -34,8 +39,8 @@ export function row(name: string, ours: Measurement, extra: Omit<Row, "name" | "
   return { name, ours, ...extra };
 }
 
-/** Ours at least `min` × the row's raw LevelDB figure. */
-export const ratio = (min: number): Target => ({ kind: "ratio", min });
+/** Ours at least `min` × the row's raw LevelDB (or, with "pg", raw PostgreSQL) figure. */
+export const ratio = (min: number, of: Baseline = "level"): Target => ({ kind: "ratio", min, of });
 export const atLeast = (value: number): Target => ({ kind: "atLeast", value });
 export const atMost = (value: number): Target => ({ kind: "atMost", value });
 export const relative = (min: number, of: Measurement, name: string): Target => ({ kind: "relative", min, of, name });
@@ -48,7 +53,7 @@ export function measurementsOf(rows: readonly Row[]): Map<string, Measurement> {
   const measurements = new Map<string, Measurement>();
   for (const r of rows) {
     const of = r.target?.kind === "relative" ? r.target.of : undefined;
-    for (const m of [r.ours, r.level, r.ws, of]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
+    for (const m of [r.ours, r.level, r.ws, r.pg, of]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
   }
   return measurements;
 }
