@@ -57,6 +57,8 @@ export interface StoreStatusRow {
 export interface OperatorStatus {
   instance: {
     nodeId: string;
+    /** Where clients reach this instance (`http://host:port`); null when not known. */
+    address: string | null;
     version: string;
     nodeVersion: string;
     startedAt: number;
@@ -98,6 +100,7 @@ export interface OperatorStatus {
 /** What the status is made of. */
 export interface StatusSources {
   nodeId: string;
+  address?: string | undefined;
   version: string;
   startedAt: number;
   activity: ServerActivity;
@@ -193,6 +196,7 @@ export function buildStatus(sources: StatusSources, now = Date.now()): OperatorS
   return {
     instance: {
       nodeId: sources.nodeId,
+      address: sources.address ?? null,
       version: sources.version,
       nodeVersion: process.version,
       startedAt: sources.startedAt,
