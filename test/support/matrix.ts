@@ -30,6 +30,8 @@ export interface Harness {
 export interface Configuration {
   name: string;
   setup: () => Promise<Harness>;
+  /** Lease expiry follows the database's clock, which a test's fake timers do not move. */
+  databaseClock?: boolean;
 }
 
 /** A harness whose clients come from `provider()`; teardown closes them, then runs `stop`. */
@@ -53,7 +55,7 @@ function harness(provider: () => Provider, stop: () => Promise<void>): Harness {
 
 /** A NodeManager over `storeFactory`, reached in-process; `release` frees what the factory holds. */
 async function inProcHarness(storeFactory: StoreFactory, release: () => Promise<void>): Promise<Harness> {
-  const manager = createNodeManager({ storeFactory, idleEviction: false });
+  const manager = createNodeManager({ storeFactory, idleEviction: false, retention: false });
   return harness(
     () => createInProcProvider(manager),
     async () => {
@@ -83,7 +85,7 @@ const wsLevel: Configuration = {
   async setup() {
     const dataDir = await mkdtemp(join(tmpdir(), "streamkit-it-"));
     const storeFactory = createLevelStoreFactory({ dataDir });
-    const manager = createNodeManager({ storeFactory, idleEviction: false });
+    const manager = createNodeManager({ storeFactory, idleEviction: false, retention: false });
     const secret = "integration-secret-of-at-least-32-bytes!";
     const http = createServer((_request, response) => response.writeHead(404).end());
     const streamz = attachStreamz(http, { manager, authenticator: createJwtAuthenticator({ secrets: [secret] }) });
@@ -110,6 +112,7 @@ const wsLevel: Configuration = {
  */
 const wsPostgresRedis: Configuration = {
   name: "ws+postgres+redis, two instances",
+  databaseClock: true,
   async setup() {
     const postgresUrl = postgres.url ?? "";
     const schema = randomSchema("sk_matrix");
@@ -119,7 +122,7 @@ const wsPostgresRedis: Configuration = {
     const instances = await Promise.all(
       [0, 1].map(async () => {
         const storeFactory = createPostgresStoreFactory({ connectionString: postgresUrl, schema, pool: { max: 3 } });
-        const manager = createNodeManager({ storeFactory, busFactory, idleEviction: false });
+        const manager = createNodeManager({ storeFactory, busFactory, idleEviction: false, retention: false });
         const http: Server = createServer((_request, response) => response.writeHead(404).end());
         const streamz = attachStreamz(http, { manager, authenticator: createJwtAuthenticator({ secrets: [secret] }) });
         await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
