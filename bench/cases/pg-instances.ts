@@ -59,7 +59,7 @@ await withPostgresSchema(async (schema) => {
     const args = ["--store", "postgres", "--postgres-url", POSTGRES_URL, "--postgres-schema", schema, "--postgres-pool-max", "8"];
     const bus = ["--bus", "redis", "--redis-url", REDIS_URL, "--bus-channel-prefix", `bench:${randomUUID()}:`];
     // One at a time: the first migrates the schema.
-    for (let i = 0; i < instances; i++) servers.push(await startServeChild([...args, ...bus, "--log-level", "warn"]));
+    for (let i = 0; i < instances; i++) servers.push(await startServeChild([...args, ...bus]));
     const token = () => signToken({ secret: BENCH_SECRET, scopes: ["streamkit::*"], subject: "bench", ttlSec: 3600 });
     for (const server of servers) clients.push(createClient(createWsProvider(server.url, { token })));
     await measure(clients, randomUUID());
