@@ -9,17 +9,15 @@ import {
   invalidArgument,
   type LeaseResult,
   normalizeRetention,
-  outOfRange,
   type Record,
   type Retention,
   type SegmentStatus,
-  spaceOffset,
   StreamsError,
   type StoreStatus,
   sequenceConflict,
 } from "../pkg/api/internal/index.js";
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
-import { retentionStart } from "./lifecycle.js";
+import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
 import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepResult } from "./types.js";
 
@@ -90,11 +88,7 @@ export abstract class AbstractStore implements Store {
     this.#assertOpen();
     const first = this._firstSequence(range.space, range.segment);
     if (first <= minSequence) return range;
-    if ((range.minSequence ?? 0) > 0) {
-      throw outOfRange(`sequence ${minSequence} of ${range.space}/${range.segment} was removed; the first kept is ${first}`, {
-        firstSequence: first,
-      });
-    }
+    if ((range.minSequence ?? 0) > 0) throw segmentOutOfRange(range.space, range.segment, minSequence, first);
     return { ...range, minSequence: first };
   }
 
@@ -105,9 +99,7 @@ export abstract class AbstractStore implements Store {
     this.#assertOpen();
     const first = this._firstPosition(range.space);
     if (first <= afterPosition + 1) return range;
-    if (afterPosition > 0) {
-      throw outOfRange(`entries of space ${range.space} after the offset were removed`, { firstOffset: spaceOffset(first - 1) });
-    }
+    if (afterPosition > 0) throw spaceOutOfRange(range.space, first);
     return { ...range, afterPosition: first - 1 };
   }
 

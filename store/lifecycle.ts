@@ -1,4 +1,4 @@
-import { type Retention, type SegmentStatus } from "../pkg/api/internal/index.js";
+import { outOfRange, type Retention, type SegmentStatus, spaceOffset, type StreamsError } from "../pkg/api/internal/index.js";
 import { keepsEntries, type SegmentHead } from "./heads.js";
 import type { Store } from "./types.js";
 
@@ -6,6 +6,16 @@ import type { Store } from "./types.js";
  * Lifecycle changes of a segment head (docs/lifecycle.md), shared by the backends that keep heads.
  * Each returns the head after the change; sequences only ever move up.
  */
+
+/** A segment read reached `sequence`, removed: the first kept is `firstSequence`. */
+export function segmentOutOfRange(space: string, segment: string, sequence: number, firstSequence: number): StreamsError {
+  return outOfRange(`sequence ${sequence} of ${space}/${segment} was removed; the first kept is ${firstSequence}`, { firstSequence });
+}
+
+/** A space read resumed before its first kept position, `firstPosition`. */
+export function spaceOutOfRange(space: string, firstPosition: number): StreamsError {
+  return outOfRange(`entries of space ${space} after the offset were removed`, { firstOffset: spaceOffset(firstPosition - 1) });
+}
 
 /** Where the entry a truncation keeps first lies: its timestamp and commit position. */
 export interface EntryPlace {

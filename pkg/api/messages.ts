@@ -1,5 +1,5 @@
 import type { ErrorInfo } from "./errors.js";
-import type { Entry, LeaseResult, Record, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
+import type { Entry, LeaseResult, Record, Retention, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
 import type { EntryGroup } from "./internal/entry-groups.js";
 
 export const API_PREFIX = "streamkit://api/v1/";
@@ -33,6 +33,16 @@ export const MessageTypes = {
   publishError: "streamkit://api/v1/publish_error",
   publishBatch: "streamkit://api/v1/publish_batch",
   publishResults: "streamkit://api/v1/publish_results",
+  deleteSegment: "streamkit://api/v1/delete_segment",
+  deleteSpace: "streamkit://api/v1/delete_space",
+  deleteStore: "streamkit://api/v1/delete_store",
+  truncateSegment: "streamkit://api/v1/truncate_segment",
+  closeSegment: "streamkit://api/v1/close_segment",
+  setRetention: "streamkit://api/v1/set_retention",
+  getRetention: "streamkit://api/v1/get_retention",
+  segmentStatuses: "streamkit://api/v1/segment_statuses",
+  retention: "streamkit://api/v1/retention",
+  done: "streamkit://api/v1/done",
 } as const;
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
@@ -220,6 +230,65 @@ export interface StoreStatusMessage {
   spaces: SpaceStatus[];
 }
 
+/** Lifecycle requests (docs/lifecycle.md): each answers with one message. */
+export interface DeleteSegmentRequest {
+  $type: typeof MessageTypes.deleteSegment;
+  space: string;
+  segment: string;
+}
+
+export interface DeleteSpaceRequest {
+  $type: typeof MessageTypes.deleteSpace;
+  space: string;
+}
+
+export interface DeleteStoreRequest {
+  $type: typeof MessageTypes.deleteStore;
+}
+
+export interface TruncateSegmentRequest {
+  $type: typeof MessageTypes.truncateSegment;
+  space: string;
+  segment: string;
+  /** Entries with a sequence below it are removed. */
+  beforeSequence: number;
+}
+
+export interface CloseSegmentRequest {
+  $type: typeof MessageTypes.closeSegment;
+  space: string;
+  segment: string;
+}
+
+export interface SetRetentionRequest {
+  $type: typeof MessageTypes.setRetention;
+  space: string;
+  retention: Retention;
+}
+
+export interface GetRetentionRequest {
+  $type: typeof MessageTypes.getRetention;
+  space: string;
+}
+
+/** The answer to delete_space: the tombstones of its segments. */
+export interface SegmentStatusesMessage {
+  $type: typeof MessageTypes.segmentStatuses;
+  statuses: SegmentStatus[];
+}
+
+/** A space's retention, as now in force. */
+export interface RetentionMessage {
+  $type: typeof MessageTypes.retention;
+  space: string;
+  retention: Retention;
+}
+
+/** An operation with nothing to report succeeded. */
+export interface DoneMessage {
+  $type: typeof MessageTypes.done;
+}
+
 /** Messages that open a logical stream (the first message routes it). */
 export type Request =
   | ProduceRequest
@@ -233,7 +302,14 @@ export type Request =
   | GetStatusRequest
   | SubscribeToSegmentStatusRequest
   | LeaseRequest
-  | SubscribeWorkersRequest;
+  | SubscribeWorkersRequest
+  | DeleteSegmentRequest
+  | DeleteSpaceRequest
+  | DeleteStoreRequest
+  | TruncateSegmentRequest
+  | CloseSegmentRequest
+  | SetRetentionRequest
+  | GetRetentionRequest;
 
 export type Response =
   | SegmentStatusMessage
@@ -245,7 +321,10 @@ export type Response =
   | StoreStatusMessage
   | CaughtUpMessage
   | LeaseResultMessage
-  | WorkerInventoryMessage;
+  | WorkerInventoryMessage
+  | SegmentStatusesMessage
+  | RetentionMessage
+  | DoneMessage;
 
 export type Message = Request | RecordBatch | PublishBatch | WorkerKeepalive | Response;
 
@@ -263,6 +342,7 @@ export const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
   MessageTypes.getStatus,
   MessageTypes.subscribeToSegmentStatus,
   MessageTypes.subscribeWorkers,
+  MessageTypes.getRetention,
 ]);
 
 /** The short op name of a message type (`streamkit://api/v1/produce` → `produce`). */

@@ -1,17 +1,14 @@
-import { access, constants, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { resolve } from "node:path";
-import { createMemoryBusFactory } from "../../bus/memory/index.js";
-import { createRedisBusFactory } from "../../bus/redis/index.js";
-import type { Bus, BusFactory } from "../../bus/types.js";
-import { createLevelStoreFactory, type DataDirLock, lockDataDir } from "../../store/level/index.js";
-import { createMemoryStoreFactory } from "../../store/memory/index.js";
-import type { StoreFactory } from "../../store/types.js";
+import type { Bus } from "../../bus/types.js";
+import { type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
+import { openBusFactory, openStoreBackend, type StoreBackend } from "./backends.js";
 import { resolveConfig, type ServeConfig, type ServeConfigInput } from "./config/index.js";
 import { createLimitedHttpServer, refuseOtherUpgrades } from "./http-limits.js";
 import { closeServer, listenTcp, listenUnixSocket } from "./listeners.js";
@@ -54,31 +51,15 @@ function dialableHost(address: AddressInfo): string {
   return address.family === "IPv6" ? `[${address.address}]` : address.address;
 }
 
-function openBusFactory(config: ServeConfig, logger: Logger): BusFactory {
-  if (config.bus === "memory" || config.redisUrl === undefined) return createMemoryBusFactory();
-  return createRedisBusFactory({ url: config.redisUrl, logger });
-}
-
 function busStatus(bus: Bus, config: ServeConfig, phase: Phase): DependencyStatus {
   const details = { backend: config.bus, dropped: bus.stats.dropped };
   if (phase !== "ready") return { state: phase, ...details };
   return { state: bus.connected ? "ok" : "failing", ...details };
 }
 
-function openStoreFactory(config: ServeConfig): StoreFactory {
-  return config.store === "level" ? createLevelStoreFactory({ dataDir: resolve(config.dataDir) }) : createMemoryStoreFactory();
-}
-
-async function storeStatus(config: ServeConfig, phase: Phase): Promise<DependencyStatus> {
-  const details = config.store === "level" ? { backend: "level", dataDir: resolve(config.dataDir) } : { backend: "memory" };
-  if (phase !== "ready") return { state: phase, ...details };
-  if (config.store === "memory") return { state: "ok", ...details };
-  try {
-    await access(resolve(config.dataDir), constants.R_OK | constants.W_OK);
-    return { state: "ok", ...details };
-  } catch (error) {
-    return { state: "failing", ...details, error: (error as Error).message };
-  }
+async function storeStatus(backend: StoreBackend, phase: Phase): Promise<DependencyStatus> {
+  const status = await backend.check();
+  return phase === "ready" ? status : { ...status, state: phase };
 }
 
 /**
@@ -95,7 +76,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
 
   const readiness = async (): Promise<Readiness> => {
     const listeners: DependencyStatus = { state: phase === "ready" ? "ok" : phase, ...listening };
-    const dependencies = { listeners, store: await storeStatus(config, phase), bus: busStatus(manager.bus, config, phase) };
+    const dependencies = { listeners, store: await storeStatus(store, phase), bus: busStatus(manager.bus, config, phase) };
     const ready = Object.values(dependencies).every((dependency) => dependency.state === "ok");
     return { status: ready ? "ready" : "not_ready", dependencies };
   };
@@ -107,7 +88,8 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     await dataDirLock?.release();
     throw error;
   });
-  const storeFactory = openStoreFactory(config);
+  const store = openStoreBackend(config);
+  const storeFactory = store.factory;
   const activity = new ServerActivity();
   const manager: StoreNodeManager = createNodeManager({
     storeFactory,
@@ -119,6 +101,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
       maxSpacesPerConsume: limits.maxSpacesPerConsume,
       maxRecordsPerBatch: limits.maxRecordsPerBatch,
       maxMetadataEntries: limits.maxMetadataEntries,
+      liveWindowBytes: limits.liveWindowBytes,
     },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
     maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,
@@ -159,7 +142,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     await operator.close();
     await streamz.close(GOING_AWAY);
     await manager.close();
-    await storeFactory.close?.();
+    await store.close();
     await dataDirLock?.release();
     httpServer.closeAllConnections();
     await listenersClosed;

@@ -14,6 +14,7 @@ import { BatchReader } from "./batches.js";
 import { createConnection } from "./connection.js";
 import { consumeIterable } from "./consume.js";
 import { leaseMethods } from "./lease.js";
+import { lifecycleMethods } from "./lifecycle.js";
 import { produce } from "./produce.js";
 import { PublishLanes } from "./publish-lane.js";
 import { toEntry, withoutType } from "./replies.js";
@@ -128,6 +129,8 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       subscribeToStatus(connection, statusSubscriptionParams(storeId, space, "*", onStatus, options)),
 
     ...leaseMethods(connection),
+
+    ...lifecycleMethods(connection),
 
     subscribeWorkers: async (storeId, options, onInventory) => subscribeWorkers(connection, workersSubscriptionParams(storeId, options, onInventory)),
 

@@ -16,6 +16,7 @@ export type {
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
 export type { StatusListener, StatusSubscription, SubscribeOptions, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
 export type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
+export type { LifecycleClient } from "./lifecycle-types.js";
 export type { Lease, LeaseClient, LeaseOptions, ReleaseLeaseOptions, WithLeaseOptions } from "./lease-types.js";
 export {
   type ConnectionState,
@@ -26,6 +27,7 @@ export {
   type ErrorKind,
   type Provider,
   type Record,
+  type Retention,
   type SegmentStatus,
   type SpaceStatus,
   type StoreStatus,

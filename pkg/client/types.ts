@@ -1,6 +1,7 @@
 import type { ConnectionState, Entry, Record, SegmentStatus, StoreStatus } from "../api/index.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import type { LeaseClient } from "./lease-types.js";
+import type { LifecycleClient } from "./lifecycle-types.js";
 import type { StatusListener, StatusSubscription, SubscribeOptions } from "./subscribe-types.js";
 import type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
 
@@ -75,7 +76,7 @@ export type RecordSource = Iterable<Record> | AsyncIterable<Record>;
  * promise-returning methods reject with them, the reads throw them at the call. Every other failure
  * is a StreamsError.
  */
-export interface StreamsClient extends AsyncDisposable, LeaseClient {
+export interface StreamsClient extends AsyncDisposable, LeaseClient, LifecycleClient {
   /** Appends records in batches pipelined on one stream; one status per committed batch. */
   produce(storeId: string, space: string, segment: string, records: RecordSource, options?: ProduceOptions): Promise<SegmentStatus[]>;
   /** Appends one record at the segment's next sequence. */

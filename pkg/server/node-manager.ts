@@ -144,7 +144,10 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
   function getOrCreateNode(storeId: string, holdIt = false): Promise<StoreNode> {
     if (closed !== undefined) return Promise.reject(closedError());
     const node = nodes.get(storeId);
-    if (node !== undefined) {
+    if (node?.deleted === true) {
+      // Its store was deleted: the next open (after the node has let go) starts an empty one.
+      closeNode(storeId, node).catch((error: unknown) => logger.error({ err: error, storeId }, "closing a deleted store's node failed"));
+    } else if (node !== undefined) {
       node.touch();
       markUsed(storeId, node);
       if (holdIt) hold(node);

@@ -17,6 +17,7 @@ import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserv
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import { CommitNotifier } from "./live/notifications.js";
+import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import type { Node } from "./types.js";
 
@@ -53,11 +54,13 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #workerStaleMinMs: number;
   readonly #observer: ServerObserver;
   readonly #notifier: CommitNotifier;
+  readonly #liveTails: LiveTails;
   #workers: WorkersRegistry | undefined;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
   #lastAccess: number;
   #closing: Promise<void> | undefined;
+  #deleted = false;
 
   constructor(options: StoreNodeOptions) {
     this.storeId = options.storeId;
@@ -69,7 +72,19 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
     this.#observer = options.observer ?? noopObserver;
     this.#notifier = new CommitNotifier(options.bus, options.storeId, options.nodeId);
+    this.#liveTails = new LiveTails({
+      storeId: options.storeId,
+      store: options.store,
+      bus: options.bus,
+      logger: options.logger,
+      windowBytes: options.limits.liveWindowBytes,
+    });
     this.#lastAccess = Date.now();
+  }
+
+  /** The shared live tails of the spaces followed on this node (status, tests). */
+  liveTails(): LiveTailStats[] {
+    return this.#liveTails.stats();
   }
 
   get openStreams(): number {
@@ -78,6 +93,11 @@ export class StoreNode implements Node, AsyncDisposable {
 
   get lastAccess(): number {
     return this.#lastAccess;
+  }
+
+  /** The store was deleted through this node: the manager replaces it with a fresh one. */
+  get deleted(): boolean {
+    return this.#deleted;
   }
 
   /** Marks the node as used now (the manager calls it when handing the node out). */
@@ -105,7 +125,7 @@ export class StoreNode implements Node, AsyncDisposable {
     const race = new AbortRace(open.abort.signal);
     let op = "unknown";
     try {
-      const context = this.#context(stream, race, open.abort.signal, watch);
+      const context = this.#context(stream, race, open, watch);
       const request = await context.receive();
       if (request === undefined) throw invalidArgument("message", "the stream ended before its first message");
       op = opName(request.$type);
@@ -139,7 +159,8 @@ export class StoreNode implements Node, AsyncDisposable {
     return open;
   }
 
-  #context(stream: ServerStream, race: AbortRace, signal: AbortSignal, watch: StreamObserver): HandlerContext {
+  #context(stream: ServerStream, race: AbortRace, open: OpenStream, watch: StreamObserver): HandlerContext {
+    const signal = open.abort.signal;
     return {
       storeId: this.storeId,
       store: this.#store,
@@ -149,6 +170,7 @@ export class StoreNode implements Node, AsyncDisposable {
       notifyCommitted: (status) => this.#notifier.committed(status),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
+      deleteStore: () => this.#deleteStore(open),
       principal: () => stream.principal,
       reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
@@ -163,7 +185,24 @@ export class StoreNode implements Node, AsyncDisposable {
         watch.sending(message);
         return race.race(stream.send(encodeMessage(message)));
       },
+      sendEncoded: (message, bytes) => {
+        watch.sending(message);
+        return race.race(stream.send(bytes));
+      },
+      liveTails: this.#liveTails,
     };
+  }
+
+  async #deleteStore(current: OpenStream): Promise<void> {
+    const reason = new StreamsError("not_found", `store ${this.storeId} was deleted`);
+    for (const open of this.#open) {
+      if (open === current) continue;
+      open.finish(reason);
+      open.abort.abort(reason);
+    }
+    await this.#workers?.close();
+    await this.#store.deleteStore();
+    this.#deleted = true;
   }
 
   #workersRegistry(): WorkersRegistry {
@@ -202,6 +241,7 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await Promise.allSettled(this.#running);
+    await this.#liveTails.close();
     await this.#workers?.close();
     await this.#store.close();
   }

@@ -27,6 +27,11 @@ export interface ServerLimits {
   maxRecordsPerBatch: number;
   /** Entries of one metadata object: a record's, a publish's, a worker's (default 256). */
   maxMetadataEntries: number;
+  /**
+   * Bytes of recent entries each followed space keeps in memory for its followers (default 8 MiB;
+   * docs/configuration.md). A follower further behind reads storage until it catches up.
+   */
+  liveWindowBytes: number;
 }
 
 export interface NodeManagerOptions {
@@ -77,6 +82,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSpacesPerConsume: 1_000,
   maxRecordsPerBatch: 10_000,
   maxMetadataEntries: 256,
+  liveWindowBytes: 8 * 1024 * 1024,
 };
 export const DEFAULT_WORKER_STALE_MIN_MS = 30_000;
 export const DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;

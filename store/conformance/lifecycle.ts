@@ -81,6 +81,31 @@ export function describeLifecycleConformance(context: LifecycleSuiteContext): vo
         ]);
       });
 
+      it("fails a read under way when it reaches entries removed since it began, after a contiguous prefix; space reads skip them", async () => {
+        const store = context.store();
+        await Promise.all(Array.from({ length: 600 }, (_, i) => store.produce("s", "g", records(i + 1, i + 1))));
+        const seen: number[] = [];
+        const reader = store.readSegment({ space: "s", segment: "g" });
+        const spaceReader = store.readSpace({ space: "s" });
+        const spaceFirst = await spaceReader.next();
+        let failed: unknown;
+        try {
+          for await (const entry of reader) {
+            seen.push(entry.sequence);
+            if (seen.length === 1) await store.truncateSegment("s", "g", 590);
+          }
+        } catch (error) {
+          failed = error;
+        }
+        expect(failed).toMatchObject({ kind: "out_of_range", details: { firstSequence: 590 } });
+        expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+        const rest = await collect({ [Symbol.asyncIterator]: () => spaceReader });
+        const spaceSequences = [spaceFirst.done === true ? 0 : spaceFirst.value.sequence, ...sequences(rest)];
+        // Whatever the space read had fetched before the truncation, it then goes on at 590 with no disorder.
+        expect(spaceSequences.slice(-11)).toEqual(Array.from({ length: 11 }, (_, i) => 590 + i));
+        expect(spaceSequences).toEqual([...spaceSequences].sort((a, b) => a - b));
+      });
+
       it("clamps to the head, is a no-op below the first kept sequence, and never reuses a sequence", async () => {
         const store = context.store();
         await fill(store);

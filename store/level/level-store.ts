@@ -101,11 +101,11 @@ export class LevelStore extends HeadsStore {
   }
 
   protected _readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry> {
-    return scanEntries(this.#db, range.space, ...segmentScan(range));
+    return scanEntries(this.#db, range.space, ...this.#removing(range.space, segmentScan(range)));
   }
 
   protected override _readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
-    return scanChunks(this.#db, range.space, ...segmentScan(range));
+    return scanChunks(this.#db, range.space, ...this.#removing(range.space, segmentScan(range)));
   }
 
   protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
@@ -116,11 +116,14 @@ export class LevelStore extends HeadsStore {
     return scanChunks(this.#db, range.space, ...this.#spaceScan(range));
   }
 
-  /** A space scan that skips the removed entries still on disk. */
   #spaceScan(range: SpaceRange): Scan {
-    const [keys, window, bounds] = spaceScan(range);
+    return this.#removing(range.space, spaceScan(range));
+  }
+
+  /** A scan that knows what is removed as it goes (see OrdinalWindow.firstSequence). */
+  #removing(space: string, [keys, window, bounds]: Scan): Scan {
     const heads = this.#commits.committed;
-    window.firstSequence = (segment) => heads.segmentHead(range.space, segment)?.firstSequence ?? 1;
+    window.firstSequence = (segment) => heads.segmentHead(space, segment)?.firstSequence ?? 1;
     return [keys, window, bounds];
   }
 

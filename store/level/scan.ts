@@ -1,5 +1,6 @@
 import type { ValueIterator } from "classic-level";
 import { StreamsError } from "../../pkg/api/index.js";
+import { segmentOutOfRange } from "../lifecycle.js";
 import type { TimeBounds } from "../read-bounds.js";
 import type { StoredEntry } from "../types.js";
 import type { LevelDb } from "./group-commit.js";
@@ -17,8 +18,9 @@ export interface OrdinalWindow {
   from: number;
   to: number;
   /**
-   * Of a space read: the first sequence each segment keeps. Entries below it were removed but may
-   * still be on disk (in a batch partly kept, or not reclaimed yet), so the scan skips them.
+   * The first sequence each segment keeps now. Entries below it were removed but may still be on
+   * disk (in a batch partly kept, not reclaimed yet, or in the snapshot a scan reads): a space read
+   * skips them, a segment read that reaches one fails with `out_of_range` (docs/lifecycle.md).
    */
   firstSequence?: (segment: string) => number;
 }
@@ -81,7 +83,13 @@ function collect(
     if (base > window.to) return true;
     if (batch.timestamp < bounds.minTimestamp) continue;
     let start = Math.max(window.from - base, 0);
-    if (window.firstSequence !== undefined) start = Math.max(start, window.firstSequence(batch.segment) - batch.firstSequence);
+    if (window.firstSequence !== undefined) {
+      const first = window.firstSequence(batch.segment);
+      if (window.by === "position") start = Math.max(start, first - batch.firstSequence);
+      else if (batch.firstSequence + start < first && start < batch.payloads.length) {
+        throw segmentOutOfRange(space, batch.segment, batch.firstSequence + start, first);
+      }
+    }
     const end = Math.min(window.to - base + 1, batch.payloads.length);
     for (let i = start; i < end; i++) {
       entries.push(entryAt(space, batch, i));

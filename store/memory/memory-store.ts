@@ -3,7 +3,7 @@ import { type LeaseResult, notFound, type Record, type Retention, type SegmentSt
 import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
-import { closedHead, deletedHead, truncatedHead } from "../lifecycle.js";
+import { closedHead, deletedHead, segmentOutOfRange, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
 import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage } from "../types.js";
 import { MemoryLeases } from "./memory-leases.js";
@@ -93,10 +93,21 @@ export class MemoryStore extends HeadsStore {
 
   protected override _readSegmentChunks(range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
     const bounds = segmentBounds(range);
-    const entries = this.#data.spaces.get(range.space)?.segments.get(range.segment);
-    const end = (entry: StoredEntry): boolean => entry.sequence > bounds.maxSequence;
-    const start = bounds.minSequence - (entries?.[0]?.sequence ?? 1);
-    return readChunks(bounds.empty ? undefined : entries, Math.max(start, 0), bounds, end);
+    const { space, segment } = range;
+    let next = bounds.minSequence;
+    const cursor: Cursor = {
+      locate: () => {
+        // Entries removed since the read began are not skipped: the read fails (docs/lifecycle.md).
+        const first = this.#data.heads.segmentHead(space, segment)?.firstSequence ?? 1;
+        if (next < first) throw segmentOutOfRange(space, segment, next, first);
+        const entries = this.#data.spaces.get(space)?.segments.get(segment);
+        return entries === undefined ? undefined : { entries, index: next - ((entries[0])?.sequence ?? next) };
+      },
+      passed: (entry) => {
+        next = entry.sequence + 1;
+      },
+    };
+    return readChunks(cursor, bounds, (entry) => entry.sequence > bounds.maxSequence);
   }
 
   protected _readSpace(range: SpaceRange): AsyncIterableIterator<StoredEntry> {
@@ -105,9 +116,17 @@ export class MemoryStore extends HeadsStore {
 
   protected override _readSpaceChunks(range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
     const bounds = spaceBounds(range);
-    const entries = this.#data.spaces.get(range.space)?.entries;
-    const start = entries === undefined ? 0 : firstAfter(entries, bounds.afterPosition);
-    return readChunks(bounds.empty ? undefined : entries, start, bounds, () => false);
+    let after = bounds.afterPosition;
+    const cursor: Cursor = {
+      locate: () => {
+        const entries = this.#data.spaces.get(range.space)?.entries;
+        return entries === undefined ? undefined : { entries, index: firstAfter(entries, after) };
+      },
+      passed: (entry) => {
+        after = entry.position;
+      },
+    };
+    return readChunks(cursor, bounds, () => false);
   }
 
   protected async _peek(space: string, segment: string): Promise<StoredEntry | undefined> {
@@ -216,28 +235,34 @@ function firstAfter(entries: readonly StoredEntry[], position: number): number {
 /** Entries per chunk a read yields. */
 const CHUNK = 512;
 
+/** Where a read is: it finds its place again before each chunk, since removals shift the arrays. */
+interface Cursor {
+  /** The entries to read and the index of the next one, or undefined when there are none; throws `out_of_range`. */
+  locate(): { entries: readonly StoredEntry[]; index: number } | undefined;
+  /** Records the last entry read past (taken or skipped). */
+  passed(entry: StoredEntry): void;
+}
+
 /**
- * Yields `entries` from index `start` within the time bounds and limit, in chunks. Timestamps are
+ * Yields entries from the cursor within the time bounds and limit, in chunks. Timestamps are
  * non-decreasing along both arrays, so the read stops at the first entry past `maxTimestamp` (or past
  * `end`). Each chunk is taken synchronously, so it is one consistent view of the arrays.
  */
-async function* readChunks(
-  entries: readonly StoredEntry[] | undefined,
-  start: number,
-  bounds: TimeBounds,
-  end: (entry: StoredEntry) => boolean,
-): AsyncIterableIterator<StoredEntry[]> {
-  if (entries === undefined) return;
+async function* readChunks(cursor: Cursor, bounds: TimeBounds, end: (entry: StoredEntry) => boolean): AsyncIterableIterator<StoredEntry[]> {
+  if (bounds.empty) return;
   let count = 0;
-  let i = start;
-  while (i < entries.length && count < bounds.limit) {
+  while (count < bounds.limit) {
+    const place = cursor.locate();
+    if (place === undefined || place.index >= place.entries.length) return;
+    const { entries } = place;
     const chunk: StoredEntry[] = [];
-    for (; i < entries.length && count < bounds.limit && chunk.length < CHUNK; i++) {
+    for (let i = place.index; i < entries.length && count < bounds.limit && chunk.length < CHUNK; i++) {
       const entry = entries[i] as StoredEntry;
       if (end(entry) || entry.timestamp > bounds.maxTimestamp) {
         if (chunk.length > 0) yield chunk;
         return;
       }
+      cursor.passed(entry);
       if (entry.timestamp < bounds.minTimestamp) continue;
       count++;
       chunk.push(entry);

@@ -48,6 +48,10 @@ describe("config sources and precedence", () => {
       store: "level",
       bus: "memory",
       redisUrl: undefined,
+      postgresUrl: undefined,
+      postgresSchema: "streamkit",
+      postgresPoolMax: 10,
+      busChannelPrefix: "streamkit:",
       logLevel: "info",
       logPretty: "auto",
       auth: {
@@ -62,6 +66,7 @@ describe("config sources and precedence", () => {
       limits: {
         maxFrameBytes: 8 * 1024 * 1024,
         maxPayloadBytes: 6 * 1024 * 1024,
+        liveWindowBytes: 8 * 1024 * 1024,
         maxStreamsPerConnection: 256,
         maxConnections: 10_000,
         pingIntervalMs: 30_000,
@@ -144,6 +149,10 @@ describe("config sources and precedence", () => {
       store: ["memory", "memory"],
       bus: ["redis", "redis"],
       redisUrl: ["redis://127.0.0.1:6390", "redis://127.0.0.1:6390"],
+      postgresUrl: ["postgres://u@127.0.0.1:5439/db", "postgres://u@127.0.0.1:5439/db"],
+      postgresSchema: ["tenant_a", "tenant_a"],
+      postgresPoolMax: ["4", 4],
+      busChannelPrefix: ["blue:", "blue:"],
       logLevel: ["trace", "trace"],
       logPretty: ["true", true],
       "auth.jwtSecret": ["s".repeat(32), "s".repeat(32)],
@@ -155,6 +164,7 @@ describe("config sources and precedence", () => {
       "auth.clockToleranceSec": ["7", 7],
       "limits.maxFrameBytes": ["9000000", 9_000_000],
       "limits.maxPayloadBytes": ["1000", 1000],
+      "limits.liveWindowBytes": ["65536", 65536],
       "limits.maxStreamsPerConnection": ["12", 12],
       "limits.maxConnections": ["34", 34],
       "limits.pingIntervalMs": ["5000", 5000],
@@ -243,7 +253,7 @@ describe("config validation", () => {
       `logLevel: must be one of fatal, error, warn, info, debug, trace, silent, got "loud" (from STREAMKIT_LOG_LEVEL)`,
       `limits.pingIntervalMs: must be an integer 100-3600000, got "12ms" (from STREAMKIT_PING_INTERVAL_MS)`,
       `port: must be an integer 0-65535, got "70000" (from --port)`,
-      `store: must be one of level, memory, got "sql" (from --store)`,
+      `store: must be one of level, memory, postgres, got "sql" (from --store)`,
       `unixSocket: must be at most 107 bytes long (from --unix-socket)`,
     ]);
   });
@@ -290,6 +300,9 @@ describe("config validation", () => {
       "auth.jwtSecret: must be at least 32 bytes long (from STREAMKIT_JWT_SECRET)",
     ]);
     expect(problems.join("\n")).not.toContain("short");
+    expect(await problemsOf(load(["--store", "postgres", "--bus", "postgres"]))).toEqual([
+      "postgresUrl: must be set when store is postgres (store from --store) (from default)",
+    ]);
   });
 
   it("checks the timeouts and send bounds against each other", async () => {

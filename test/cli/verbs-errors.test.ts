@@ -24,16 +24,16 @@ const CLIENT_VERBS: readonly (readonly string[])[] = [
 describe("usage errors (exit 2)", () => {
   it("a store id that is not a UUID, or none", async () => {
     const results = await Promise.all([
-      ...CLIENT_VERBS.map((args) => runVerb([...args, "--store", "not-a-uuid"], { env: server.env })),
+      ...CLIENT_VERBS.map((args) => runVerb([...args, "--store-id", "not-a-uuid"], { env: server.env })),
       runVerb(["peek", "orders", "o-1"], { env: { STREAMKIT_URL: server.server.wsUrl, STREAMKIT_TOKEN: server.token } }),
     ]);
     results.slice(0, -1).forEach((result, index) => {
       expect(result.code, CLIENT_VERBS[index]!.join(" ")).toBe(2);
-      expect(result.stderr).toBe(`streamkit ${CLIENT_VERBS[index]![0]}: --store: must be a UUID, got "not-a-uuid"\nRun \`streamkit ${CLIENT_VERBS[index]![0]} --help\` for usage.\n`);
+      expect(result.stderr).toBe(`streamkit ${CLIENT_VERBS[index]![0]}: --store-id: must be a UUID, got "not-a-uuid"\nRun \`streamkit ${CLIENT_VERBS[index]![0]} --help\` for usage.\n`);
       expect(result.stdout).toBe("");
     });
     expect(results.at(-1)!.code).toBe(2);
-    expect(results.at(-1)!.stderr).toMatch(/give the store id with --store or STREAMKIT_STORE_ID/);
+    expect(results.at(-1)!.stderr).toMatch(/give the store id with --store-id or STREAMKIT_STORE_ID/);
   });
 
   it("unknown flags, missing and extra arguments, bad names and values", async () => {
@@ -100,7 +100,7 @@ describe("--help", () => {
     });
     const byVerb = Object.fromEntries(VERBS.map((verb, index) => [verb, results[index]!.stdout]));
     for (const verb of ["produce", "publish", "consume", "tail", "peek", "spaces", "segments"]) {
-      expect(byVerb[verb]).toMatch(/--store <uuid>\s+STREAMKIT_STORE_ID/);
+      expect(byVerb[verb]).toMatch(/--store-id <uuid>\s+STREAMKIT_STORE_ID/);
       expect(byVerb[verb]).toMatch(/--url <url>\s+STREAMKIT_URL/);
       expect(byVerb[verb]).toMatch(/--token <jwt>\s+STREAMKIT_TOKEN/);
     }

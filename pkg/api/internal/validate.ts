@@ -169,6 +169,13 @@ const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
   [MessageTypes.leaseRelease]: { key: name, holder: name },
   [MessageTypes.subscribeWorkers]: { workerId: optional(name), metadata: optional(checkMetadata), keepaliveMs: optional(uint) },
   [MessageTypes.workerKeepalive]: {},
+  [MessageTypes.deleteSegment]: { space: name, segment: name },
+  [MessageTypes.deleteSpace]: { space: name },
+  [MessageTypes.deleteStore]: {},
+  [MessageTypes.truncateSegment]: { space: name, segment: name, beforeSequence: checkSequence },
+  [MessageTypes.closeSegment]: { space: name, segment: name },
+  [MessageTypes.setRetention]: { space: name, retention: checkRetention },
+  [MessageTypes.getRetention]: { space: name },
 };
 
 /** Whether the server knows how to receive messages of this type. */

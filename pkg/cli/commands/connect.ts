@@ -29,7 +29,9 @@ export const SERVER_FLAGS = {
 } as const satisfies Record<string, FlagSpec>;
 
 export const STORE_FLAGS = {
-  store: { type: "string", value: "<uuid>", env: "STREAMKIT_STORE_ID", description: "Store id (a UUID)." },
+  "store-id": { type: "string", value: "<uuid>", env: "STREAMKIT_STORE_ID", description: "Store id (a UUID)." },
+  // `serve --store` names a storage backend; the older spelling stays accepted here, where it cannot be mistaken for one.
+  store: { type: "string", value: "<uuid>", description: "Older spelling of --store-id." },
   ...SERVER_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
@@ -44,13 +46,24 @@ export interface ServerArgs {
   readonly fromEnv: ReadonlySet<PropertyKey>;
 }
 
-/** The store id from `--store` / STREAMKIT_STORE_ID, in lower case; UsageError when missing or not a UUID. */
-export function storeIdOf(value: string | undefined): string {
-  if (value === undefined) throw new UsageError("give the store id with --store or STREAMKIT_STORE_ID");
+/** The parsed store flags of a verb (its other flags may be there too). */
+export interface StoreArgs {
+  readonly flags: { readonly "store-id": string | undefined; readonly store: string | undefined };
+  readonly fromEnv: ReadonlySet<PropertyKey>;
+}
+
+/**
+ * The store id from `--store-id` (or its older spelling `--store`), else STREAMKIT_STORE_ID, in lower
+ * case; UsageError when missing or not a UUID.
+ */
+export function storeIdOf({ flags, fromEnv }: StoreArgs): string {
+  const explicit = fromEnv.has("store-id") ? undefined : flags["store-id"];
+  const [flag, value] = explicit !== undefined ? ["--store-id", explicit] : flags.store !== undefined ? ["--store", flags.store] : ["STREAMKIT_STORE_ID", flags["store-id"]];
+  if (value === undefined) throw new UsageError("give the store id with --store-id or STREAMKIT_STORE_ID");
   try {
     return normalizeStoreId(value);
   } catch {
-    throw new UsageError(`--store: must be a UUID, got ${JSON.stringify(value)}`);
+    throw new UsageError(`${flag}: must be a UUID, got ${JSON.stringify(value)}`);
   }
 }
 

@@ -86,7 +86,7 @@ function openRead(client: StreamsClient, storeId: string, target: Target, flags:
 /** Reads and prints entries as JSON lines; SIGINT ends the read with exit 0. */
 export async function consumeEntries({ flags, positionals, fromEnv }: ParsedArgs<typeof CONSUME_FLAGS>, context: VerbContext): Promise<number> {
   const target = targetOf(flags, positionals);
-  const storeId = storeIdOf(flags.store);
+  const storeId = storeIdOf({ flags, fromEnv });
   const mode = choiceFlag(flags.payload, "payload", PAYLOAD_MODES, "auto");
   const scope = `streamkit::${storeId}:read`;
   return withClient({ flags, fromEnv }, context, { scope, keepRetrying: flags.follow }, async (client) => {

@@ -21,12 +21,12 @@ export const peekVerb = defineVerb({
       "segment gives sequence 0, timestamp 0, an empty payload and offset \"\".",
     ],
     flags,
-    examples: ["streamkit peek orders order-42 --store $STORE"],
+    examples: ["streamkit peek orders order-42 --store-id $STORE"],
   },
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf(values.store);
+    const storeId = storeIdOf({ flags: values, fromEnv });
     const mode = choiceFlag(values.payload, "payload", PAYLOAD_MODES, "auto");
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}:read` }, async (client) => {
       const entry = await client.peek(storeId, space, segment, { signal: context.signal });

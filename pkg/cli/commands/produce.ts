@@ -33,14 +33,14 @@ export const produceVerb = defineVerb({
     ],
     flags,
     examples: [
-      "printf 'a\\nb\\n' | streamkit produce orders order-42 --store $STORE",
+      "printf 'a\\nb\\n' | streamkit produce orders order-42 --store-id $STORE",
       "streamkit produce orders order-42 --format json --file events.jsonl --start-sequence 1",
     ],
   },
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf(values.store);
+    const storeId = storeIdOf({ flags: values, fromEnv });
     const format = choiceFlag(values.format, "format", INPUT_FORMATS, "raw");
     const startSequence = integerFlag(values["start-sequence"], "start-sequence", 1);
     const batchSize = integerFlag(values["batch-size"], "batch-size", 1);

@@ -24,14 +24,14 @@ export const publishVerb = defineVerb({
     ],
     flags,
     examples: [
-      "echo 'order shipped' | streamkit publish orders order-42 --store $STORE",
+      "echo 'order shipped' | streamkit publish orders order-42 --store-id $STORE",
       'echo \'{"payload":"hi","metadata":{"type":"greeting"}}\' | streamkit publish chat room-1 --format json',
     ],
   },
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf(values.store);
+    const storeId = storeIdOf({ flags: values, fromEnv });
     const format = choiceFlag(values.format, "format", INPUT_FORMATS, "raw");
     const input = await openInput(values.file);
     if (input === process.stdin && process.stdin.isTTY) context.note("reading records from stdin, one per line; end with Ctrl-D");

@@ -14,11 +14,11 @@ export const segmentsVerb = defineVerb({
     usage: "segments <space> [flags]",
     about: ["Prints the space's segments, sorted: a JSON array of names, or one per line under a heading (on a", "terminal, or with --output table)."],
     flags,
-    examples: ["streamkit segments orders --store $STORE"],
+    examples: ["streamkit segments orders --store-id $STORE"],
   },
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
-    const storeId = storeIdOf(values.store);
+    const storeId = storeIdOf({ flags: values, fromEnv });
     const table = wantsTable(values.output, context.stdoutIsTty);
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}:read` }, async (client) => {
       const segments = await client.getSegments(storeId, space, { signal: context.signal });

@@ -17,10 +17,10 @@ export const spacesVerb = defineVerb({
       "--output table) each space with its segment and entry counts and its last write.",
     ],
     flags,
-    examples: ["streamkit spaces --store $STORE", "streamkit spaces -o json | jq -r '.[]'"],
+    examples: ["streamkit spaces --store-id $STORE", "streamkit spaces -o json | jq -r '.[]'"],
   },
   async run({ flags: values, fromEnv }, context) {
-    const storeId = storeIdOf(values.store);
+    const storeId = storeIdOf({ flags: values, fromEnv });
     const table = wantsTable(values.output, context.stdoutIsTty);
     const { signal } = context;
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}:read` }, async (client) => {

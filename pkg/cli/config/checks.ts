@@ -43,6 +43,12 @@ function crossChecks(config: ServeConfig, sourceOf: SourceOf): string[] {
   if (config.bus === "redis" && config.redisUrl === undefined) {
     problems.push(problemAt("redisUrl", `must be set when bus is redis (bus from ${sourceOf("bus")})`, sourceOf("redisUrl")));
   }
+  const needsPostgres = (["store", "bus"] as const).find((key) => config[key] === "postgres");
+  if (needsPostgres !== undefined && config.postgresUrl === undefined) {
+    problems.push(
+      problemAt("postgresUrl", `must be set when ${needsPostgres} is postgres (${needsPostgres} from ${sourceOf(needsPostgres)})`, sourceOf("postgresUrl")),
+    );
+  }
   if (auth.jwtSecret !== undefined && Buffer.byteLength(auth.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(problemAt("auth.jwtSecret", `must be at least ${MIN_SECRET_BYTES} bytes long`, sourceOf("auth.jwtSecret")));
   }

@@ -19,6 +19,8 @@ export interface AuthConfig {
 export interface LimitsConfig {
   maxFrameBytes: number;
   maxPayloadBytes: number;
+  /** Bytes of recent entries kept per followed space for its followers. */
+  liveWindowBytes: number;
   maxStreamsPerConnection: number;
   maxConnections: number;
   pingIntervalMs: number;
@@ -46,11 +48,19 @@ export interface ServeConfig {
   port: number;
   unixSocket: string | undefined;
   dataDir: string;
-  store: "level" | "memory";
-  /** What carries notifications between instances: in-process (one instance) or Redis (several). */
-  bus: "memory" | "redis";
+  store: "level" | "memory" | "postgres";
+  /** What carries notifications between instances: in-process (one instance), Redis or PostgreSQL (several). */
+  bus: "memory" | "redis" | "postgres";
   /** Redis for `bus: "redis"`: redis://, rediss:// or unix:///path. */
   redisUrl: string | undefined;
+  /** PostgreSQL for `store: "postgres"` and `bus: "postgres"`. */
+  postgresUrl: string | undefined;
+  /** Schema of the PostgreSQL store's tables. */
+  postgresSchema: string;
+  /** Connections at most in the PostgreSQL store's pool. */
+  postgresPoolMax: number;
+  /** Keeps deployments that share one Redis or PostgreSQL apart on the bus. */
+  busChannelPrefix: string;
   logLevel: LogLevel;
   /** `"auto"`: pretty when stderr is a TTY. */
   logPretty: boolean | "auto";
@@ -77,11 +87,34 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
       Buffer.byteLength(value) > MAX_SOCKET_PATH_BYTES ? `must be at most ${MAX_SOCKET_PATH_BYTES} bytes long` : undefined,
   }),
   dataDir: text({ defaultValue: "./data", description: "Directory for LevelDB stores and the generated dev secret." }),
-  store: oneOf({ values: ["level", "memory"], defaultValue: "level", description: "Storage backend; memory keeps nothing across restarts." }),
-  bus: oneOf({ values: ["memory", "redis"], defaultValue: "memory", description: "Notification bus; redis to share live updates between instances." }),
+  store: oneOf({
+    values: ["level", "memory", "postgres"],
+    defaultValue: "level",
+    description: "Storage backend; memory keeps nothing across restarts; postgres is shared by several instances.",
+  }),
+  bus: oneOf({
+    values: ["memory", "redis", "postgres"],
+    defaultValue: "memory",
+    description: "Notification bus; redis or postgres to share live updates between instances.",
+  }),
   redisUrl: text({
     description: "Redis for bus=redis: redis://host:port, rediss://… or unix:///path/redis.sock.",
     check: (value) => (/^(rediss?:\/\/|unix:\/\/\/)/.test(value) ? undefined : "must be a redis://, rediss:// or unix:/// URL"),
+  }),
+  postgresUrl: text({
+    secret: true,
+    description: "PostgreSQL for store=postgres and bus=postgres: postgres://user:password@host:port/database.",
+    check: (value) => (/^postgres(ql)?:\/\//.test(value) ? undefined : "must be a postgres:// or postgresql:// URL"),
+  }),
+  postgresSchema: text({
+    defaultValue: "streamkit",
+    description: "Schema of the PostgreSQL store's tables (a lower-case identifier; created if missing).",
+    check: (value) => (/^[a-z_][a-z0-9_]{0,62}$/.test(value) ? undefined : "must be a lower-case identifier (a-z, 0-9, _), at most 63 bytes"),
+  }),
+  postgresPoolMax: integer({ defaultValue: 10, min: 1, max: 1000, description: "Connections at most in the PostgreSQL store's pool." }),
+  busChannelPrefix: text({
+    defaultValue: "streamkit:",
+    description: "Prefix of the bus channels; deployments sharing one Redis or PostgreSQL need different ones.",
   }),
   logLevel: oneOf({ values: LOG_LEVELS, defaultValue: "info", description: "Lowest level logged." }),
   logPretty: switchOrAuto({ defaultValue: "auto", description: "Human-readable logs instead of JSON lines; auto = when stderr is a TTY." }),
@@ -97,6 +130,7 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
   limits: {
     maxFrameBytes: integer({ defaultValue: 8 * MIB, min: 1024, max: GIB, description: "Largest WebSocket frame accepted." }),
     maxPayloadBytes: integer({ defaultValue: 6 * MIB, min: 1, max: GIB, description: "Largest record payload; below maxFrameBytes." }),
+    liveWindowBytes: integer({ defaultValue: 8 * MIB, min: 1024, max: GIB, description: "Recent entries kept in memory per followed space, shared by its followers." }),
     maxStreamsPerConnection: integer({ defaultValue: 256, min: 1, max: 1_000_000, description: "Logical streams open at once on one connection." }),
     maxConnections: integer({ defaultValue: 10_000, min: 1, max: 10_000_000, description: "WebSocket connections held at once." }),
     pingIntervalMs: integer({ defaultValue: 30_000, min: 100, max: HOUR_MS, description: "Server ping interval; a peer missing two pongs is dropped." }),

@@ -27,31 +27,38 @@ export class SegmentReadSource implements ReadSource {
   readonly #store: Store;
   readonly #init: SegmentReadInit;
   #next: number;
+  /** The read has a position: it started at a sequence, or has taken or skipped an entry. Until then it reads from the first kept entry. */
+  #positioned: boolean;
   #remaining: number;
   #pastMaxTimestamp = false;
+  /** The segment is closed and everything in it was read. */
+  #ended = false;
 
   constructor(store: Store, init: SegmentReadInit) {
     this.#store = store;
     this.#init = init;
     this.spaces = [init.space];
     this.#next = Math.max(init.fromSequence, 1);
+    this.#positioned = init.fromSequence > 0;
     this.#remaining = init.limit;
   }
 
   get finished(): boolean {
     const { time, maxSequence } = this.#init;
-    return this.#remaining <= 0 || this.#next > maxSequence || this.#pastMaxTimestamp || time.min > time.max;
+    return this.#remaining <= 0 || this.#next > maxSequence || this.#pastMaxTimestamp || time.min > time.max || this.#ended;
   }
 
-  /** Only commits to this segment past what was read matter. */
+  /** Only commits to this segment past what was read matter, and its lifecycle changes (docs/lifecycle.md). */
   concerns(status: SegmentStatus): boolean {
-    return status.segment === this.#init.segment && status.lastSequence >= this.#next;
+    if (status.segment !== this.#init.segment) return false;
+    return status.lastSequence >= this.#next || status.closed === true || status.firstSequence > this.#next;
   }
 
   async *read(): AsyncGenerator<StoredEntry[]> {
     if (this.finished) return;
     const { space, segment, maxSequence, time } = this.#init;
-    const range: SegmentRange = { space, segment, minSequence: this.#next };
+    // From the start, the store begins at the first kept entry; from a position, a removed one is out_of_range.
+    const range: SegmentRange = { space, segment, minSequence: this.#positioned ? this.#next : 0 };
     if (Number.isFinite(maxSequence)) range.maxSequence = maxSequence;
     // With no prefix to skip, the store's count is the read's count.
     if (time.min === 0 && Number.isFinite(this.#remaining)) range.limit = this.#remaining;
@@ -63,6 +70,7 @@ export class SegmentReadSource implements ReadSource {
           break;
         }
         this.#next = stored.sequence + 1;
+        this.#positioned = true;
         if (stored.timestamp < time.min) continue;
         taken.push(stored);
         if (--this.#remaining <= 0) break;
@@ -70,5 +78,8 @@ export class SegmentReadSource implements ReadSource {
       if (taken.length > 0) yield taken;
       if (this.finished) return;
     }
+    // A closed segment read to its end has nothing more to come: follow readers end here.
+    const status = await this.#store.segmentStatus(space, segment);
+    if (status?.closed === true && this.#next > status.lastSequence) this.#ended = true;
   }
 }

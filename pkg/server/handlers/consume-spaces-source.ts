@@ -52,6 +52,34 @@ export class SpacesReadSource implements ReadSource {
     }
   }
 
+  /** Commit position of the last entry taken (or skipped) in `space`; 0 = none. */
+  positionIn(space: string): number {
+    return this.#after.get(space) ?? 0;
+  }
+
+  /**
+   * Takes the live entries of `space` (in its commit order) that come after its position, applying
+   * the time window and the limit as a read would; returns those to send.
+   */
+  takeLive(space: string, entries: readonly StoredEntry[]): StoredEntry[] {
+    const kept: StoredEntry[] = [];
+    let after = this.positionIn(space);
+    for (const stored of entries) {
+      if (this.finished || this.#ended.has(space)) break;
+      if (stored.position <= after) continue;
+      if (stored.timestamp > this.#time.max) {
+        this.#ended.add(space);
+        break;
+      }
+      after = stored.position;
+      this.#after.set(space, after);
+      if (stored.timestamp < this.#time.min) continue;
+      kept.push(stored);
+      this.#remaining--;
+    }
+    return kept;
+  }
+
   async *#scan(space: string): AsyncGenerator<StoredEntry[]> {
     const range: SpaceRange = { space, afterPosition: this.#after.get(space) ?? 0 };
     // With no prefix to skip, the store's count bounds the read's count.

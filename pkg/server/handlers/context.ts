@@ -3,6 +3,7 @@ import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
+import type { LiveTails } from "../live/live-tails.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";
 
 /** What a handler works with: the node's store and its one logical stream. */
@@ -17,6 +18,11 @@ export interface HandlerContext {
   /** Tells every instance a commit happened (coalesced; never waits or fails). */
   notifyCommitted(status: SegmentStatus): void;
   readonly logger: Logger;
+  /**
+   * Deletes the whole store (docs/lifecycle.md): ends the store's other streams on this node with
+   * `not_found`, removes its data, and has the node manager drop the node once this stream is done.
+   */
+  deleteStore(): Promise<void>;
   /** The store's worker registry on this instance, created on first use. */
   workers(): WorkersRegistry;
   /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
@@ -32,4 +38,8 @@ export interface HandlerContext {
   reserve(bytes: number): () => void;
   /** Sends one message; resolves when the transport has room for more. */
   send(message: Response): Promise<void>;
+  /** Sends `message` already encoded as `bytes` (shared by many streams: never modified). */
+  sendEncoded(message: Response, bytes: Uint8Array): Promise<void>;
+  /** The store's shared live tails on this node, one per followed space. */
+  readonly liveTails: LiveTails;
 }

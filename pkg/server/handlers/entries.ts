@@ -1,4 +1,4 @@
-import { type Entry, type EntryGroup, MessageTypes, type OffsetKind } from "../../api/internal/index.js";
+import { type Entry, type EntryGroup, type EntriesMessage, MessageTypes, type OffsetKind } from "../../api/internal/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 import type { HandlerContext } from "./context.js";
 
@@ -58,47 +58,76 @@ function continues(last: StoredEntry, entry: StoredEntry): boolean {
   );
 }
 
+/** One `entries` message and the stored entries it carries, in order. */
+export interface EntriesBatch {
+  message: EntriesMessage;
+  entries: StoredEntry[];
+}
+
 /**
- * Sends a read's entries (chunks, in order) in `entries` messages of bounded size, each entry in a
- * group with the consecutive entries of its batch; `offsets` says which offsets the client derives.
- * Each send is awaited so a slow reader slows the scan instead of growing memory. Stops when the
- * context's signal aborts; ending the loop releases the source (and the store iterator behind it).
+ * Packs entries, in order, into `entries` messages of bounded size (MAX_ENTRIES_PER_MESSAGE,
+ * about MAX_BYTES_PER_MESSAGE), each entry in a group with the consecutive entries of its batch.
+ */
+export class EntriesPacker {
+  #groups: EntryGroup[] = [];
+  #entries: StoredEntry[] = [];
+  #group: EntryGroup | undefined;
+  #last: StoredEntry | undefined;
+  #bytes = 0;
+
+  constructor(private readonly offsets: OffsetKind) {}
+
+  /** Adds an entry; returns the message it completed, if it completed one. */
+  add(entry: StoredEntry): EntriesBatch | undefined {
+    const size = estimateSize(entry);
+    const full = this.#entries.length > 0 && this.#bytes + size > MAX_BYTES_PER_MESSAGE ? this.finish() : undefined;
+    if (this.#group !== undefined && this.#last !== undefined && continues(this.#last, entry)) {
+      this.#group.payloads.push(entry.payload);
+      this.#group.metadata.push(entry.metadata);
+    } else {
+      this.#group = startGroup(entry, this.offsets);
+      this.#groups.push(this.#group);
+      this.#bytes += groupOverhead(entry);
+    }
+    this.#last = entry;
+    this.#bytes += size;
+    this.#entries.push(entry);
+    // An entry never fills a message that the byte bound had just ended, so at most one is complete.
+    return full ?? (this.#entries.length >= MAX_ENTRIES_PER_MESSAGE ? this.finish() : undefined);
+  }
+
+  /** The message of the entries added since the last one completed; undefined when there are none. */
+  finish(): EntriesBatch | undefined {
+    if (this.#entries.length === 0) return undefined;
+    const batch = { message: { $type: MessageTypes.entries, groups: this.#groups }, entries: this.#entries };
+    this.#groups = [];
+    this.#entries = [];
+    this.#group = undefined;
+    this.#last = undefined;
+    this.#bytes = 0;
+    return batch;
+  }
+}
+
+/**
+ * Sends a read's entries (chunks, in order) in `entries` messages of bounded size (EntriesPacker);
+ * `offsets` says which offsets the client derives. Each send is awaited so a slow reader slows the
+ * scan instead of growing memory. Stops when the context's signal aborts; ending the loop releases
+ * the source (and the store iterator behind it).
  */
 export async function sendEntries(
   context: HandlerContext,
   source: AsyncIterable<readonly StoredEntry[]>,
   offsets: OffsetKind,
 ): Promise<void> {
-  let groups: EntryGroup[] = [];
-  let group: EntryGroup | undefined;
-  let last: StoredEntry | undefined;
-  let count = 0;
-  let bytes = 0;
-  const flush = async (): Promise<void> => {
-    const message = { $type: MessageTypes.entries, groups };
-    groups = [];
-    group = undefined;
-    count = 0;
-    bytes = 0;
-    await context.send(message);
-  };
+  const packer = new EntriesPacker(offsets);
   for await (const chunk of source) {
     context.signal.throwIfAborted();
     for (const entry of chunk) {
-      const size = estimateSize(entry);
-      if (count > 0 && bytes + size > MAX_BYTES_PER_MESSAGE) await flush();
-      if (group !== undefined && last !== undefined && continues(last, entry)) {
-        group.payloads.push(entry.payload);
-        group.metadata.push(entry.metadata);
-      } else {
-        group = startGroup(entry, offsets);
-        groups.push(group);
-        bytes += groupOverhead(entry);
-      }
-      last = entry;
-      bytes += size;
-      if (++count >= MAX_ENTRIES_PER_MESSAGE) await flush();
+      const full = packer.add(entry);
+      if (full !== undefined) await context.send(full.message);
     }
   }
-  if (count > 0) await flush();
+  const rest = packer.finish();
+  if (rest !== undefined) await context.send(rest.message);
 }

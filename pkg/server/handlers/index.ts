@@ -7,6 +7,15 @@ import { handleGetSegments } from "./get-segments.js";
 import { handleGetSpaces } from "./get-spaces.js";
 import { handleGetStatus } from "./get-status.js";
 import { handleLease } from "./lease.js";
+import {
+  handleCloseSegment,
+  handleDeleteSegment,
+  handleDeleteSpace,
+  handleDeleteStore,
+  handleGetRetention,
+  handleSetRetention,
+  handleTruncateSegment,
+} from "./lifecycle.js";
 import { handlePeek } from "./peek.js";
 import { handleProduce } from "./produce.js";
 import { handlePublish } from "./publish.js";
@@ -44,6 +53,20 @@ export async function dispatch(request: Message, context: HandlerContext): Promi
       return handleLease(request, context);
     case MessageTypes.subscribeWorkers:
       return handleSubscribeWorkers(request, context);
+    case MessageTypes.deleteSegment:
+      return handleDeleteSegment(request, context);
+    case MessageTypes.deleteSpace:
+      return handleDeleteSpace(request, context);
+    case MessageTypes.deleteStore:
+      return handleDeleteStore(request, context);
+    case MessageTypes.truncateSegment:
+      return handleTruncateSegment(request, context);
+    case MessageTypes.closeSegment:
+      return handleCloseSegment(request, context);
+    case MessageTypes.setRetention:
+      return handleSetRetention(request, context);
+    case MessageTypes.getRetention:
+      return handleGetRetention(request, context);
     default:
       throw invalidArgument("$type", `'${opName(request.$type)}' cannot open a stream`);
   }

@@ -58,7 +58,8 @@ export class CommitNotifier {
   committed(status: SegmentStatus): void {
     const key = `${status.space}\u0000${status.segment}`;
     const known = this.#pending.get(key);
-    if (known === undefined || known.lastSequence < status.lastSequence) this.#pending.set(key, status);
+    // At an equal head, the later status wins: a lifecycle change (truncate, close, delete) follows the commits it covers.
+    if (known === undefined || known.lastSequence <= status.lastSequence) this.#pending.set(key, status);
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => this.#flush());

@@ -16,8 +16,8 @@ export class SubscriptionHeads {
 
   /** Queues a live update; false when it is not newer than what was sent or is already pending. */
   offer(status: SegmentStatus): boolean {
-    const known = Math.max(this.#sent.get(status.segment)?.lastSequence ?? -1, this.#pending.get(status.segment)?.lastSequence ?? -1);
-    if (status.lastSequence <= known) return false;
+    // A pending update is always newer than the one sent.
+    if (!isNewer(status, this.#pending.get(status.segment) ?? this.#sent.get(status.segment))) return false;
     this.#pending.set(status.segment, status);
     return true;
   }
@@ -37,10 +37,11 @@ export class SubscriptionHeads {
    * below it. When it does go out it is recorded as sent and supersedes a pending update it covers.
    */
   admitSnapshot(status: SegmentStatus): boolean {
-    if (status.lastSequence < (this.#sent.get(status.segment)?.lastSequence ?? -1)) return false;
+    const sent = this.#sent.get(status.segment);
+    if (sent !== undefined && isNewer(sent, status)) return false;
     this.#sent.set(status.segment, status);
     const pending = this.#pending.get(status.segment);
-    if (pending !== undefined && pending.lastSequence <= status.lastSequence) this.#pending.delete(status.segment);
+    if (pending !== undefined && !isNewer(pending, status)) this.#pending.delete(status.segment);
     return true;
   }
 
@@ -48,4 +49,15 @@ export class SubscriptionHeads {
   sent(segment: string): SegmentStatus | undefined {
     return this.#sent.get(segment);
   }
+}
+
+/**
+ * Whether `status` is a later head than `known`: a higher last sequence, or at the same one a
+ * lifecycle change (docs/lifecycle.md): a higher first sequence, or newly closed or deleted.
+ */
+export function isNewer(status: SegmentStatus, known: SegmentStatus | undefined): boolean {
+  if (known === undefined) return true;
+  if (status.lastSequence !== known.lastSequence) return status.lastSequence > known.lastSequence;
+  if (status.firstSequence !== known.firstSequence) return status.firstSequence > known.firstSequence;
+  return (status.closed === true && known.closed !== true) || (status.deleted === true && known.deleted !== true);
 }

@@ -41,15 +41,20 @@ const zeroStatus = (space: string, segment: string): SegmentStatus => ({
   lastTimestamp: 0,
 });
 
-/** The fields of a status, whatever else a notification carried. */
-const headOf = (status: SegmentStatus): SegmentStatus => ({
-  space: status.space,
-  segment: status.segment,
-  firstSequence: status.firstSequence,
-  firstTimestamp: status.firstTimestamp,
-  lastSequence: status.lastSequence,
-  lastTimestamp: status.lastTimestamp,
-});
+/** The fields of a status, whatever else a notification carried; lifecycle flags only when set. */
+const headOf = (status: SegmentStatus): SegmentStatus => {
+  const head: SegmentStatus = {
+    space: status.space,
+    segment: status.segment,
+    firstSequence: status.firstSequence,
+    firstTimestamp: status.firstTimestamp,
+    lastSequence: status.lastSequence,
+    lastTimestamp: status.lastTimestamp,
+  };
+  if (status.closed === true) head.closed = true;
+  if (status.deleted === true) head.deleted = true;
+  return head;
+};
 
 /**
  * One `subscribe_to_segment_status` stream: subscribes to the space's notifications first, then sends

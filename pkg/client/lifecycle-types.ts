@@ -1,0 +1,23 @@
+import type { Retention, SegmentStatus } from "../api/index.js";
+import type { CallOptions } from "./types.js";
+
+/**
+ * Data lifecycle (docs/lifecycle.md). Each needs the store's write scope, except getRetention (read).
+ * Sequences are never reused; reads that start inside a removed range fail with `out_of_range`.
+ */
+export interface LifecycleClient {
+  /** Removes a segment's entries and hides it; resolves to its tombstone (`deleted: true`). */
+  deleteSegment(storeId: string, space: string, segment: string, options?: CallOptions): Promise<SegmentStatus>;
+  /** Deletes every segment of a space; resolves to their tombstones. */
+  deleteSpace(storeId: string, space: string, options?: CallOptions): Promise<SegmentStatus[]>;
+  /** Removes the whole store: entries, tombstones, leases, retention. Its open streams end with `not_found`. */
+  deleteStore(storeId: string, options?: CallOptions): Promise<void>;
+  /** Removes the entries with sequence < beforeSequence; resolves to the segment's new head. */
+  truncateSegment(storeId: string, space: string, segment: string, beforeSequence: number, options?: CallOptions): Promise<SegmentStatus>;
+  /** Marks a segment finished: later produce and publish fail with `failed_precondition`. */
+  closeSegment(storeId: string, space: string, segment: string, options?: CallOptions): Promise<SegmentStatus>;
+  /** Sets a space's retention (`{}` removes it); resolves to the retention now in force. */
+  setRetention(storeId: string, space: string, retention: Retention, options?: CallOptions): Promise<Retention>;
+  /** A space's retention; `{}` when it has none. */
+  getRetention(storeId: string, space: string, options?: CallOptions): Promise<Retention>;
+}

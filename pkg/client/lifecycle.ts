@@ -1,0 +1,71 @@
+import { MessageTypes, type Request, type Retention } from "../api/internal/index.js";
+import { optionalObject, requireObject, requireSignal, requireString } from "./args.js";
+import type { Connection } from "./connection.js";
+import type { LifecycleClient } from "./lifecycle-types.js";
+import { withoutType } from "./replies.js";
+import { unary } from "./unary.js";
+
+function signalOf(options: unknown): AbortSignal | undefined {
+  return requireSignal(optionalObject(options, "options").signal, "options.signal");
+}
+
+function requireSequence(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
+}
+
+/** The lifecycle methods of the SDK (docs/lifecycle.md); types checked here, values by the server. */
+export function lifecycleMethods(connection: Connection): LifecycleClient {
+  const status = async (storeId: string, request: Request, options: unknown) =>
+    withoutType(await unary(connection, storeId, request, MessageTypes.segmentStatus, signalOf(options)));
+  const retention = async (storeId: string, request: Request, options: unknown): Promise<Retention> =>
+    (await unary(connection, storeId, request, MessageTypes.retention, signalOf(options))).retention;
+
+  return {
+    async deleteSegment(storeId, space, segment, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireString(segment, "segment");
+      return status(storeId, { $type: MessageTypes.deleteSegment, space, segment }, options);
+    },
+
+    async deleteSpace(storeId, space, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      const reply = await unary(connection, storeId, { $type: MessageTypes.deleteSpace, space }, MessageTypes.segmentStatuses, signalOf(options));
+      return reply.statuses;
+    },
+
+    async deleteStore(storeId, options?) {
+      requireString(storeId, "storeId");
+      await unary(connection, storeId, { $type: MessageTypes.deleteStore }, MessageTypes.done, signalOf(options));
+    },
+
+    async truncateSegment(storeId, space, segment, beforeSequence, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireString(segment, "segment");
+      requireSequence(beforeSequence, "beforeSequence");
+      return status(storeId, { $type: MessageTypes.truncateSegment, space, segment, beforeSequence }, options);
+    },
+
+    async closeSegment(storeId, space, segment, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireString(segment, "segment");
+      return status(storeId, { $type: MessageTypes.closeSegment, space, segment }, options);
+    },
+
+    async setRetention(storeId, space, bounds, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      requireObject(bounds, "retention");
+      return retention(storeId, { $type: MessageTypes.setRetention, space, retention: bounds }, options);
+    },
+
+    async getRetention(storeId, space, options?) {
+      requireString(storeId, "storeId");
+      requireString(space, "space");
+      return retention(storeId, { $type: MessageTypes.getRetention, space }, options);
+    },
+  };
+}

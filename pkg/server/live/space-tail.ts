@@ -1,0 +1,177 @@
+import { encodeMessage, StreamsError } from "../../api/internal/index.js";
+import type { Bus } from "../../../bus/types.js";
+import type { Store } from "../../../store/types.js";
+import { type EntriesBatch, EntriesPacker } from "../handlers/entries.js";
+import { spaceChunks } from "../handlers/store-chunks.js";
+import type { Logger } from "../../api/logger.js";
+import { segmentRoute } from "./notifications.js";
+import { type TailBlock, TailWindow, type WindowPlace } from "./tail-window.js";
+
+export interface SpaceTailOptions {
+  storeId: string;
+  space: string;
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+  /** Byte limit of the window (docs/configuration.md, `liveWindowBytes`). */
+  windowBytes: number;
+}
+
+/** Rough per-entry cost of holding a stored entry (object, strings, metadata) beside its payload. */
+const ENTRY_OVERHEAD_BYTES = 160;
+
+/**
+ * The shared live tail of one space on this node (docs/configuration.md, "Live tail"): one bus
+ * subscription and one reader for every follower of the space. Each commit notification makes it
+ * read the space from storage after the last entry it has, once, pack what it finds into `entries`
+ * messages, encode each once and append it to the window; followers whose position reached a block
+ * send its bytes as they are. A follower the window has left behind reads storage itself and comes
+ * back (see follow-space.ts).
+ */
+export class SpaceTail {
+  readonly space: string;
+  readonly window: TailWindow;
+  /** Storage reads made by this tail (tests check they do not grow with followers). */
+  reads = 0;
+  /** Times a follower joined the window, and times one fell out of it (it then reads storage). */
+  joins = 0;
+  fellBehind = 0;
+  readonly #options: SpaceTailOptions;
+  readonly #waiters = new Set<() => void>();
+  #dirty = true;
+  #reading: Promise<void> | undefined;
+  #closed = false;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #stopRefreshing: () => void = () => undefined;
+
+  constructor(options: SpaceTailOptions) {
+    this.#options = options;
+    this.space = options.space;
+    this.window = new TailWindow(options.windowBytes);
+  }
+
+  /** Subscribes to the space's commit notifications; rejects with `unavailable` when the bus refuses. */
+  async open(): Promise<void> {
+    const { bus, storeId, space } = this.#options;
+    try {
+      this.#unsubscribe = await bus.subscribe(segmentRoute(storeId, space), () => this.poke());
+    } catch (error) {
+      throw new StreamsError("unavailable", "cannot follow: the bus refused a subscription", { cause: error });
+    }
+    // After a bus outage notifications may have been lost: look again.
+    this.#stopRefreshing = bus.onReconnect(() => this.poke());
+  }
+
+  /** Something may have been committed: read after the head (once the window is anchored). */
+  poke(): void {
+    this.#dirty = true;
+    this.#startReading();
+  }
+
+  /**
+   * Where a follower that has taken every entry up to `position` stands. The first follower anchors
+   * the window at its position; one ahead of the window makes it read.
+   */
+  place(position: number): WindowPlace {
+    if (this.window.head === undefined) {
+      this.window.anchor(position);
+      // Commits since that follower's last read may have notified before the anchor: read once.
+      this.poke();
+    }
+    const place = this.window.place(position);
+    if (place.kind === "ahead") this.poke();
+    if (place.kind === "in") this.joins++;
+    return place;
+  }
+
+  /** Resolves at the window's next change (a block appended, the window reset); rejects when `signal` aborts. */
+  changed(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.delete(wake);
+        reject(signal.reason);
+      };
+      const wake = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      this.#waiters.add(wake);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Unsubscribes and stops reading. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopRefreshing();
+    this.window.reset();
+    this.#wake();
+    await this.#reading;
+    try {
+      await this.#unsubscribe?.();
+    } catch (error) {
+      this.#options.logger.warn({ err: error, storeId: this.#options.storeId }, "bus unsubscribe failed");
+    }
+  }
+
+  #startReading(): void {
+    if (this.#reading !== undefined || this.#closed || !this.#dirty || this.window.head === undefined) return;
+    this.#reading = this.#drain().finally(() => {
+      this.#reading = undefined;
+      // A follower may have anchored the window again while a failed read was winding down.
+      this.#startReading();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#dirty && !this.#closed && this.window.head !== undefined) {
+      // Cleared before reading: a commit during the read marks it again, and reads resume after the head.
+      this.#dirty = false;
+      try {
+        await this.#readOnce(this.window.head);
+        // Followers waiting for the window to reach them look again even when nothing came.
+        this.#wake();
+      } catch (error) {
+        // Followers fall back to reading storage themselves, where a lasting failure reaches them.
+        this.#options.logger.warn({ err: error, storeId: this.#options.storeId, space: this.space }, "live tail read failed");
+        this.window.reset();
+        this.#wake();
+      }
+    }
+  }
+
+  async #readOnce(after: number): Promise<void> {
+    const { store, space } = this.#options;
+    this.reads++;
+    const packer = new EntriesPacker("space");
+    for await (const chunk of spaceChunks(store, { space, afterPosition: after })) {
+      if (this.#closed) return;
+      for (const entry of chunk) {
+        const full = packer.add(entry);
+        if (full !== undefined) this.#append(full);
+      }
+    }
+    const rest = packer.finish();
+    if (rest !== undefined && !this.#closed) this.#append(rest);
+  }
+
+  #append({ message, entries }: EntriesBatch): void {
+    const after = this.window.head;
+    if (after === undefined) return;
+    // msgpackr may reuse its buffer for the next message: the window keeps its own copy.
+    const bytes = encodeMessage(message).slice();
+    let size = bytes.byteLength;
+    for (const entry of entries) size += entry.payload.byteLength + ENTRY_OVERHEAD_BYTES;
+    const block: TailBlock = { after, last: (entries.at(-1) as (typeof entries)[number]).position, entries, message, bytes, size };
+    this.window.append(block);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}

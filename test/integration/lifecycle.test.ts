@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { type SegmentStatus, StreamsError } from "../../pkg/client/index.js";
+import { bytes, collect, failureOf, records, useHarness } from "../support/data.js";
+import { configurations } from "../support/matrix.js";
+import { bounded, Conditions } from "../support/waits.js";
+
+describe.each(configurations)("data lifecycle over $name", (configuration) => {
+  const harness = useHarness(configuration);
+
+  it("truncates: reads from the start begin at the first kept entry, reads inside the removed range are out_of_range", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 10));
+    await client.produce(storeId, "s", "h", records(1, 2));
+    const before = await collect(client.consumeSpace(storeId, { space: "s" }));
+    const status = await client.truncateSegment(storeId, "s", "g", 6);
+    expect(status).toMatchObject({ firstSequence: 6, lastSequence: 10 });
+    expect((await client.getStatus(storeId)).spaces[0]?.entryCount).toBe(7);
+    expect((await collect(client.consumeSegment(storeId, { space: "s", segment: "g" }))).map((e) => e.sequence)).toEqual([6, 7, 8, 9, 10]);
+    const segmentError = await failureOf(() => collect(client.consumeSegment(storeId, { space: "s", segment: "g", minSequence: 3 })));
+    expect(segmentError).toBeInstanceOf(StreamsError);
+    expect(segmentError).toMatchObject({ kind: "out_of_range", code: "permanent", details: { firstSequence: 6 } });
+    // An offset from before the truncation resumes inside the removed range.
+    const offsetError = await failureOf(() => collect(client.consumeSegment(storeId, { space: "s", segment: "g", offset: "s2" })));
+    expect(offsetError).toMatchObject({ kind: "out_of_range", details: { firstSequence: 6 } });
+    const spaceError = (await failureOf(() => collect(client.consumeSpace(storeId, { space: "s", offset: before[0]?.offset ?? "" })))) as StreamsError;
+    expect(spaceError).toMatchObject({ kind: "out_of_range" });
+    const firstOffset = (spaceError.details as { firstOffset: string }).firstOffset;
+    const resumed = await collect(client.consumeSpace(storeId, { space: "s", offset: firstOffset }));
+    expect(resumed.map((e) => `${e.segment}${e.sequence}`)).toEqual(["g6", "g7", "g8", "g9", "g10", "h1", "h2"]);
+  });
+
+  it("deletes a segment, a space and a store; sequences go on after a deleted segment's head", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 3));
+    await client.produce(storeId, "s", "h", records(1, 1));
+    await client.produce(storeId, "t", "x", records(1, 1));
+    expect(await client.deleteSegment(storeId, "s", "g")).toMatchObject({ lastSequence: 3, firstSequence: 4, deleted: true });
+    expect(await client.getSegments(storeId, "s")).toEqual(["h"]);
+    expect(await failureOf(() => client.produce(storeId, "s", "g", records(1, 1)))).toMatchObject({ kind: "sequence_conflict", details: { expected: 4 } });
+    expect((await client.publish(storeId, "s", "g", bytes("again"))).lastSequence).toBe(4);
+    expect(await failureOf(() => client.deleteSegment(storeId, "s", "never"))).toMatchObject({ kind: "not_found" });
+    const tombstones = await client.deleteSpace(storeId, "s");
+    expect(tombstones.map((t: SegmentStatus) => [t.segment, t.deleted])).toEqual([
+      ["g", true],
+      ["h", true],
+    ]);
+    expect(await client.getSpaces(storeId)).toEqual(["t"]);
+    await client.deleteStore(storeId);
+    expect(await client.getSpaces(storeId)).toEqual([]);
+    expect((await client.publish(storeId, "t", "x", bytes("fresh"))).lastSequence).toBe(1);
+  });
+
+  it("closes a segment: writes fail with failed_precondition and a follow reader ends after the last entry", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 3));
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const entry of client.consumeSegment(storeId, { space: "s", segment: "g", follow: true })) seen.push(entry.sequence);
+    })();
+    await client.produce(storeId, "s", "g", records(4, 2));
+    expect(await client.closeSegment(storeId, "s", "g")).toMatchObject({ lastSequence: 5, closed: true });
+    await bounded(following, "the follow reader to end");
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(await failureOf(() => client.publish(storeId, "s", "g", bytes("late")))).toMatchObject({ kind: "failed_precondition", code: "permanent" });
+    expect(await failureOf(() => client.produce(storeId, "s", "g", records(6, 1)))).toMatchObject({ kind: "failed_precondition" });
+    // A follow read of a closed segment ends once it has read everything.
+    expect((await collect(client.consumeSegment(storeId, { space: "s", segment: "g", minSequence: 4, follow: true }))).length).toBe(2);
+  });
+
+  it("tells status subscribers of truncation, closing and deletion", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 4));
+    const statuses: SegmentStatus[] = [];
+    const conditions = new Conditions();
+    const subscription = await client.subscribeToSegment(storeId, "s", "g", (status) => {
+      statuses.push(status);
+      conditions.check();
+    });
+    try {
+      await conditions.until(() => statuses.length >= 1, "the snapshot");
+      await client.truncateSegment(storeId, "s", "g", 3);
+      await conditions.until(() => statuses.some((s) => s.firstSequence === 3), "the truncated head");
+      await client.closeSegment(storeId, "s", "g");
+      await conditions.until(() => statuses.some((s) => s.closed === true), "the closed head");
+      await client.deleteSegment(storeId, "s", "g");
+      await conditions.until(() => statuses.some((s) => s.deleted === true), "the tombstone");
+      expect(statuses.at(-1)).toMatchObject({ firstSequence: 5, lastSequence: 4, deleted: true });
+    } finally {
+      await subscription.unsubscribe();
+    }
+  });
+
+  it("sets and gets retention; bad values are invalid_argument", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    expect(await client.getRetention(storeId, "s")).toEqual({});
+    expect(await client.setRetention(storeId, "s", { maxEntriesPerSegment: 10, maxAgeMs: 0 })).toEqual({ maxEntriesPerSegment: 10 });
+    expect(await client.getRetention(storeId, "s")).toEqual({ maxEntriesPerSegment: 10 });
+    expect(await failureOf(() => client.setRetention(storeId, "s", { maxAgeMs: -5 }))).toMatchObject({ kind: "invalid_argument" });
+    await expect(client.truncateSegment(storeId, "s", "g", "3" as unknown as number)).rejects.toBeInstanceOf(TypeError);
+    const aborted = AbortSignal.abort("stop");
+    expect(await failureOf(() => client.deleteSegment(storeId, "s", "g", { signal: aborted }))).toMatchObject({ kind: "cancelled" });
+  });
+
+  it("fails a follow reader that falls into a removed range while catching up, after a contiguous prefix", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    const payload = new Uint8Array(4096);
+    const total = 5_000;
+    await client.produce(
+      storeId,
+      "s",
+      "g",
+      Array.from({ length: total }, (_, i) => ({ sequence: i + 1, payload })),
+    );
+    const seen: number[] = [];
+    let failure: unknown;
+    const reader = client.consumeSegment(storeId, { space: "s", segment: "g", follow: true });
+    try {
+      for await (const entry of reader) {
+        seen.push(entry.sequence);
+        // Trim far ahead of the reader while it is still catching up.
+        if (seen.length === 1) await client.truncateSegment(storeId, "s", "g", total - 10);
+      }
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toMatchObject({ kind: "out_of_range", details: { firstSequence: total - 10 } });
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+    expect(seen.length).toBeLessThan(total - 10);
+  });
+});
