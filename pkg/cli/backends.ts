@@ -32,7 +32,7 @@ export function openStoreBackend(config: ServeConfig): StoreBackend {
     return { factory, check: () => Promise.resolve({ state: "ok", backend: "memory" }), close: async () => factory.close?.() };
   }
   const dataDir = resolve(config.dataDir);
-  const factory = createLevelStoreFactory({ dataDir });
+  const factory = createLevelStoreFactory({ dataDir, layout: config.levelLayout });
   return {
     factory,
     async check() {

@@ -1,4 +1,3 @@
-import type { ClassicLevel } from "classic-level";
 import { v4 as uuidv4 } from "uuid";
 import { type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
 import { type BatchPlacement, type Heads, type SegmentHead, statusOf } from "../heads.js";
@@ -6,13 +5,15 @@ import type { EntryPlace } from "../lifecycle.js";
 import type { ProduceChain } from "../types.js";
 import { numberKey, segmentBatchPrefix, segmentHeadKey, spaceBatchPrefix, spaceHeadKey, STORE_HEAD_KEY } from "./keys.js";
 import { encodeBatch, encodeCommitNumber, encodeSegmentHead, encodeSpaceHead } from "./values.js";
+import type { LevelDb } from "./database.js";
+import { type BatchWriter, directWriter, type KeyWrites } from "./writer.js";
 
 /** Most publishes, and payload bytes, one stored run holds: a read seeking into a batch decodes all of it. */
 const MAX_RUN = 256;
 const MAX_RUN_BYTES = 1024 * 1024;
 
-export type LevelDb = ClassicLevel<Buffer, Buffer>;
-type ChainedBatch = ReturnType<LevelDb["batch"]>;
+export type { LevelDb } from "./database.js";
+type ChainedBatch = KeyWrites;
 
 interface QueuedBatch {
   placement: BatchPlacement;
@@ -60,7 +61,7 @@ export class EntryCommitted extends Error {
  * heads fall back to what is on disk.
  */
 export class GroupCommit {
-  readonly #db: LevelDb;
+  readonly #writer: BatchWriter;
   readonly #nodeId: string;
   readonly #committed: Heads;
   #pending: Heads;
@@ -69,8 +70,9 @@ export class GroupCommit {
   #written: Promise<void> = Promise.resolve();
   #flushScheduled = false;
 
-  constructor(db: LevelDb, heads: Heads, nodeId: string) {
-    this.#db = db;
+  /** `writer` makes the groups durable: by default one synced write of `db` each. */
+  constructor(db: LevelDb, heads: Heads, nodeId: string, writer: BatchWriter = directWriter(db)) {
+    this.#writer = writer;
     this.#nodeId = nodeId;
     this.#committed = heads;
     this.#pending = heads.clone();
@@ -192,11 +194,11 @@ export class GroupCommit {
 
   async #write(group: Group): Promise<void> {
     try {
-      const batch = this.#db.batch();
-      addBatches(batch, group.queued, this.#nodeId);
-      addHeads(batch, group.queued);
-      addChanges(batch, group);
-      await batch.write({ sync: true });
+      await this.#writer.write((batch) => {
+        addBatches(batch, group.queued, this.#nodeId);
+        addHeads(batch, group.queued);
+        addChanges(batch, group);
+      });
     } catch (error) {
       const reason = failure(error);
       for (const queued of group.queued) queued.reject(reason);

@@ -4,23 +4,44 @@ import { join } from "node:path";
 import { normalizeStoreId } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFactory } from "../types.js";
 import { LevelStore } from "./level-store.js";
+import { importOwnDatabase } from "./migrate.js";
+import { openSharedPlace } from "./shared.js";
+
+/**
+ * How stores lie in the data directory (docs/tenants.md):
+ * - `shared` (default): one database, `<dataDir>/stores`, every store's keys under its id; commits
+ *   of many stores share one synced write; no descriptors per store.
+ * - `per-store`: one database per store at `<dataDir>/<storeId>` (about 6 descriptors per open store).
+ */
+export type LevelLayout = "shared" | "per-store";
+
+export const LEVEL_LAYOUTS: readonly LevelLayout[] = ["shared", "per-store"];
+
+/** The shared database's directory under the data directory (never a store id: those are UUIDs). */
+export const SHARED_DATABASE = "stores";
 
 export interface LevelStoreOptions {
-  /** Directory holding one LevelDB database per store, at `<dataDir>/<storeId>`. */
+  /** Directory holding the stores' databases. */
   dataDir: string;
   /** Written into each entry's `trx.node`; defaults to the host name. */
   nodeId?: string;
+  /** Default `shared`. */
+  layout?: LevelLayout;
 }
 
 /**
  * A factory of LevelDB-backed stores, the embedded default. Acknowledged writes are synced to disk.
- * Opening a store that is still closing waits for its database to be released.
+ * Opening a store that is still closing waits for it to let go of its keys. In the shared layout, a
+ * store still kept in a database of its own (the per-store layout) is moved into the shared database
+ * when it is first opened.
  */
 export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactory {
   const { dataDir } = options;
   const nodeId = options.nodeId ?? hostname();
+  const layout = options.layout ?? "shared";
   if (typeof dataDir !== "string" || dataDir === "") throw new TypeError("dataDir must be a non-empty string");
   if (typeof nodeId !== "string" || nodeId === "") throw new TypeError("nodeId must be a non-empty string");
+  if (!LEVEL_LAYOUTS.includes(layout)) throw new TypeError(`layout must be one of ${LEVEL_LAYOUTS.join(", ")}, got ${String(layout)}`);
   const closing = new Map<string, Promise<void>>();
   const track = (storeId: string, closed: Promise<void>): void => {
     closing.set(storeId, closed);
@@ -28,14 +49,18 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
       if (closing.get(storeId) === closed) closing.delete(storeId);
     });
   };
+  const place = (id: string): string | Parameters<typeof LevelStore.open>[1] => {
+    if (layout === "per-store") return join(dataDir, id);
+    return () => openSharedPlace(join(dataDir, SHARED_DATABASE), id, (sublevel, clear) => importOwnDatabase(join(dataDir, id), sublevel, clear).then(() => undefined));
+  };
   return {
-    // LOCK, LOG, MANIFEST and the write-ahead log, plus a table file or two of a small store (docs/tenants.md).
-    descriptorsPerStore: 6,
+    // Per store: LOCK, LOG, MANIFEST and the write-ahead log, plus a table file or two of a small store.
+    descriptorsPerStore: layout === "per-store" ? 6 : 0,
     async open(storeId: string): Promise<Store> {
       const id = normalizeStoreId(storeId);
       await closing.get(id);
       await mkdir(dataDir, { recursive: true });
-      return LevelStore.open(id, join(dataDir, id), nodeId, (closed) => track(id, closed));
+      return LevelStore.open(id, place(id), nodeId, (closed) => track(id, closed));
     },
   };
 }

@@ -1,5 +1,3 @@
-import { ClassicLevel } from "classic-level";
-import { rm } from "node:fs/promises";
 import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/internal/index.js";
 import type { SegmentHead } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
@@ -10,7 +8,8 @@ import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures
 import { EntryCommitted, GroupCommit, type LevelDb } from "./group-commit.js";
 import { type KeyRange, numberKey, retentionKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
-import { directoryBytes, readPlace, readRetentions } from "./lifecycle-io.js";
+import { readPlace, readRetentions } from "./lifecycle-io.js";
+import { openOwnPlace, type StorePlace } from "./place.js";
 import { Reclaimer } from "./reclaim.js";
 import { recoverHeads } from "./recover.js";
 import { entryAt, type OrdinalWindow, scanChunks, scanEntries } from "./scan.js";
@@ -21,33 +20,35 @@ const FEATURES: StoreFeatures = { reopen: true, durable: true, pipelinedProduce:
 /** Attempts of a truncation whose new first entry keeps moving from the commit queue to disk. */
 const TRUNCATE_ATTEMPTS = 4;
 
-/** A store in its own LevelDB database: durable group commits, every read one ordered range scan. */
+/**
+ * A store in LevelDB, in a database of its own or its part of a shared one (docs/tenants.md):
+ * durable group commits, every read one ordered range scan.
+ */
 export class LevelStore extends HeadsStore {
   readonly #db: LevelDb;
   readonly #commits: GroupCommit;
   readonly #leases: LevelLeases;
   readonly #onClosing: (closed: Promise<void>) => void;
-  readonly #location: string;
+  readonly #place: StorePlace;
   readonly #retentions: Map<string, Retention>;
   readonly #reclaimer: Reclaimer;
   #deleting = false;
 
   private constructor(
     storeId: string,
-    location: string,
-    db: LevelDb,
+    place: StorePlace,
     commits: GroupCommit,
     retentions: Map<string, Retention>,
     onClosing: (closed: Promise<void>) => void,
   ) {
     super(storeId, FEATURES, commits.committed);
-    this.#location = location;
-    this.#db = db;
+    this.#place = place;
+    this.#db = place.db;
     this.#commits = commits;
-    this.#leases = new LevelLeases(db);
+    this.#leases = new LevelLeases(place.db);
     this.#retentions = retentions;
     this.#onClosing = onClosing;
-    this.#reclaimer = new Reclaimer(db, commits.committed);
+    this.#reclaimer = new Reclaimer(place.db, commits.committed, (start, end) => place.compactRange(start, end));
     // Removed entries a previous process had not reclaimed yet.
     for (const space of commits.committed.spaces.keys()) {
       for (const [segment, head] of commits.committed.spaces.get(space)?.segments ?? []) {
@@ -62,27 +63,29 @@ export class LevelStore extends HeadsStore {
   }
 
   /**
-   * Opens (creating if needed) the database at `location` and recovers its heads.
-   * `onClosing` learns when the store starts closing, with a promise of the database being closed.
+   * Opens the store in `place` (or in a database of its own at that location, created if needed)
+   * and recovers its heads. `onClosing` learns when the store starts closing, with a promise of its
+   * place being let go.
    */
   static async open(
     storeId: string,
-    location: string,
+    place: string | (() => Promise<StorePlace>),
     nodeId: string,
     onClosing: (closed: Promise<void>) => void = () => undefined,
   ): Promise<LevelStore> {
-    const db: LevelDb = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    let opened: StorePlace;
     try {
-      await db.open();
+      opened = await (typeof place === "string" ? openOwnPlace(place) : place());
     } catch (error) {
+      if (error instanceof StreamsError) throw error;
       throw new StreamsError("unavailable", `cannot open store ${storeId}: ${describe(error)}`, { cause: error });
     }
     try {
-      const heads = await recoverHeads(db);
-      const retentions = await readRetentions(db);
-      return new LevelStore(storeId, location, db, new GroupCommit(db, heads, nodeId), retentions, onClosing);
+      const heads = await recoverHeads(opened.db);
+      const retentions = await readRetentions(opened.db);
+      return new LevelStore(storeId, opened, new GroupCommit(opened.db, heads, nodeId, opened.writer), retentions, onClosing);
     } catch (error) {
-      await db.close();
+      await opened.close(false);
       throw new StreamsError("unavailable", `cannot recover store ${storeId}: ${describe(error)}`, { cause: error });
     }
   }
@@ -179,7 +182,7 @@ export class LevelStore extends HeadsStore {
   }
 
   protected override async _usage(): Promise<StoreUsage> {
-    return { entries: this.#commits.committed.entryCount(), bytes: await directoryBytes(this.#location) };
+    return { entries: this.#commits.committed.entryCount(), bytes: await this.#place.bytes() };
   }
 
   /** Queues a head change with the commits, then reclaims what it removed in the background. */
@@ -205,10 +208,7 @@ export class LevelStore extends HeadsStore {
 
   protected _close(): Promise<void> {
     const closed = Promise.all([this.#commits.drain(), this.#leases.drain(), this.#reclaimer.stop()])
-      .then(() => this.#db.close())
-      .then(async () => {
-        if (this.#deleting) await rm(this.#location, { recursive: true, force: true });
-      });
+      .then(() => this.#place.close(this.#deleting));
     this.#onClosing(closed.catch(() => undefined));
     return closed;
   }

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoreFactory } from "../types.js";
 import { runStoreConformance, type StoreHarness } from "../conformance/index.js";
-import { createLevelStoreFactory } from "./index.js";
+import { createLevelStoreFactory, type LevelLayout } from "./index.js";
 
 /** Each factory gets a fresh temp data directory; a reopened factory shares it, and disposing removes it. */
-function levelHarness(): StoreHarness {
+function levelHarness(layout: LevelLayout): StoreHarness {
   const dirs = new Map<StoreFactory, string>();
   const make = (dataDir: string): StoreFactory => {
-    const factory = createLevelStoreFactory({ dataDir, nodeId: "conformance" });
+    const factory = createLevelStoreFactory({ dataDir, nodeId: "conformance", layout });
     dirs.set(factory, dataDir);
     return factory;
   };
@@ -25,4 +25,5 @@ function levelHarness(): StoreHarness {
   };
 }
 
-runStoreConformance("level", levelHarness());
+runStoreConformance("level", levelHarness("shared"));
+runStoreConformance("level per-store", levelHarness("per-store"));

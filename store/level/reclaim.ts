@@ -28,8 +28,11 @@ export class Reclaimer {
   #compactions = 0;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(db: LevelDb, heads: Heads) {
+  readonly #compactRange: (start: Buffer, end: Buffer) => Promise<void>;
+
+  constructor(db: LevelDb, heads: Heads, compactRange: (start: Buffer, end: Buffer) => Promise<void>) {
     this.#db = db;
+    this.#compactRange = compactRange;
     this.#heads = heads;
   }
 
@@ -120,7 +123,7 @@ export class Reclaimer {
     this.#emptied.clear();
     for (const [start, end] of ranges) {
       if (this.#stopped) return;
-      await this.#db.compactRange(start, end);
+      await this.#compactRange(start, end);
     }
   }
 }

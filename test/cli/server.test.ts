@@ -234,7 +234,7 @@ describe("startServer: probes, auth and shutdown", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
       "port: must be an integer 0-65535, got 70000 (from startServer options)",
-      'store: must be one of level, memory, got "sql" (from startServer options)',
+      'store: must be one of level, memory, postgres, got "sql" (from startServer options)',
     ]);
   });
 });

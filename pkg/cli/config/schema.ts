@@ -49,6 +49,8 @@ export interface ServeConfig {
   unixSocket: string | undefined;
   dataDir: string;
   store: "level" | "memory" | "postgres";
+  /** How level stores lie in the data directory (docs/tenants.md). */
+  levelLayout: "shared" | "per-store";
   /** What carries notifications between instances: in-process (one instance), Redis or PostgreSQL (several). */
   bus: "memory" | "redis" | "postgres";
   /** Redis for `bus: "redis"`: redis://, rediss:// or unix:///path. */
@@ -91,6 +93,11 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     values: ["level", "memory", "postgres"],
     defaultValue: "level",
     description: "Storage backend; memory keeps nothing across restarts; postgres is shared by several instances.",
+  }),
+  levelLayout: oneOf({
+    values: ["shared", "per-store"],
+    defaultValue: "shared",
+    description: "Level stores in one shared database (store-id prefixes) or one database per store.",
   }),
   bus: oneOf({
     values: ["memory", "redis", "postgres"],
