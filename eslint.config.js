@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import layers from "./lint/layers.js";
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".tmp/", "**/*.js", "**/*.mjs"] },
@@ -17,6 +18,11 @@ export default tseslint.config(
       "@typescript-eslint/only-throw-error": "off",
       "@typescript-eslint/prefer-promise-reject-errors": "off",
     },
+  },
+  {
+    files: ["pkg/**/*.ts", "store/**/*.ts", "bus/**/*.ts", "transport/**/*.ts"],
+    plugins: { streamkit: layers },
+    rules: { "streamkit/layers": "error" },
   },
   {
     files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],

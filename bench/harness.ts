@@ -11,6 +11,10 @@ export interface CaseResult {
   value: number;
   unit: string;
   detail?: string;
+  /** Further figures of the same run, by name (a row shows one with `field`). */
+  fields?: { [name: string]: number };
+  /** Why nothing was measured (a peer that is not reachable): the table prints "not measured". */
+  notMeasured?: string;
 }
 
 const here = fileURLToPath(new URL(".", import.meta.url));

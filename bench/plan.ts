@@ -17,6 +17,8 @@ export interface Row {
   /** The raw `ws` figure beside ours. */
   ws?: Measurement;
   target?: Target;
+  /** Shows this named figure of the run (CaseResult.fields) instead of its main value. */
+  field?: string;
 }
 
 export function measure(caseName: string, args: (string | number)[] = [], timeoutMs = 120_000): Measurement {

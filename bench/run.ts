@@ -47,6 +47,34 @@ const PUBLISHES = quick ? 10_000 : 50_000;
 const IDLE = quick ? 1_000 : 10_000;
 const NOTIFIES = quick ? 500 : 2_000;
 const FOLLOW_SECONDS = quick ? 2 : 5;
+const FANOUT_SECONDS = quick ? 3 : 5;
+const DURABLE = quick ? 10_000 : 50_000;
+
+/**
+ * Fan-out (server process + client process): delivered entries/s, lag p99 and server RSS of one run
+ * each, for streamkit and its peers (NATS JetStream ordered consumers, Redis XREAD BLOCK readers).
+ */
+function fanoutRows(rate: number): Row[] {
+  const label = rate === 0 ? "unthrottled (512 in flight)" : `${rate.toLocaleString("en-US")} publishes/s`;
+  return (["streamkit", "nats", "redis"] as const).flatMap((system) => {
+    const run = measure("fanout", [system, 1000, 50, rate, FANOUT_SECONDS], 300_000);
+    const name = `fan-out 1,000 followers / 50 conns, ${label}, ${system}`;
+    return [
+      row(`${name}: delivered`, run),
+      row(`${name}: lag p99`, run, { field: "lag p99 ms" }),
+      row(`${name}: server RSS`, run, { field: "server RSS MB" }),
+    ];
+  });
+}
+
+/** Durable writes of 200 B records, server in its own process, beside Redis XADD and JetStream publish. */
+const durableRows: Row[] = [
+  row("durable publish 64 in flight, streamkit serve", measure("durable-publish", ["streamkit-publish", DURABLE, 64])),
+  row("durable produce (batches of 100), streamkit serve", measure("durable-publish", ["streamkit-produce", DURABLE, 64])),
+  row("Redis XADD 64 in flight, appendfsync always", measure("durable-publish", ["redis-always", DURABLE, 64])),
+  row("Redis XADD 64 in flight, appendfsync everysec", measure("durable-publish", ["redis-everysec", DURABLE, 64])),
+  row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
+];
 
 const RAW_WRITE = measure("raw-level-write", [RECORDS / 100, 100, 200]);
 const RAW_SCAN = measure("raw-level-scan", [RECORDS, 200]);
@@ -76,6 +104,9 @@ const ROWS: Row[] = [
   row("produce → notified p99 (ms), one instance", measure("notify-latency", ["local", NOTIFIES]), { target: atMost(1) }),
   row("produce → notified p99 (ms), two instances via Redis", measure("notify-latency", ["redis", NOTIFIES]), { target: atMost(2) }),
   row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
+  ...fanoutRows(1000),
+  ...fanoutRows(0),
+  ...durableRows,
 ];
 
 const selected = ROWS.filter((r) => options.filters.length === 0 || options.filters.some((f) => r.name.toLowerCase().includes(f)));
@@ -98,7 +129,8 @@ for (let rep = 1; rep <= options.reps; rep++) {
     try {
       const result = await runCase(m.caseName, m.args, m.timeoutMs, buildDir);
       results.runs.set(key, [...(results.runs.get(key) ?? []), result]);
-      process.stderr.write(`[${done}/${totalRuns}] ${key}: ${formatNumber(result.value)} ${result.unit}\n`);
+      const shown = result.notMeasured === undefined ? `${formatNumber(result.value)} ${result.unit}` : `not measured (${result.notMeasured})`;
+      process.stderr.write(`[${done}/${totalRuns}] ${key}: ${shown}\n`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       results.failures.set(key, message.split("\n")[0] ?? message);

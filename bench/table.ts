@@ -24,15 +24,21 @@ interface Figure {
   all: number[];
 }
 
-/** The median of a measurement's runs, or undefined when none succeeded. */
-function figureOf(results: Results, m: Measurement | undefined): Figure | undefined {
-  const runs = m === undefined ? undefined : results.runs.get(keyOf(m));
+/** The median of a measurement's runs (of one of their fields), or undefined when none succeeded. */
+function figureOf(results: Results, m: Measurement | undefined, field?: string): Figure | undefined {
+  const runs = (m === undefined ? undefined : results.runs.get(keyOf(m)))?.filter((r) => r.notMeasured === undefined);
   if (runs === undefined || runs.length === 0) return undefined;
-  const all = runs.map((r) => r.value);
+  const valueOf = (r: CaseResult): number => (field === undefined ? r.value : (r.fields?.[field] ?? Number.NaN));
+  const all = runs.map(valueOf);
   const value = median(all);
   // The detail (CPU per operation, …) of the run nearest the median.
-  const nearest = runs.reduce((best, r) => (Math.abs(r.value - value) < Math.abs(best.value - value) ? r : best));
-  return { value, unit: nearest.unit, detail: nearest.detail ?? "", all };
+  const nearest = runs.reduce((best, r) => (Math.abs(valueOf(r) - value) < Math.abs(valueOf(best) - value) ? r : best));
+  return { value, unit: field ?? nearest.unit, detail: nearest.detail ?? "", all };
+}
+
+/** Why a measurement has no figure because its peer was not reachable, if that is why. */
+function notMeasured(results: Results, m: Measurement): string | undefined {
+  return results.runs.get(keyOf(m))?.find((r) => r.notMeasured !== undefined)?.notMeasured;
 }
 
 function describeTarget(target: Target | undefined): string {
@@ -63,7 +69,7 @@ const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw
 /** One markdown table of the rows' medians and targets, then each row's detail and every run's figure. */
 export function renderTable(rows: readonly Row[], results: Results, title: string): string {
   const lines: string[][] = rows.map((r) => {
-    const ours = figureOf(results, r.ours);
+    const ours = figureOf(results, r.ours, r.field);
     const level = figureOf(results, r.level);
     const ws = figureOf(results, r.ws);
     const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
@@ -71,7 +77,13 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
     const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, levelRatio) ? "✓" : "✗";
     return [
       r.name,
-      ours === undefined ? (results.failures.has(keyOf(r.ours)) ? "FAILED" : "-") : formatNumber(ours.value),
+      ours === undefined
+        ? results.failures.has(keyOf(r.ours))
+          ? "FAILED"
+          : notMeasured(results, r.ours) !== undefined
+            ? "not measured"
+            : "-"
+        : formatNumber(ours.value),
       ours?.unit ?? "",
       level === undefined ? "" : formatNumber(level.value),
       levelRatio === undefined ? "" : levelRatio.toFixed(2),
@@ -85,8 +97,10 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
   const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const out = [title, format(HEADER), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)];
   for (const r of rows) {
-    const ours = figureOf(results, r.ours);
+    const ours = figureOf(results, r.ours, r.field);
+    const why = notMeasured(results, r.ours);
     if (ours !== undefined) out.push(`  ${r.name}: ${ours.detail}; runs ${ours.all.map(formatNumber).join(", ")}`);
+    else if (why !== undefined) out.push(`  ${r.name}: not measured: ${why}`);
   }
   for (const [key, message] of results.failures) out.push(`  FAILED ${key}: ${message}`);
   return out.join("\n");

@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import type { Bus } from "../../bus/types.js";
 import { type DataDirLock, lockDataDir } from "../../store/level/index.js";
-import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/index.js";
+import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/server/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";

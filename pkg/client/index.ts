@@ -35,4 +35,4 @@ export {
   type Trx,
   type WorkerInfo,
   type WorkerInventory,
-} from "../api/index.js";
+} from "../api/internal/index.js";

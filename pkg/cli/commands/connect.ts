@@ -1,6 +1,6 @@
 import { assertName, normalizeStoreId, StreamsError } from "../../api/internal/index.js";
 import { createClient, type StreamsClient } from "../../client/index.js";
-import { createWsProvider, type TokenSource, type WsProvider } from "../../../transport/ws/index.js";
+import { createWsProvider, type TokenSource, type WsProvider } from "../../../transport/ws/client/index.js";
 import { type FlagSpec, UsageError } from "./args.js";
 import type { VerbContext } from "./run.js";
 import { explicitSigningFlags, mintToken, resolveSigningKey, SIGNING_FLAGS } from "./signing.js";

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import type { Registry } from "prom-client";
 import type { Bus } from "../../../bus/types.js";
-import type { ConnectionInfo, StreamzCloseOptions } from "../../../transport/ws/server/index.js";
 import type { Authenticator } from "../auth/index.js";
 import { type Logger, silentLogger } from "../../api/logger.js";
 import type { ServerActivity } from "../metrics/activity.js";
 import type { StoreNodeManager } from "../node-manager.js";
 import { isLocalRequest } from "./admin-access.js";
+import type { ConnectionDirectory } from "./connections.js";
 import { packageVersion } from "./version.js";
 
 export interface OperatorOptions {
@@ -15,7 +15,7 @@ export interface OperatorOptions {
   /** The activity the manager reports to (its `observer`): traffic, streams, errors. */
   activity: ServerActivity;
   /** The WebSocket endpoint: its connections are listed and can be closed. Absent: no connections. */
-  streamz?: { connections(): ConnectionInfo[]; closeConnection(id: string, options?: StreamzCloseOptions): boolean };
+  streamz?: ConnectionDirectory;
   /** Default: the manager's bus. */
   bus?: Bus;
   /** Verifies admin bearer tokens (`streamkit::admin`). Absent: admin endpoints are open to local requests only. */

@@ -1,4 +1,4 @@
-import type { ConnectionInfo } from "../../../transport/ws/server/connection.js";
+import type { ConnectionInfo } from "./connections.js";
 import type { Bus } from "../../../bus/types.js";
 import type { CircuitInfo, CircuitState } from "../circuit-breaker.js";
 import type { ActivitySnapshot, RecentError, ServerActivity } from "../metrics/activity.js";

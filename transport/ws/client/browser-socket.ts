@@ -1,6 +1,7 @@
 import { StreamsError } from "../../../pkg/api/index.js";
 import type { WebSocketConstructor } from "./options.js";
-import { BEARER_PROTOCOL_PREFIX, type Dialer, dialAborted, type FrameSocket, SUBPROTOCOL } from "./socket.js";
+import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from "../protocol.js";
+import { type Dialer, dialAborted, type FrameSocket } from "./socket.js";
 
 /**
  * Browser dialer: a WebSocket constructor that takes only a URL and subprotocols, so the token

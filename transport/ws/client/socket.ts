@@ -28,10 +28,6 @@ export interface DialRequest {
  */
 export type Dialer = (request: DialRequest) => Promise<FrameSocket>;
 
-/** Subprotocol every client offers; browsers carry the token as a second one, `bearer.<jwt>`. */
-export const SUBPROTOCOL = "streamkit.v1";
-export const BEARER_PROTOCOL_PREFIX = "bearer.";
-
 // Handlers typed as methods so both the DOM WebSocket and `ws`'s event shapes fit (method parameters are bivariant).
 interface Handler<E> {
   handle(event: E): void;

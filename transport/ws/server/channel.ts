@@ -1,4 +1,5 @@
 import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, StreamsError } from "../../../pkg/api/internal/index.js";
+import type { StreamInfo } from "../../../pkg/server/operator/connections.js";
 import type { Access } from "./access.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { SocketWriter } from "./socket-writer.js";
@@ -12,21 +13,6 @@ export interface ChannelHost {
   readonly budget: MemoryBudget;
   /** The stream is over on the server side: its channel number is free again. */
   release(stream: ChannelStream): void;
-}
-
-export interface StreamInfo {
-  channel: number;
-  storeId: string;
-  access: Access;
-  openedAt: number;
-  framesIn: number;
-  framesOut: number;
-  /** Messages from the client the node has not taken yet (at most INITIAL_CREDIT). */
-  queued: number;
-  /** Data frames the server may still send before the client grants more. */
-  sendCredit: number;
-  /** What a pending send is waiting for: client credit, or room on the socket. */
-  waitingFor: "credit" | "drain" | undefined;
 }
 
 interface Reader {

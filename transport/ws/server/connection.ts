@@ -13,31 +13,12 @@ import {
 } from "../../../pkg/api/internal/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
 import { requiredAccess } from "./access.js";
-import { type ChannelHost, ChannelStream, type StreamInfo } from "./channel.js";
+import { type ChannelHost, ChannelStream } from "./channel.js";
 import { Credentials, type RefreshOutcome } from "./credentials.js";
 import type { ResolvedStreamzOptions } from "./options.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { SocketWriter } from "./socket-writer.js";
-
-export interface ConnectionInfo {
-  id: string;
-  remoteAddress: string | undefined;
-  userAgent: string | undefined;
-  subject: string | undefined;
-  openedAt: number;
-  lastPongAt: number | undefined;
-  /** A ping has gone unanswered for a full ping interval; one more and the connection is dropped. */
-  stale: boolean;
-  streams: StreamInfo[];
-  bytesIn: number;
-  bytesOut: number;
-  /** Bytes handed to the socket and not yet flushed to the kernel. */
-  bufferedBytes: number;
-  /** Reading from the socket is paused until the peer drains what it was sent (docs/limits.md). */
-  readPaused: boolean;
-  /** Bytes of the connection's memory budget in use: queued client frames and handler reservations. */
-  memoryBytes: number;
-}
+import type { ConnectionInfo } from "../../../pkg/server/operator/connections.js";
 
 /** Close codes this server uses besides the standard ones. */
 export const CloseCodes = {

@@ -1,5 +1,5 @@
 export type { Access } from "./access.js";
-export type { StreamInfo } from "./channel.js";
-export { CloseCodes, type ConnectionInfo } from "./connection.js";
+export type { ConnectionInfo, StreamInfo } from "../../../pkg/server/operator/connections.js";
+export { CloseCodes } from "./connection.js";
 export { STREAMZ_DEFAULTS, type StreamzOptions } from "./options.js";
 export { attachStreamz, type StreamzCloseOptions, type StreamzServer } from "./server.js";

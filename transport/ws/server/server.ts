@@ -4,7 +4,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { StreamsError } from "../../../pkg/api/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
-import { CloseCodes, Connection, type ConnectionInfo } from "./connection.js";
+import type { ConnectionDirectory, ConnectionInfo } from "../../../pkg/server/operator/connections.js";
+import { CloseCodes, Connection } from "./connection.js";
 import { resolveStreamzOptions, type StreamzOptions } from "./options.js";
 import { authenticateUpgrade, isEndpoint, refuseUpgrade, selectProtocol } from "./upgrade.js";
 
@@ -14,7 +15,7 @@ export interface StreamzCloseOptions {
   reason?: string;
 }
 
-export interface StreamzServer extends AsyncDisposable {
+export interface StreamzServer extends ConnectionDirectory, AsyncDisposable {
   /**
    * Stops accepting upgrades (they get HTTP 503), aborts every stream and closes every connection
    * with `code`. Idempotent; resolves once every socket has closed.

@@ -2,7 +2,7 @@ import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { StreamsError } from "../../../pkg/api/index.js";
 import type { Authenticator, AuthResult } from "../../../pkg/server/auth/index.js";
-import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from "../client/socket.js";
+import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from "../protocol.js";
 
 /** Whether an upgrade request is for the endpoint (query strings allowed); other paths belong to other handlers. */
 export function isEndpoint(request: IncomingMessage, path: string): boolean {
