@@ -35,4 +35,4 @@ export {
   type Trx,
   type WorkerInfo,
   type WorkerInventory,
-} from "../api/internal/index.js";
+} from "../api/index.js";

@@ -1,4 +1,4 @@
-import type { Retention, SegmentStatus } from "../api/internal/index.js";
+import type { Retention, SegmentStatus } from "../api/index.js";
 import type { CallOptions } from "./types.js";
 
 /**

@@ -26,7 +26,7 @@ describe("the layer lint rule (lint/layers.js)", () => {
   });
 
   it("refuses imports that point up or sideways", () => {
-    expect(lint("bus/redis/x.ts", `import type { Logger } from "../../pkg/api/logger.js";`)).toEqual([expect.stringContaining("(bus) may not import pkg/server/logger.ts (server)")]);
+    expect(lint("bus/redis/x.ts", `import type { Logger } from "../../pkg/server/logger.js";`)).toEqual([expect.stringContaining("(bus) may not import pkg/server/logger.ts (server)")]);
     expect(lint("pkg/server/operator/x.ts", `import type { ConnectionInfo } from "../../../transport/ws/server/index.js";`)).toHaveLength(1);
     expect(lint("transport/ws/server/x.ts", `import { SUBPROTOCOL } from "../client/socket.js";`)).toHaveLength(1);
     expect(lint("pkg/client/x.ts", `export { createNodeManager } from "../server/index.js";`)).toHaveLength(1);
