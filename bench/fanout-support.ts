@@ -105,6 +105,8 @@ export function until(ready: () => boolean, what: () => string, timeoutMs: numbe
     clearTimeout(timer);
     resolveReached();
   };
+  // Whoever races it may have stopped listening: a late timeout must not surface as unhandled.
+  reached.catch(() => undefined);
   poke();
   return { poke, reached };
 }

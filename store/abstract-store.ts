@@ -19,7 +19,7 @@ import {
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
 import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
-import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepResult } from "./types.js";
+import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -212,16 +212,19 @@ export abstract class AbstractStore implements Store {
    * One retention sweep: every segment of every space with a retention truncated to what it keeps.
    * A segment that fails (a concurrent delete, say) is left for the next sweep.
    */
-  async enforceRetention(now = Date.now()): Promise<SweepResult> {
+  async enforceRetention(options: SweepOptions = {}): Promise<SweepResult> {
     this.#assertLifecycle();
+    const now = options.now ?? Date.now();
     const result: SweepResult = { segments: 0, entries: 0 };
-    for (const [space, retention] of await this._retentions()) {
+    const retentions = new Map([...(options.defaults ?? []), ...(await this._retentions())]);
+    for (const [space, retention] of retentions) {
       for (const status of await this.segmentStatuses(space)) {
-        if (this.closed) return result;
+        if (this.closed || options.signal?.aborted === true) return result;
         try {
           const start = await retentionStart(this, status, retention, now);
           if (start <= status.firstSequence) continue;
           const after = await this._truncateSegment(space, status.segment, start);
+          options.onTruncated?.(after);
           result.segments++;
           result.entries += after.firstSequence - status.firstSequence;
         } catch (error) {

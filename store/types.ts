@@ -58,6 +58,17 @@ export interface StoreUsage {
   bytes: number;
 }
 
+export interface SweepOptions {
+  /** The time the ages are measured at. Default: now. */
+  now?: number;
+  /** Retention of spaces that have none of their own. */
+  defaults?: ReadonlyMap<string, Retention>;
+  /** Hears each truncated segment's new head. */
+  onTruncated?(status: SegmentStatus): void;
+  /** Stops the sweep between segments. */
+  signal?: AbortSignal;
+}
+
 /** What one retention sweep removed. */
 export interface SweepResult {
   /** Segments truncated. */
@@ -136,8 +147,8 @@ export interface Store {
   setRetention(space: string, retention: Retention): Promise<void>;
   /** A space's retention; `{}` when it has none. */
   getRetention(space: string): Promise<Retention>;
-  /** Truncates every segment of every space with a retention to it, as of `now`. */
-  enforceRetention(now?: number): Promise<SweepResult>;
+  /** Truncates every segment of every space with a retention (its own, else a default) to it. */
+  enforceRetention(options?: SweepOptions): Promise<SweepResult>;
   /** Kept entries and stored bytes. */
   usage(): Promise<StoreUsage>;
   /** Idempotent. Waits for in-flight commits. */

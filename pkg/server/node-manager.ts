@@ -45,7 +45,7 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
  * (docs/tenants.md).
  */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
     resolveNodeManagerOptions(options);
   const bus = busFactory();
   const breaker = new CircuitBreaker(circuitBreaker);
@@ -119,7 +119,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     let node: StoreNode;
     try {
       const store = await storeFactory.open(storeId);
-      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer });
+      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer, retention });
     } catch (error) {
       slots.give();
       const retryAfterMs = breaker.failed(storeId);

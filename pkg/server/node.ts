@@ -19,6 +19,7 @@ import { WorkersRegistry } from "./live/workers-registry.js";
 import { CommitNotifier } from "./live/notifications.js";
 import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
+import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
 import type { Node } from "./types.js";
 
 export interface StoreNodeOptions {
@@ -33,6 +34,8 @@ export interface StoreNodeOptions {
   workerStaleMinMs?: number;
   /** Hears every stream's traffic (metrics, status). Default: none. */
   observer?: ServerObserver;
+  /** Background retention sweeps (docs/lifecycle.md); absent or false: none. */
+  retention?: RetentionSweepOptions | false;
 }
 
 const noRelease = (): void => undefined;
@@ -61,6 +64,7 @@ export class StoreNode implements Node, AsyncDisposable {
   #lastAccess: number;
   #closing: Promise<void> | undefined;
   #deleted = false;
+  readonly #sweeper: RetentionSweeper | undefined;
 
   constructor(options: StoreNodeOptions) {
     this.storeId = options.storeId;
@@ -80,6 +84,21 @@ export class StoreNode implements Node, AsyncDisposable {
       windowBytes: options.limits.liveWindowBytes,
     });
     this.#lastAccess = Date.now();
+    const { retention } = options;
+    this.#sweeper =
+      retention === undefined || retention === false || options.store.features.lifecycle !== true
+        ? undefined
+        : new RetentionSweeper(options.store, retention, (status) => this.#notifier.committed(status), options.logger);
+  }
+
+  /** Enforces the store's retention now (operators and tests; the node also sweeps on its own). */
+  async sweepRetention(): Promise<void> {
+    await this.#sweeper?.sweep();
+  }
+
+  /** Entries this node's retention sweeps removed. */
+  get sweptEntries(): number {
+    return this.#sweeper?.removed ?? 0;
   }
 
   /** The shared live tails of the spaces followed on this node (status, tests). */
@@ -201,6 +220,7 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await this.#workers?.close();
+    await this.#sweeper?.close();
     await this.#store.deleteStore();
     this.#deleted = true;
   }

@@ -4,6 +4,7 @@ import type { StoreFactory } from "../../store/types.js";
 import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
 import { type Logger, silentLogger } from "../api/logger.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
+import { DEFAULT_RETENTION_SWEEP, type RetentionSweepOptions } from "./retention-sweeper.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
 export interface IdleEvictionOptions {
@@ -56,6 +57,8 @@ export interface NodeManagerOptions {
   maxOpenStores?: number;
   /** `retryAfterMs` of the `resource_exhausted` answered while every open store is busy. Default 1 s. */
   busyRetryAfterMs?: number;
+  /** Background retention sweeps of open stores (docs/lifecycle.md); partial values merge with the defaults, `false` disables them. */
+  retention?: Partial<RetentionSweepOptions> | false;
 }
 
 export interface ResolvedNodeManagerOptions {
@@ -70,6 +73,7 @@ export interface ResolvedNodeManagerOptions {
   observer: ServerObserver;
   maxOpenStores: number;
   busyRetryAfterMs: number;
+  retention: RetentionSweepOptions | false;
 }
 
 /** `limit` of a read is clamped to this (docs/design.md, Contracts); absent or 0 means this. */
@@ -119,7 +123,7 @@ function resolveLogger(logger: unknown): Logger {
 /** Merges options with the defaults and validates them; mistakes are TypeErrors. */
 export function resolveNodeManagerOptions(options: NodeManagerOptions): ResolvedNodeManagerOptions {
   if (!isObject(options)) throw new TypeError("options must be an object");
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs } =
+  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
     options;
   if (!isObject(storeFactory) || typeof storeFactory.open !== "function") {
     throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
@@ -152,9 +156,16 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     throw new TypeError(`observer must have ${hooks.join(", ")}`);
   }
 
+  if (retention !== undefined && retention !== false && !isObject(retention)) throw new TypeError("retention must be an object or false");
+  const sweep = retention === false ? false : withDefaults(DEFAULT_RETENTION_SWEEP, retention);
+  if (sweep !== false) {
+    positiveInteger(sweep.sweepIntervalMs, "retention.sweepIntervalMs");
+    if (!isObject(sweep.defaults)) throw new TypeError("retention.defaults must be an object of space retentions");
+  }
   return {
     storeFactory,
     busFactory: busFactory ?? createMemoryBusFactory(),
+    retention: sweep,
     idleEviction: eviction,
     circuitBreaker: breaker,
     logger: resolveLogger(logger),

@@ -237,20 +237,20 @@ export function describeLifecycleConformance(context: LifecycleSuiteContext): vo
         await fill(store);
         await store.produce("t", "g", records(1, 10));
         await store.setRetention("s", { maxEntriesPerSegment: 4 });
-        expect(await store.enforceRetention(10_000)).toEqual({ segments: 1, entries: 6 });
+        expect(await store.enforceRetention({ now: 10_000 })).toEqual({ segments: 1, entries: 6 });
         expect(await segment(store)).toEqual([7, 8, 9, 10]);
         expect((await store.segmentStatus("s", "h"))?.firstSequence).toBe(1);
         await store.setRetention("s", { maxAgeMs: 2_500 });
         // At 11,000 entries older than 8,500 go: g7 and g8.
-        expect(await store.enforceRetention(11_000)).toEqual({ segments: 2, entries: 4 });
+        expect(await store.enforceRetention({ now: 11_000 })).toEqual({ segments: 2, entries: 4 });
         expect(await segment(store)).toEqual([9, 10]);
         expect(await store.listSegments("s")).toEqual(["g", "h"]);
         expect((await store.segmentStatus("s", "h"))?.firstSequence).toBe(3);
         // Payloads are "r-9", "r-10": 3 and 4 bytes.
         await store.setRetention("s", { maxBytesPerSegment: 5 });
-        expect(await store.enforceRetention(11_000)).toEqual({ segments: 1, entries: 1 });
+        expect(await store.enforceRetention({ now: 11_000 })).toEqual({ segments: 1, entries: 1 });
         expect(await segment(store)).toEqual([10]);
-        expect((await store.enforceRetention(11_000)).segments).toBe(0);
+        expect((await store.enforceRetention({ now: 11_000 })).segments).toBe(0);
         expect((await store.segmentStatus("t", "g"))?.firstSequence).toBe(1);
       });
 

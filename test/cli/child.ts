@@ -35,9 +35,9 @@ function bounded<T>(promise: Promise<T>, what: string, output: () => string): Pr
  * Runs `streamkit <args>` from the TypeScript sources in a child process, without any
  * `STREAMKIT_*` variable of the test's own environment.
  */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): ServeProcess {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { nodeArgs?: readonly string[] } = {}): ServeProcess {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("STREAMKIT_")));
-  const child = spawn(process.execPath, ["--import", "tsx", "pkg/cli/main.ts", ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", "pkg/cli/main.ts", ...args], {
     cwd: REPO,
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -54,6 +54,9 @@ describe("operator endpoints", () => {
           stores: [],
           bytesIn: expect.any(Number),
           bytesOut: expect.any(Number),
+          unsentBytes: expect.any(Number),
+          readPaused: false,
+          memoryBytes: 0,
         },
       ]);
       expect(body.stores).toEqual([

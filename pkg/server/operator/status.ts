@@ -25,6 +25,12 @@ export interface ConnectionStatus {
   stores: string[];
   bytesIn: number;
   bytesOut: number;
+  /** Bytes sent but not yet taken by the peer (docs/limits.md). */
+  unsentBytes: number;
+  /** The server stopped reading this peer until it drains what it was sent. */
+  readPaused: boolean;
+  /** Bytes of the connection's memory budget in use. */
+  memoryBytes: number;
 }
 
 /** One store this instance knows of: an open node, a circuit with failures, or recent traffic. */
@@ -111,6 +117,9 @@ function connectionStatus(info: ConnectionInfo): ConnectionStatus {
     stores: [...new Set(info.streams.map((stream) => stream.storeId))].sort(),
     bytesIn: info.bytesIn,
     bytesOut: info.bytesOut,
+    unsentBytes: info.bufferedBytes,
+    readPaused: info.readPaused,
+    memoryBytes: info.memoryBytes,
   };
 }
 
