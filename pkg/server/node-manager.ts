@@ -2,6 +2,7 @@ import { normalizeStoreId, type ServerStream, StreamsError } from "../api/intern
 import type { Bus } from "../../bus/types.js";
 import { CircuitBreaker, type CircuitInfo } from "./circuit-breaker.js";
 import { StoreNode } from "./node.js";
+import { WorkersRollCall } from "./live/workers-roll-call.js";
 import { OpenSlots } from "./open-slots.js";
 import { type NodeManagerOptions, resolveNodeManagerOptions } from "./options.js";
 import type { Node, NodeManager } from "./types.js";
@@ -48,6 +49,15 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
   const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
     resolveNodeManagerOptions(options);
   const bus = busFactory();
+  const rollCall = new WorkersRollCall({
+    bus,
+    instance: nodeId,
+    registryOf: (storeId) => {
+      const node = nodes.get(storeId);
+      return node?.hasWorkersRegistry === true ? (to) => void node.answerRollCall(to) : undefined;
+    },
+    logger,
+  });
   const breaker = new CircuitBreaker(circuitBreaker);
   /** Open nodes, least recently used first (a node handed out moves to the end). */
   const nodes = new Map<string, StoreNode>();
@@ -119,7 +129,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     let node: StoreNode;
     try {
       const store = await storeFactory.open(storeId);
-      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer, retention });
+      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer, rollCall, retention });
     } catch (error) {
       slots.give();
       const retryAfterMs = breaker.failed(storeId);
@@ -206,6 +216,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     await Promise.allSettled([...opening.values()].map((entry) => entry.node));
     await Promise.allSettled([...nodes].map(([storeId, node]) => closeNode(storeId, node)));
     await Promise.allSettled(closing.values());
+    await rollCall.close();
     await bus.close();
   }
 

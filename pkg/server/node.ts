@@ -16,6 +16,7 @@ import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
+import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
 import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
@@ -34,6 +35,8 @@ export interface StoreNodeOptions {
   workerStaleMinMs?: number;
   /** Hears every stream's traffic (metrics, status). Default: none. */
   observer?: ServerObserver;
+  /** Asks the other instances for their workers when this store's registry opens. Default: none. */
+  rollCall?: Pick<WorkersRollCall, "request">;
   /** Background retention sweeps (docs/lifecycle.md); absent or false: none. */
   retention?: RetentionSweepOptions | false;
 }
@@ -55,6 +58,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #bus: Bus;
   readonly #nodeId: string;
   readonly #workerStaleMinMs: number;
+  readonly #rollCall: Pick<WorkersRollCall, "request"> | undefined;
   readonly #observer: ServerObserver;
   readonly #notifier: CommitNotifier;
   readonly #liveTails: LiveTails;
@@ -74,6 +78,7 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#bus = options.bus;
     this.#nodeId = options.nodeId;
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
+    this.#rollCall = options.rollCall;
     this.#observer = options.observer ?? noopObserver;
     this.#notifier = new CommitNotifier(options.bus, options.storeId, options.nodeId);
     this.#liveTails = new LiveTails({
@@ -227,8 +232,26 @@ export class StoreNode implements Node, AsyncDisposable {
 
   #workersRegistry(): WorkersRegistry {
     if (this.#closing !== undefined) throw new StreamsError("unavailable", `store ${this.storeId} closed on this server`);
-    this.#workers ??= new WorkersRegistry({ storeId: this.storeId, bus: this.#bus, logger: this.#logger, staleMinMs: this.#workerStaleMinMs });
+    this.#workers ??= new WorkersRegistry({
+      storeId: this.storeId,
+      bus: this.#bus,
+      logger: this.#logger,
+      staleMinMs: this.#workerStaleMinMs,
+      rollCall: this.#rollCall,
+    });
     return this.#workers;
+  }
+
+  /** Whether this node holds a workers registry (a worker or observer used it). */
+  get hasWorkersRegistry(): boolean {
+    return this.#workers !== undefined && this.#closing === undefined;
+  }
+
+  /** Answers another instance's roll call for this store's workers, when this node has any (workers-roll-call.ts). */
+  answerRollCall(to: string): boolean {
+    if (this.#workers === undefined || this.#closing !== undefined) return false;
+    this.#workers.answerRollCall(to, this.#nodeId);
+    return true;
   }
 
   #authorize(stream: ServerStream, request: Message): void {

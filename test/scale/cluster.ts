@@ -71,9 +71,10 @@ export class Cluster implements AsyncDisposable {
     return signToken({ secret: this.secret, scopes: ["streamkit::*", "streamkit::admin"], ttlSec: 3600 });
   }
 
-  /** A client of the given instances (the first, then the others on failover when the provider takes several). */
-  client(instance: Instance): StreamsClient {
-    const client = createClient(createWsProvider(instance.wsUrl, { token: () => this.token() }));
+  /** A client of `instance`, failing over to `others` in their order when it is gone. */
+  client(instance: Instance, others: readonly Instance[] = []): StreamsClient {
+    const urls = [instance, ...others].map(({ wsUrl }) => wsUrl);
+    const client = createClient(createWsProvider(urls, { token: () => this.token(), randomize: false }));
     this.#clients.push(client);
     return client;
   }

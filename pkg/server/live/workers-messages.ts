@@ -33,7 +33,17 @@ export interface WorkersSync {
   origin: string;
 }
 
-export type WorkersBusMessage = WorkerPresent | WorkerLeft | WorkersSync;
+/** An instance answered a roll call (workers-roll-call.ts): every worker it holds was announced before this. */
+export interface WorkersAnswered {
+  kind: "answered";
+  origin: string;
+  /** The registry that asked. */
+  to: string;
+  /** The answering instance. */
+  instance: string;
+}
+
+export type WorkersBusMessage = WorkerPresent | WorkerLeft | WorkersSync | WorkersAnswered;
 
 export function encodeWorkersMessage(message: WorkersBusMessage): Uint8Array {
   return encodeValue(message);
@@ -82,6 +92,9 @@ export function decodeWorkersMessage(bytes: Uint8Array): WorkersBusMessage | und
       return { kind: "left", origin: message.origin, session: message.session, workerId: message.workerId };
     case "sync":
       return { kind: "sync", origin: message.origin };
+    case "answered":
+      if (!isString(message.to) || !isString(message.instance)) return undefined;
+      return { kind: "answered", origin: message.origin, to: message.to, instance: message.instance };
     default:
       return undefined;
   }

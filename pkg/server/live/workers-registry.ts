@@ -3,6 +3,7 @@ import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../../api/logger.js";
 import { workersRoute } from "./notifications.js";
 import { KeyedTimers } from "./workers-timers.js";
+import type { WorkersRollCall } from "./workers-roll-call.js";
 import { decodeWorkersMessage, encodeWorkersMessage, type WorkerPresent, type WorkersBusMessage } from "./workers-messages.js";
 
 /** Keepalive interval assumed when a worker names none (the client's default). */
@@ -21,6 +22,12 @@ export function staleAfterMs(keepaliveMs: number, staleMinMs: number): number {
   return Math.max(3 * keepaliveMs, staleMinMs);
 }
 
+/**
+ * Longest an observer's first inventory waits for the other instances to answer the roll call: only
+ * an instance that died since it last announced itself is waited for that long.
+ */
+const ROLL_CALL_TIMEOUT_MS = 2_000;
+
 /** First and longest wait before retrying a catch-up the bus could not carry. */
 const CATCH_UP_RETRY_MS = { initial: 100, max: 5_000 };
 
@@ -30,6 +37,8 @@ export interface WorkersRegistryOptions {
   logger: Logger;
   /** Floor of the stale window (the server option `workerStaleMinMs`). */
   staleMinMs: number;
+  /** Asks the other instances for their workers when this registry opens (workers-roll-call.ts). */
+  rollCall?: Pick<WorkersRollCall, "request">;
 }
 
 export interface WorkerRegistration {
@@ -90,6 +99,12 @@ export class WorkersRegistry {
   readonly #catchUpRetry = new KeyedTimers<"catch-up">();
   #catchUpFailures = 0;
   readonly #listeners = new Set<InventoryListener>();
+  readonly #rollCall: Pick<WorkersRollCall, "request"> | undefined;
+  /** Instances yet to answer this registry's roll call; undefined once it is settled (or there is none). */
+  #awaiting: Set<string> | undefined;
+  #rollCallTimer: NodeJS.Timeout | undefined;
+  /** Observers that opened before the roll call settled: their first inventory waits for it. */
+  readonly #waitingObservers = new Set<InventoryListener>();
   readonly #stopReconnectListener: () => void;
   #unsubscribe: (() => Promise<void>) | undefined;
   #subscribing: Promise<void> | undefined;
@@ -101,6 +116,8 @@ export class WorkersRegistry {
     this.#logger = options.logger;
     this.#staleMinMs = options.staleMinMs;
     this.#route = workersRoute(options.storeId);
+    this.#rollCall = options.rollCall;
+    if (this.#rollCall !== undefined) this.#awaiting = new Set();
     this.#stopReconnectListener = this.#bus.onReconnect(() => this.#onBusReconnect());
     this.#subscribe();
   }
@@ -116,11 +133,24 @@ export class WorkersRegistry {
   /** Calls `listener` with the inventory now and after every join and leave; returns the function that stops it. */
   observe(listener: InventoryListener): () => void {
     this.#assertOpen();
+    const stop = () => {
+      this.#listeners.delete(listener);
+      this.#waitingObservers.delete(listener);
+    };
+    if (this.#awaiting !== undefined) {
+      this.#waitingObservers.add(listener);
+      return stop;
+    }
     this.#listeners.add(listener);
     listener(this.inventory());
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return stop;
+  }
+
+  /** Answers another instance's roll call: this registry's workers, then the answer itself, in that order on the bus. */
+  answerRollCall(to: string, instance: string): void {
+    if (this.#closing !== undefined) return;
+    this.#announceLocals();
+    this.#publish({ kind: "answered", origin: this.#id, to, instance });
   }
 
   /**
@@ -155,6 +185,8 @@ export class WorkersRegistry {
 
   async #close(): Promise<void> {
     this.#stopReconnectListener();
+    clearTimeout(this.#rollCallTimer);
+    this.#waitingObservers.clear();
     for (const holder of this.#workers.values()) if (holder.local) this.#publishLeft(holder);
     this.#expiry.clearAll();
     this.#catchUpRetry.clearAll();
@@ -236,9 +268,43 @@ export class WorkersRegistry {
       }
       this.#unsubscribe = unsubscribe;
       this.#catchUp();
+      this.#startRollCall();
     } catch (error) {
       this.#logger.warn({ err: error, storeId: this.#storeId }, "workers: bus subscription failed; retrying when the bus reconnects");
+      this.#settleRollCall();
     }
+  }
+
+  /** Once listening: asks every other instance for its workers, so that the first inventory lists them. */
+  #startRollCall(): void {
+    if (this.#awaiting === undefined || this.#rollCall === undefined) return;
+    const expected = this.#rollCall.request(this.#storeId, this.#id);
+    if (expected.length === 0) return this.#settleRollCall();
+    this.#awaiting = new Set(expected);
+    this.#rollCallTimer = setTimeout(() => {
+      this.#logger.warn({ storeId: this.#storeId, missing: [...(this.#awaiting ?? [])] }, "workers: instances did not answer the roll call in time");
+      this.#settleRollCall();
+    }, ROLL_CALL_TIMEOUT_MS);
+    this.#rollCallTimer.unref?.();
+  }
+
+  #onAnswered(instance: string): void {
+    if (this.#awaiting === undefined) return;
+    this.#awaiting.delete(instance);
+    if (this.#awaiting.size === 0) this.#settleRollCall();
+  }
+
+  /** The waiting observers get their first inventory now, and every change from now on. */
+  #settleRollCall(): void {
+    if (this.#awaiting === undefined) return;
+    this.#awaiting = undefined;
+    clearTimeout(this.#rollCallTimer);
+    const inventory = this.inventory();
+    for (const listener of this.#waitingObservers) {
+      this.#listeners.add(listener);
+      listener(inventory);
+    }
+    this.#waitingObservers.clear();
   }
 
   #onBusReconnect(): void {
@@ -304,6 +370,9 @@ export class WorkersRegistry {
       }
       case "sync":
         return this.#announceLocals();
+      case "answered":
+        if (message.to === this.#id) this.#onAnswered(message.instance);
+        return;
     }
   }
 
