@@ -7,7 +7,10 @@ export interface Measurement {
   timeoutMs: number;
 }
 
-export type Target = { kind: "ratio"; min: number } | { kind: "atLeast"; value: number } | { kind: "atMost"; value: number };
+/** Which raw baseline a ratio target compares with. */
+export type Baseline = "level" | "pg";
+
+export type Target = { kind: "ratio"; min: number; of: Baseline } | { kind: "atLeast"; value: number } | { kind: "atMost"; value: number };
 
 export interface Row {
   name: string;
@@ -16,6 +19,8 @@ export interface Row {
   level?: Measurement;
   /** The raw `ws` figure beside ours. */
   ws?: Measurement;
+  /** The raw `pg` figure beside ours (PostgreSQL rows); `ratio(x, "pg")` targets compare with it. */
+  pg?: Measurement;
   target?: Target;
   /** Shows this named figure of the run (CaseResult.fields) instead of its main value. */
   field?: string;
@@ -29,8 +34,8 @@ export function row(name: string, ours: Measurement, extra: Omit<Row, "name" | "
   return { name, ours, ...extra };
 }
 
-/** Ours at least `min` × the row's raw LevelDB figure. */
-export const ratio = (min: number): Target => ({ kind: "ratio", min });
+/** Ours at least `min` × the row's raw LevelDB (or, with "pg", raw PostgreSQL) figure. */
+export const ratio = (min: number, of: Baseline = "level"): Target => ({ kind: "ratio", min, of });
 export const atLeast = (value: number): Target => ({ kind: "atLeast", value });
 export const atMost = (value: number): Target => ({ kind: "atMost", value });
 
@@ -41,7 +46,7 @@ export const keyOf = (m: Measurement): string => [m.caseName, ...m.args].join(" 
 export function measurementsOf(rows: readonly Row[]): Map<string, Measurement> {
   const measurements = new Map<string, Measurement>();
   for (const r of rows) {
-    for (const m of [r.ours, r.level, r.ws]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
+    for (const m of [r.ours, r.level, r.ws, r.pg]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
   }
   return measurements;
 }

@@ -8,9 +8,9 @@
 // Adding a row is one line in ROWS below:
 //   row("notify latency p99, ws", measure("notify-latency", ["ws"]), { target: atMost(10) }),
 // where bench/cases/notify-latency.ts prints its result with `report({ value, unit })` (harness.ts).
-// A row may name a raw LevelDB and a raw ws baseline (`level:`, `ws:`); `ratio(x)` targets compare
-// ours with the LevelDB one. Filters select rows whose name contains any of them (case-insensitive);
-// only the measurements those rows need run.
+// A row may name a raw LevelDB, a raw ws and a raw pg baseline (`level:`, `ws:`, `pg:`); `ratio(x)`
+// targets compare ours with the LevelDB one, `ratio(x, "pg")` with the pg one. Filters select rows
+// whose name contains any of them (case-insensitive); only the measurements those rows need run.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildProject } from "./build.js";
@@ -76,6 +76,12 @@ const durableRows: Row[] = [
   row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
 ];
 
+// PostgreSQL (STREAMKIT_POSTGRES_URL; rows print "not measured" when it does not answer).
+const PG_RECORDS = quick ? 20_000 : 50_000;
+const PG_PUBLISHES = quick ? 5_000 : 20_000;
+const PG_ORDERING_BATCHES = quick ? 10 : 30;
+const PG = "store=postgres";
+const RAW_PG_WRITE = measure("raw-pg-write", [PG_RECORDS / 100, 100, 200]);
 const RAW_WRITE = measure("raw-level-write", [RECORDS / 100, 100, 200]);
 const RAW_SCAN = measure("raw-level-scan", [RECORDS, 200]);
 // What 64 publishes in flight can reach at best: one synced write per 64 records, back to back.
@@ -103,6 +109,16 @@ const ROWS: Row[] = [
   row("raw Redis pub/sub latency p99 (ms)", measure("notify-latency", ["raw-redis", NOTIFIES])),
   row("produce → notified p99 (ms), one instance", measure("notify-latency", ["local", NOTIFIES]), { target: atMost(1) }),
   row("produce → notified p99 (ms), two instances via Redis", measure("notify-latency", ["redis", NOTIFIES]), { target: atMost(2) }),
+  row("raw pg multi-row INSERT, one transaction per batch of 100", RAW_PG_WRITE),
+  row("durable produce, inproc, PostgreSQL", measure("produce", ["inproc", PG_RECORDS, 100, 1, PG]), { pg: RAW_PG_WRITE, target: ratio(0.8, "pg") }),
+  row("durable produce, ws, PostgreSQL", measure("produce", ["ws", PG_RECORDS, 100, 1, PG]), { pg: RAW_PG_WRITE, target: ratio(0.8, "pg") }),
+  row("durable produce, inproc, PostgreSQL, 4 segments", measure("produce", ["inproc", PG_RECORDS, 100, 4, PG]), { pg: RAW_PG_WRITE }),
+  row("publish 64 in flight, inproc, PostgreSQL", measure("publish", ["inproc", PG_PUBLISHES, 64, PG])),
+  row("publish 64 in flight, ws, PostgreSQL", measure("publish", ["ws", PG_PUBLISHES, 64, PG])),
+  row("PostgreSQL ordering: counter, 3 instances × 4 producers, one space", measure("pg-ordering", ["counter", "one", 3, 4, PG_ORDERING_BATCHES, 100])),
+  row("PostgreSQL ordering: xid, 3 instances × 4 producers, one space", measure("pg-ordering", ["xid", "one", 3, 4, PG_ORDERING_BATCHES, 100])),
+  row("PostgreSQL ordering: counter, 3 instances × 4 producers, a space each", measure("pg-ordering", ["counter", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
+  row("PostgreSQL ordering: xid, 3 instances × 4 producers, a space each", measure("pg-ordering", ["xid", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
   ...fanoutRows(1000),
   ...fanoutRows(0),

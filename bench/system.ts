@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import type { Record } from "../pkg/api/index.js";
 import { createClient, type StreamsClient } from "../pkg/client/index.js";
 import { createJwtAuthenticator, createNodeManager, type NodeManager, signToken } from "../pkg/server/index.js";
-import { createLevelStoreFactory } from "../store/level/index.js";
 import { createInProcProvider } from "../transport/inproc/index.js";
 import { attachStreamz, createWsProvider } from "../transport/ws/index.js";
 import { payloadOf } from "./harness.js";
+import { type BenchStore, levelStore } from "./postgres.js";
 
 export type Transport = "inproc" | "ws";
 
@@ -35,12 +35,11 @@ export function numberArgs<T extends number[]>(defaults: [...T]): T {
 }
 
 /**
- * Starts a NodeManager over LevelDB in `dataDir` and one client: in-process, or over WebSocket to
+ * Starts a NodeManager over `store` (default: LevelDB in `dataDir`) and one client: in-process, or over WebSocket to
  * `/streamz` on 127.0.0.1 with JWT auth (server and client in this process).
  */
-export async function startSystem(transport: Transport, dataDir: string): Promise<BenchSystem> {
-  const storeFactory = createLevelStoreFactory({ dataDir });
-  const manager = createNodeManager({ storeFactory, idleEviction: false });
+export async function startSystem(transport: Transport, dataDir: string, store: BenchStore = levelStore(dataDir)): Promise<BenchSystem> {
+  const manager = createNodeManager({ storeFactory: store.factory, idleEviction: false });
   if (transport === "inproc") {
     const client = createClient(createInProcProvider(manager));
     return {
@@ -48,10 +47,18 @@ export async function startSystem(transport: Transport, dataDir: string): Promis
       async close() {
         await client.close();
         await manager.close();
+        await store.close();
       },
     };
   }
-  return serveOverWs(manager);
+  const system = await serveOverWs(manager);
+  return {
+    client: system.client,
+    async close() {
+      await system.close();
+      await store.close();
+    },
+  };
 }
 
 /** Serves `manager` on 127.0.0.1 (HTTP + /streamz with JWT auth) and connects one WebSocket client; close() closes the manager too. */

@@ -45,7 +45,7 @@ function describeTarget(target: Target | undefined): string {
   if (target === undefined) return "";
   switch (target.kind) {
     case "ratio":
-      return `≥ ${target.min} × raw LevelDB`;
+      return `≥ ${target.min} × raw ${target.of === "pg" ? "pg" : "LevelDB"}`;
     case "atLeast":
       return `≥ ${formatNumber(target.value)}`;
     case "atMost":
@@ -53,10 +53,12 @@ function describeTarget(target: Target | undefined): string {
   }
 }
 
-function meets(target: Target, value: number, levelRatio: number | undefined): boolean {
+function meets(target: Target, value: number, ratios: { level: number | undefined; pg: number | undefined }): boolean {
   switch (target.kind) {
-    case "ratio":
-      return levelRatio !== undefined && levelRatio >= target.min;
+    case "ratio": {
+      const ratio = ratios[target.of];
+      return ratio !== undefined && ratio >= target.min;
+    }
     case "atLeast":
       return value >= target.value;
     case "atMost":
@@ -64,7 +66,7 @@ function meets(target: Target, value: number, levelRatio: number | undefined): b
   }
 }
 
-const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw ws", "ours/ws", "target", "ok"];
+const HEADER = ["case", "ours (median)", "unit", "raw LevelDB", "ours/raw", "raw ws", "ours/ws", "raw pg", "ours/pg", "target", "ok"];
 
 /** One markdown table of the rows' medians and targets, then each row's detail and every run's figure. */
 export function renderTable(rows: readonly Row[], results: Results, title: string): string {
@@ -74,7 +76,9 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
     const ws = figureOf(results, r.ws);
     const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
     const wsRatio = ours !== undefined && ws !== undefined ? ours.value / ws.value : undefined;
-    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, levelRatio) ? "✓" : "✗";
+    const pg = figureOf(results, r.pg);
+    const pgRatio = ours !== undefined && pg !== undefined ? ours.value / pg.value : undefined;
+    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, { level: levelRatio, pg: pgRatio }) ? "✓" : "✗";
     return [
       r.name,
       ours === undefined
@@ -89,6 +93,8 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
       levelRatio === undefined ? "" : levelRatio.toFixed(2),
       ws === undefined ? "" : formatNumber(ws.value),
       wsRatio === undefined ? "" : wsRatio.toFixed(2),
+      pg === undefined ? "" : formatNumber(pg.value),
+      pgRatio === undefined ? "" : pgRatio.toFixed(2),
       describeTarget(r.target),
       ok,
     ];

@@ -17,6 +17,8 @@ const LAYERS = [
   ["transport/ws/browser.ts", "ws-client"],
   ["transport/ws/server/", "ws-server"],
   ["transport/ws/index.ts", "ws-entry"],
+  // The HTTP gateway speaks to the nodes as an SDK client over the in-process transport.
+  ["transport/http/", "http"],
   ["transport/", "transport"],
   ["pkg/cli/", "cli"],
   ["pkg/index.ts", "entry"],
@@ -33,8 +35,9 @@ const ALLOWED = {
   "ws-client": ["api", "transport"],
   "ws-server": ["api", "store", "bus", "server", "transport"],
   transport: ["api", "store", "bus", "server"],
+  http: ["api", "server", "client", "transport"],
   "ws-entry": ["api", "ws-client", "ws-server"],
-  cli: ["api", "store", "bus", "server", "client", "ws-client", "ws-server", "transport"],
+  cli: ["api", "store", "bus", "server", "client", "ws-client", "ws-server", "transport", "http"],
   entry: ["api", "client", "ws-client"],
 };
 

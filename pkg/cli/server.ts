@@ -5,6 +5,8 @@ import { resolve } from "node:path";
 import type { Bus } from "../../bus/types.js";
 import { type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/server/index.js";
+import { createDurableStreamsHandler } from "../../transport/http/index.js";
+import { withAnonymousScopes } from "../server/auth/index.js";
 import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
 import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
@@ -108,9 +110,11 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   });
   const httpServer: HttpServer = createLimitedHttpServer(limits);
   refuseOtherUpgrades(httpServer, [STREAMZ_DEFAULTS.path]);
+  // Requests without a token get the anonymous scopes on both APIs (never on the operator endpoints).
+  const authenticator = withAnonymousScopes(auth.authenticator, parseScopeList(config.auth.anonymousScopes));
   const streamz: StreamzServer = attachStreamz(httpServer, {
     manager,
-    authenticator: auth.authenticator,
+    authenticator,
     maxFrameBytes: limits.maxFrameBytes,
     maxStreamsPerConnection: limits.maxStreamsPerConnection,
     maxConnections: limits.maxConnections,
@@ -129,9 +133,15 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     trustLoopback: options.operator?.trustLoopback,
     logger,
   });
+  const durableStreams = createDurableStreamsHandler({
+    manager,
+    authenticator,
+    maxBodyBytes: limits.maxPayloadBytes,
+    logger,
+  });
   const probes = createProbeHandler(readiness);
   httpServer.on("request", (request, response) => {
-    if (!operator(request, response)) probes(request, response);
+    if (!durableStreams(request, response) && !operator(request, response)) probes(request, response);
   });
   let unixServer: NetServer | undefined;
 
@@ -179,4 +189,9 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Scopes given as one setting: separated by commas or white space. */
+function parseScopeList(value: string | undefined): string[] {
+  return (value ?? "").split(/[\s,]+/).filter((scope) => scope !== "");
 }

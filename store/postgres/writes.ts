@@ -122,19 +122,20 @@ export class GroupCommit {
   }
 
   async #write(group: QueuedBatch[]): Promise<void> {
+    const units = unitsOf(group);
     let rows: CommitRow[];
     try {
-      const result = await this.#context.pool.query<CommitRow>({ text: this.#sql, values: this.#parameters(group) });
+      const result = await this.#context.pool.query<CommitRow>({ text: this.#sql, values: this.#parameters(units) });
       rows = result.rows;
     } catch (error) {
       const reason = databaseError(error, "commit");
       for (const queued of group) queued.reject(reason);
       return;
     }
-    group.forEach((queued, i) => settle(queued, rows[i]));
+    units.forEach((unit, i) => settle(unit, rows[i]));
   }
 
-  #parameters(group: readonly QueuedBatch[]): unknown[] {
+  #parameters(units: readonly QueuedBatch[][]): unknown[] {
     const chains = new Map<ProduceChain, number>();
     const spaces: string[] = [];
     const segments: string[] = [];
@@ -148,28 +149,33 @@ export class GroupCommit {
     const lengths: number[] = [];
     const metadata: (string | null)[] = [];
     let offset = 1;
-    for (const queued of group) {
-      spaces.push(queued.space);
-      segments.push(queued.segment);
-      firsts.push(queued.first);
-      counts.push(queued.records.length);
+    for (const unit of units) {
+      const head = unit[0] as QueuedBatch;
+      spaces.push(head.space);
+      segments.push(head.segment);
+      firsts.push(head.first);
       let chainId = 0;
-      if (queued.chain !== undefined) {
-        chainId = chains.get(queued.chain) ?? chains.size + 1;
-        chains.set(queued.chain, chainId);
+      if (head.chain !== undefined) {
+        chainId = chains.get(head.chain) ?? chains.size + 1;
+        chains.set(head.chain, chainId);
       }
       chainIds.push(chainId);
-      const gap = firstGap(queued);
+      const gap = firstGap(head);
       breakExpected.push(gap?.expected ?? 0);
       breakActual.push(gap?.actual ?? 0);
-      for (const record of queued.records) {
-        const { payload } = record;
-        payloads.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-        starts.push(offset);
-        lengths.push(payload.byteLength);
-        offset += payload.byteLength;
-        metadata.push(record.metadata === undefined || Object.keys(record.metadata).length === 0 ? null : JSON.stringify(record.metadata));
+      let count = 0;
+      for (const queued of unit) {
+        for (const record of queued.records) {
+          const { payload } = record;
+          payloads.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+          starts.push(offset);
+          lengths.push(payload.byteLength);
+          offset += payload.byteLength;
+          metadata.push(record.metadata === undefined || Object.keys(record.metadata).length === 0 ? null : JSON.stringify(record.metadata));
+          count++;
+        }
       }
+      counts.push(count);
     }
     const { storeId, nodeId, ordering } = this.#context;
     if (ordering === "xid" && starts.length >= XID_POSITIONS) throw new RangeError("commit group over the positions of one transaction");
@@ -193,6 +199,25 @@ export class GroupCommit {
   }
 }
 
+/**
+ * What the database commits as one batch: a produce batch alone, or a run of publishes queued one
+ * after another to one segment (one batch, one trx, consecutive sequences), which makes a burst of
+ * publishes as cheap to commit as one produce batch.
+ */
+function unitsOf(group: readonly QueuedBatch[]): QueuedBatch[][] {
+  const units: QueuedBatch[][] = [];
+  for (const queued of group) {
+    const last = units.at(-1);
+    const previous = last?.[0];
+    if (last !== undefined && previous !== undefined && previous.first === 0 && queued.first === 0 && previous.space === queued.space && previous.segment === queued.segment) {
+      last.push(queued);
+    } else {
+      units.push([queued]);
+    }
+  }
+  return units;
+}
+
 /** Where a produce batch stops being contiguous, as the conflict it is when its start is right (DESIGN §8). */
 function firstGap(queued: QueuedBatch): { expected: number; actual: number } | undefined {
   if (queued.first === 0) return undefined;
@@ -203,19 +228,28 @@ function firstGap(queued: QueuedBatch): { expected: number; actual: number } | u
   return undefined;
 }
 
-function settle(queued: QueuedBatch, row: CommitRow | undefined): void {
-  if (row === undefined) return queued.reject(databaseError(new Error("no result for a batch"), "commit"));
-  if (row.r_outcome === "ok") {
-    return queued.resolve({
-      space: queued.space,
-      segment: queued.segment,
-      firstSequence: Number(row.r_first_sequence),
-      firstTimestamp: Number(row.r_first_timestamp),
-      lastSequence: Number(row.r_last_sequence),
-      lastTimestamp: Number(row.r_last_timestamp),
-    });
+function settle(unit: readonly QueuedBatch[], row: CommitRow | undefined): void {
+  if (row === undefined) {
+    for (const queued of unit) queued.reject(databaseError(new Error("no result for a batch"), "commit"));
+    return;
   }
-  if (row.r_outcome === "conflict") return queued.reject(sequenceConflict(Number(row.r_expected), Number(row.r_actual)));
+  const head = unit[0] as QueuedBatch;
+  if (row.r_outcome === "ok") {
+    // Each publish of a run is answered with the head as of its own entry.
+    const lastSequence = Number(row.r_last_sequence);
+    unit.forEach((queued, i) =>
+      queued.resolve({
+        space: queued.space,
+        segment: queued.segment,
+        firstSequence: Number(row.r_first_sequence),
+        firstTimestamp: Number(row.r_first_timestamp),
+        lastSequence: lastSequence - (unit.length - 1 - i),
+        lastTimestamp: Number(row.r_last_timestamp),
+      }),
+    );
+    return;
+  }
+  if (row.r_outcome === "conflict") return head.reject(sequenceConflict(Number(row.r_expected), Number(row.r_actual)));
   // 'chain': an earlier batch of this chain failed in the same group, and marked the chain.
-  queued.reject(queued.chain?.failure);
+  head.reject(head.chain?.failure);
 }

@@ -62,6 +62,7 @@ describe("config sources and precedence", () => {
         jwksUrl: undefined,
         jwtIssuer: undefined,
         jwtAudience: undefined,
+        anonymousScopes: undefined,
         clockToleranceSec: 5,
       },
       limits: {
@@ -163,6 +164,7 @@ describe("config sources and precedence", () => {
       "auth.jwksUrl": ["https://auth.example/jwks", "https://auth.example/jwks"],
       "auth.jwtIssuer": ["issuer", "issuer"],
       "auth.jwtAudience": ["audience", "audience"],
+      "auth.anonymousScopes": ["streamkit::*", "streamkit::*"],
       "auth.clockToleranceSec": ["7", 7],
       "limits.maxFrameBytes": ["9000000", 9_000_000],
       "limits.maxPayloadBytes": ["1000", 1000],

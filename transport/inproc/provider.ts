@@ -4,6 +4,7 @@ import {
   cancelledError,
   decodeError,
   encodeError,
+  type Principal,
   type Provider,
   type ServerStream,
   StreamsError,
@@ -14,16 +15,17 @@ import { Pipe } from "./pipe.js";
 export interface InProcOptions {
   /** Messages queued per direction before a sender waits (flow control). Default 16. */
   window?: number;
+  /** Who the streams act as (scopes apply as on the WebSocket); absent: full access, for trusted in-process callers. */
+  principal?: Principal;
 }
-
-const DEFAULTS: Required<InProcOptions> = { window: 16 };
 
 /**
  * A provider that serves streams from a NodeManager in the same process. Every message and error
  * still passes through the real codec, so nothing works in-process that would fail on the wire.
  */
 export function createInProcProvider(manager: Pick<NodeManager, "handleStream">, options: InProcOptions = {}): Provider {
-  const { window } = { ...DEFAULTS, ...options };
+  const window = options.window ?? 16;
+  const principal = options.principal;
   if (!Number.isSafeInteger(window) || window < 1) throw new TypeError("window must be an integer >= 1");
   const state: ConnectionState = { status: "connected", reconnects: 0 };
   const open = new Set<() => void>();
@@ -50,7 +52,7 @@ export function createInProcProvider(manager: Pick<NodeManager, "handleStream">,
         end: () => down.end(),
         fail: (error) => down.fail(decodeError(encodeError(error))),
         signal: abort.signal,
-        principal: undefined,
+        principal,
       };
       void up.push(first).catch(() => undefined);
       void manager.handleStream(storeId, server).finally(() => {

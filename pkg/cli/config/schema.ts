@@ -13,6 +13,8 @@ export interface AuthConfig {
   jwksUrl: string | undefined;
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
+  /** Scopes granted to requests without a token (HTTP and WebSocket), comma-separated; none by default. */
+  anonymousScopes: string | undefined;
   clockToleranceSec: number;
 }
 
@@ -132,6 +134,7 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     jwksUrl: httpUrl({ description: "JWKS endpoint for asymmetric tokens." }),
     jwtIssuer: text({ description: "Required `iss` claim." }),
     jwtAudience: text({ description: "Required `aud` claim." }),
+    anonymousScopes: text({ description: "Scopes granted to requests without a token, comma-separated (e.g. 'streamkit::*' on loopback); default none." }),
     clockToleranceSec: integer({ defaultValue: 5, min: 0, max: 3600, description: "Leeway for `exp` and `nbf`, in seconds." }),
   },
   limits: {

@@ -1,3 +1,4 @@
+import type { AuthResult, Authenticator } from "./types.js";
 import { isValidStoreId } from "../../api/index.js";
 import type { AuthPrincipal } from "./types.js";
 
@@ -48,4 +49,15 @@ export function principalFromScopes(scopes: Iterable<string>, subject?: string):
     return access === "read" ? readAll || readable.has(id) : writeAll || writable.has(id);
   };
   return { subject, admin, can };
+}
+
+/** `authenticator`, granting `scopes` to requests that carry no token (none: unchanged). */
+export function withAnonymousScopes(authenticator: Authenticator, scopes: readonly string[]): Authenticator {
+  if (scopes.length === 0) return authenticator;
+  const anonymous: AuthResult = { principal: principalFromScopes(scopes, "anonymous") };
+  return {
+    authenticate: (token) => authenticator.authenticate(token),
+    anonymous,
+    ...(authenticator.clockToleranceSec !== undefined && { clockToleranceSec: authenticator.clockToleranceSec }),
+  };
 }

@@ -15,6 +15,8 @@ export interface AuthResult {
 /** Turns a bearer token into a principal; failures throw StreamsError kind `unauthenticated`. */
 export interface Authenticator {
   authenticate(token: string): Promise<AuthResult>;
+  /** What a request without a token gets (`serve --anonymous-scopes`); absent: such requests are refused. */
+  readonly anonymous?: AuthResult;
   /** Leeway the authenticator grants on `exp`/`nbf`; transports close an expired connection this late. */
   readonly clockToleranceSec?: number;
 }

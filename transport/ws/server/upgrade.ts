@@ -35,7 +35,10 @@ export function selectProtocol(protocols: Set<string>): string | false {
 export async function authenticateUpgrade(request: IncomingMessage, authenticator: Authenticator | undefined): Promise<AuthResult | undefined> {
   if (authenticator === undefined) return undefined;
   const token = bearerTokenOf(request);
-  if (token === undefined) throw new StreamsError("unauthenticated", "missing bearer token");
+  if (token === undefined) {
+    if (authenticator.anonymous !== undefined) return authenticator.anonymous;
+    throw new StreamsError("unauthenticated", "missing bearer token");
+  }
   return authenticator.authenticate(token);
 }
 
