@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import layers from "./lint/layers.js";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".tmp/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".tmp/", "**/*.js", "**/*.mjs", "test/package/consumer/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -2,6 +2,10 @@
 import {
   consumeVerb,
   peekVerb,
+  closeVerb,
+  deleteVerb,
+  retentionVerb,
+  truncateVerb,
   produceVerb,
   publishVerb,
   segmentsVerb,
@@ -25,6 +29,10 @@ const VERBS: Readonly<Record<string, Verb>> = {
   spaces: spacesVerb,
   segments: segmentsVerb,
   status: statusVerb,
+  delete: deleteVerb,
+  truncate: truncateVerb,
+  close: closeVerb,
+  retention: retentionVerb,
 };
 
 /** `streamkit <verb> [flags]`; resolves to the exit code. */

@@ -1,4 +1,4 @@
-import { v4 as uuidv4 } from "uuid";
+import { randomUUID } from "node:crypto";
 import { type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
 import { type BatchPlacement, type Heads, type SegmentHead, statusOf } from "../heads.js";
 import type { EntryPlace } from "../lifecycle.js";
@@ -245,7 +245,7 @@ function addBatches(batch: ChainedBatch, queued: readonly QueuedBatch[], nodeId:
     const first = (queued[start] as QueuedBatch).placement;
     const records = end - start === 1 ? (queued[start] as QueuedBatch).records : queued.slice(start, end).flatMap((q) => q.records);
     const { space, segment, firstSequence, firstPosition } = first;
-    const value = encodeBatch(first, { id: uuidv4(), node: nodeId, number: first.trxNumber }, records);
+    const value = encodeBatch(first, { id: randomUUID(), node: nodeId, number: first.trxNumber }, records);
     batch.put(numberKey(segmentBatchPrefix(space, segment), firstSequence + records.length - 1), value);
     batch.put(numberKey(spaceBatchPrefix(space), firstPosition + records.length - 1), value);
     start = end;

@@ -1,4 +1,4 @@
-import { v4 as uuidv4 } from "uuid";
+import { randomUUID } from "node:crypto";
 import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
 import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
@@ -50,7 +50,7 @@ export class MemoryStore extends HeadsStore {
   protected async _produce(space: string, segment: string, records: readonly Record[]): Promise<SegmentStatus> {
     // Placing and appending happen in one synchronous step, so writes to a segment are serialized.
     const placement = this.#data.heads.place(space, segment, records, Date.now());
-    const trx = { id: uuidv4(), node: this.#nodeId, number: placement.trxNumber };
+    const trx = { id: randomUUID(), node: this.#nodeId, number: placement.trxNumber };
     const target = this.#spaceEntries(space);
     let segmentEntries = target.segments.get(segment);
     if (segmentEntries === undefined) {

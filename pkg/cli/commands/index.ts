@@ -7,3 +7,4 @@ export { spacesVerb } from "./spaces.js";
 export { statusVerb } from "./status.js";
 export { tailVerb } from "./tail.js";
 export { tokenVerb } from "./token.js";
+export { closeVerb, deleteVerb, retentionVerb, truncateVerb } from "./lifecycle.js";

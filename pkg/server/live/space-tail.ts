@@ -1,4 +1,5 @@
 import { encodeMessage, StreamsError } from "../../api/internal/index.js";
+import { startTimer } from "../../api/internal/timer.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import { type EntriesBatch, EntriesPacker } from "../handlers/entries.js";
@@ -21,6 +22,14 @@ export interface SpaceTailOptions {
 const ENTRY_OVERHEAD_BYTES = 160;
 
 /**
+ * Least time between the starts of two reads. A read right after a quiet spell starts at once; under
+ * a stream of commits they gather for up to this long, so each block (one message per follower)
+ * carries several commits instead of one: at 1,000 commits/s, ~4 entries a message for at most 4 ms
+ * of added lag.
+ */
+export const TAIL_READ_INTERVAL_MS = 4;
+
+/**
  * The shared live tail of one space on this node (docs/configuration.md, "Live tail"): one bus
  * subscription and one reader for every follower of the space. Each commit notification makes it
  * read the space from storage after the last entry it has, once, pack what it finds into `entries`
@@ -40,6 +49,8 @@ export class SpaceTail {
   readonly #waiters = new Set<() => void>();
   #dirty = true;
   #reading: Promise<void> | undefined;
+  #lastReadAt = Number.NEGATIVE_INFINITY;
+  #cancelPause: (() => void) | undefined;
   #closed = false;
   #unsubscribe: (() => Promise<void>) | undefined;
   #stopRefreshing: () => void = () => undefined;
@@ -105,6 +116,7 @@ export class SpaceTail {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cancelPause?.();
     this.#stopRefreshing();
     this.window.reset();
     this.#wake();
@@ -117,7 +129,19 @@ export class SpaceTail {
   }
 
   #startReading(): void {
-    if (this.#reading !== undefined || this.#closed || !this.#dirty || this.window.head === undefined) return;
+    if (this.#reading !== undefined || this.#cancelPause !== undefined || this.#closed || !this.#dirty || this.window.head === undefined) return;
+    const wait = this.#lastReadAt + TAIL_READ_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.#cancelPause = startTimer(
+        () => {
+          this.#cancelPause = undefined;
+          this.#startReading();
+        },
+        wait,
+        { unref: true },
+      );
+      return;
+    }
     this.#reading = this.#drain().finally(() => {
       this.#reading = undefined;
       // A follower may have anchored the window again while a failed read was winding down.
@@ -125,10 +149,12 @@ export class SpaceTail {
     });
   }
 
+  /** Reads while something is marked; a mark made during a read is read after the pause (#startReading). */
   async #drain(): Promise<void> {
-    while (this.#dirty && !this.#closed && this.window.head !== undefined) {
+    if (this.#dirty && !this.#closed && this.window.head !== undefined) {
       // Cleared before reading: a commit during the read marks it again, and reads resume after the head.
       this.#dirty = false;
+      this.#lastReadAt = performance.now();
       try {
         await this.#readOnce(this.window.head);
         // Followers waiting for the window to reach them look again even when nothing came.

@@ -18,13 +18,8 @@ import { Credentials, type RefreshOutcome } from "./credentials.js";
 import type { ResolvedStreamzOptions } from "./options.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { SocketWriter } from "./socket-writer.js";
+import { CloseCodes } from "../protocol.js";
 import type { ConnectionInfo } from "../../../pkg/server/operator/connections.js";
-
-/** Close codes this server uses besides the standard ones. */
-export const CloseCodes = {
-  tokenExpired: 4001,
-  closedByOperator: 4002,
-} as const;
 
 // A close reason is at most 123 bytes: keep printable ASCII only.
 const closeReason = (reason: string) => reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 123);

@@ -5,7 +5,8 @@ import { WebSocketServer } from "ws";
 import { StreamsError } from "../../../pkg/api/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
 import type { ConnectionDirectory, ConnectionInfo } from "../../../pkg/server/operator/connections.js";
-import { CloseCodes, Connection } from "./connection.js";
+import { CloseCodes } from "../protocol.js";
+import { Connection } from "./connection.js";
 import { resolveStreamzOptions, type StreamzOptions } from "./options.js";
 import { authenticateUpgrade, isEndpoint, refuseUpgrade, selectProtocol } from "./upgrade.js";
 
