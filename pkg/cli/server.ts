@@ -125,7 +125,10 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     upgradeTimeoutMs: limits.upgradeTimeoutMs,
     logger,
   });
+  /** Known once the TCP listener is bound; announced to the other instances. */
+  const announced: { address?: string } = {};
   const operator = createOperatorHandler({
+    address: () => announced.address,
     manager,
     activity,
     streamz,
@@ -159,10 +162,10 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     logger.info({}, "server stopped");
   };
 
-  let address: AddressInfo;
+  let bound: AddressInfo;
   try {
-    address = await listenTcp(httpServer, config.host, config.port);
-    listening.tcp = `${address.address}:${address.port}`;
+    bound = await listenTcp(httpServer, config.host, config.port);
+    listening.tcp = `${bound.address}:${bound.port}`;
     if (config.unixSocket !== undefined) {
       unixServer = await listenUnixSocket(resolve(config.unixSocket), httpServer);
       listening.unixSocket = resolve(config.unixSocket);
@@ -172,7 +175,8 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     throw error;
   }
   phase = "ready";
-  const host = `${dialableHost(address)}:${address.port}`;
+  const host = `${dialableHost(bound)}:${bound.port}`;
+  announced.address = `http://${host}`;
   logger.info({ url: `http://${host}`, address: listening.tcp, unixSocket: listening.unixSocket, store: config.store, bus: config.bus }, "listening");
   logger.info(
     { maxOpenStores: manager.openStores().maxOpenStores, descriptorLimit: descriptorLimit() ?? null, descriptorsPerStore: storeFactory.descriptorsPerStore ?? 0 },

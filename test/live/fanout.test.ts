@@ -77,7 +77,10 @@ function follow(client: StreamsClient, total: number, stop: AbortSignal, gate?: 
     (error: unknown) => Promise.reject(error instanceof Error ? error : new Error(String(error))),
   );
   ended.catch(() => undefined);
-  return { keys, reached: Promise.race([reached, ended]), done: done.catch(() => undefined) };
+  const reachedOrEnded = Promise.race([reached, ended]);
+  // A test that already failed (say, on its time bound) no longer awaits it: no unhandled rejection then.
+  reachedOrEnded.catch(() => undefined);
+  return { keys, reached: reachedOrEnded, done: done.catch(() => undefined) };
 }
 
 describe("shared live tail: fan-out of one space", () => {
@@ -123,7 +126,7 @@ describe("shared live tail: fan-out of one space", () => {
     await start(windowBytes);
     const producer = client(0);
     await producer.produce(storeId, space, "seg-0", batch(1, 1));
-    const groups = 300;
+    const groups = 150;
     const perGroup = 5;
     const total = 1 + groups * perGroup + groups;
     let openGate: () => void = () => undefined;
@@ -152,7 +155,7 @@ describe("shared live tail: fan-out of one space", () => {
     expect(after.evictedBlocks).toBeGreaterThan(0);
     expect(after.windowHighWater).toBeLessThanOrEqual(windowBytes);
     expect(after.windowBytes).toBeLessThanOrEqual(windowBytes);
-  });
+  }, 120_000);
 
   it("storage reads per commit group do not grow with the number of followers", async () => {
     await start();
@@ -173,5 +176,5 @@ describe("shared live tail: fan-out of one space", () => {
     expect(tail.reads).toBeLessThanOrEqual(2 * groups);
     expect(reads - tail.reads).toBeLessThanOrEqual(3 * followerCount);
     expect(reads).toBeLessThan(followerCount * groups);
-  });
+  }, 60_000);
 });

@@ -35,6 +35,7 @@ describe("operator endpoints", () => {
       const version = (await call<{ nodeId: string }>(`${server.url}/version`)).body;
       expect(body.instance).toEqual({
         nodeId: version.nodeId,
+        address: server.url,
         version: expect.any(String),
         nodeVersion: process.version,
         startedAt: expect.any(Number),

@@ -102,7 +102,7 @@ describe("the operator handler mounted in a host app", () => {
       "the second instance to be heard",
     );
     expect(seen).toEqual([
-      { nodeId: second.manager.nodeId, version: expect.any(String), startedAt: expect.any(Number), lastSeen: expect.any(Number), connections: 0, stale: false },
+      { nodeId: second.manager.nodeId, version: expect.any(String), startedAt: expect.any(Number), lastSeen: expect.any(Number), connections: 0, address: null, streams: 0, stale: false },
     ]);
     expect((await call<{ instances: unknown[] }>(`${first.url}/api/status`)).body.instances).toEqual(seen);
 

@@ -59,9 +59,10 @@ describe.skipIf(skip)("three streamkit serve processes sharing PostgreSQL and Re
     // The instances reach PostgreSQL through a proxy, so a test can cut it without touching the shared server.
     proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
     cluster = new Cluster({ postgresUrl: proxy.rewrite(postgres.url ?? ""), adminPostgresUrl: postgres.url ?? "", bus: { kind: "redis", url: redis.url ?? "" } });
-    instances = await Promise.all([cluster.start(), cluster.start(), cluster.start()]);
+    // One at a time: three processes compiling at once on a busy machine can outlast a start's bound.
+    instances = [await cluster.start(), await cluster.start(), await cluster.start()];
     clients = instances.map((instance) => cluster.client(instance));
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await cluster?.[Symbol.asyncDispose]();
@@ -164,6 +165,40 @@ describe.skipIf(skip)("three streamkit serve processes sharing PostgreSQL and Re
     expect(inventories[0]!.workers.map((worker) => worker.workerId)).toEqual(["on-a", "on-b"]);
     await observer.unsubscribe();
     for (const worker of workers) await worker.unsubscribe();
+  });
+
+  it("lists every other instance in /api/status with its address, version, start time, load and state", async () => {
+    interface Listed {
+      address: string | null;
+      version: string;
+      startedAt: number;
+      streams: number;
+      connections: number;
+      stale: boolean;
+    }
+    const [a] = instances as [Instance];
+    let listed: Listed[] = [];
+    let self: { address: string | null } | undefined;
+    // Instances announce themselves every few seconds; the status is polled (bounded) until both others were heard.
+    await bounded(
+      (async () => {
+        for (;;) {
+          const status = (await (await fetch(`${a.url}/api/status`)).json()) as { instance: { address: string | null }; instances: Listed[] };
+          [listed, self] = [status.instances, status.instance];
+          if (listed.length >= 2) return;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })(),
+      () => `two other instances in /api/status, got ${JSON.stringify(listed)}`,
+      20_000,
+    );
+    expect(self?.address).toBe(a.url);
+    expect(listed.map((instance) => instance.address).sort()).toEqual(instances.slice(1).map((instance) => instance.url).sort());
+    for (const instance of listed) {
+      expect(instance).toMatchObject({ stale: false, version: expect.any(String) as string });
+      expect(instance.startedAt).toBeGreaterThan(0);
+      expect(instance.streams).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it("keeps a follow consumer exactly-once while its instance is SIGKILLed mid-load and it fails over to another", async () => {

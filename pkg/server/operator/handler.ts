@@ -66,10 +66,12 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     startedAt,
     intervalMs: config.announceIntervalMs,
     connections: () => connections().length,
+    streams: () => connections().reduce((sum, connection) => sum + connection.streams.length, 0),
+    address: () => config.address?.(),
     logger,
   });
   const status = (): OperatorStatus =>
-    buildStatus({ nodeId: manager.nodeId, version: config.version, startedAt, activity, manager, connections, bus, rates, beacon, recentErrors: config.recentErrors });
+    buildStatus({ nodeId: manager.nodeId, address: config.address?.(), version: config.version, startedAt, activity, manager, connections, bus, rates, beacon, recentErrors: config.recentErrors });
   const statusStream = new StatusStream({ status, maxClients: config.maxStatusClients, heartbeatMs: config.heartbeatMs, logger });
   const sample = () => {
     const now = Date.now();

@@ -14,6 +14,10 @@ export interface InstanceStatus {
   /** When this instance last heard from it (this clock). */
   lastSeen: number;
   connections: number;
+  /** Where clients reach it, as it announced; null when it did not say. */
+  address: string | null;
+  /** Its load: logical streams open on its connections. */
+  streams: number;
   /** Missed three of its announcements: probably gone. */
   stale: boolean;
 }
@@ -23,6 +27,8 @@ interface Announcement {
   version: string;
   startedAt: number;
   connections: number;
+  address: string | null;
+  streams: number;
   intervalMs: number;
 }
 
@@ -43,6 +49,8 @@ function decodeAnnouncement(bytes: Uint8Array): Announcement | undefined {
       version: typeof value.version === "string" ? value.version : "unknown",
       startedAt: typeof value.startedAt === "number" ? value.startedAt : 0,
       connections: typeof value.connections === "number" ? value.connections : 0,
+      address: typeof value.address === "string" ? value.address : null,
+      streams: typeof value.streams === "number" ? value.streams : 0,
       intervalMs: value.intervalMs,
     };
   } catch {
@@ -57,6 +65,9 @@ export interface InstanceBeaconOptions {
   startedAt: number;
   intervalMs: number;
   connections(): number;
+  /** Logical streams open on this instance's connections. */
+  streams(): number;
+  address(): string | undefined;
   logger: Logger;
 }
 
@@ -110,7 +121,15 @@ export class InstanceBeacon {
 
   #announce(): void {
     const { nodeId, version, startedAt, intervalMs } = this.#options;
-    const announcement: Announcement = { nodeId, version, startedAt, intervalMs, connections: this.#options.connections() };
+    const announcement: Announcement = {
+      nodeId,
+      version,
+      startedAt,
+      intervalMs,
+      connections: this.#options.connections(),
+      address: this.#options.address() ?? null,
+      streams: this.#options.streams(),
+    };
     this.#options.bus.publish(INSTANCES_ROUTE, encodeValue(announcement));
   }
 

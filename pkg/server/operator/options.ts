@@ -40,6 +40,8 @@ export interface OperatorOptions {
   heartbeatMs?: number;
   /** How often this instance announces itself on the bus. Default 5 s. */
   announceIntervalMs?: number;
+  /** Where clients reach this instance (`http://host:port`), announced to the others; asked at each announcement, as it is known only once listening. */
+  address?: () => string | undefined;
   /** Status streams open at once. Default 64. */
   maxStatusClients?: number;
   /** Recent errors the status carries. Default 20. */
@@ -47,8 +49,8 @@ export interface OperatorOptions {
   logger?: Logger;
 }
 
-export type ResolvedOperatorOptions = Required<Omit<OperatorOptions, "streamz" | "authenticator" | "registry">> &
-  Pick<OperatorOptions, "streamz" | "authenticator" | "registry">;
+export type ResolvedOperatorOptions = Required<Omit<OperatorOptions, "streamz" | "authenticator" | "registry" | "address">> &
+  Pick<OperatorOptions, "streamz" | "authenticator" | "registry" | "address">;
 
 export const OPERATOR_DEFAULTS = {
   defaultMetrics: true,

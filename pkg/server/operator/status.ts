@@ -51,6 +51,8 @@ export interface StoreStatusRow {
 export interface OperatorStatus {
   instance: {
     nodeId: string;
+    /** Where clients reach this instance (`http://host:port`); null when not known. */
+    address: string | null;
     version: string;
     nodeVersion: string;
     startedAt: number;
@@ -92,6 +94,7 @@ export interface OperatorStatus {
 /** What the status is made of. */
 export interface StatusSources {
   nodeId: string;
+  address?: string | undefined;
   version: string;
   startedAt: number;
   activity: ServerActivity;
@@ -175,6 +178,7 @@ export function buildStatus(sources: StatusSources, now = Date.now()): OperatorS
   return {
     instance: {
       nodeId: sources.nodeId,
+      address: sources.address ?? null,
       version: sources.version,
       nodeVersion: process.version,
       startedAt: sources.startedAt,

@@ -254,18 +254,26 @@
     showEmpty("ops-empty", entries.length === 0);
   }
 
-  function renderInstances(instances) {
-    $("instances").replaceChildren(
-      ...instances.map((instance) =>
+  /** Every instance: this one first, then the others heard on the bus (address, version, start, load, state). */
+  function renderInstances(self, others) {
+    const row = (instance, state) =>
+      h(
+        "li",
+        {},
         h(
-          "li",
+          "span",
           {},
-          h("span", {}, h("span", { class: "mono" }, instance.nodeId), " ", h("span", { class: "secondary inline" }, `v${instance.version} · ${instance.connections} connections`)),
-          h("span", {}, instance.stale ? badge("stale", "warn") : null, " ", time(instance.lastSeen)),
+          h("span", { class: "mono" }, instance.address ?? instance.nodeId),
+          " ",
+          h("span", { class: "secondary inline" }, `v${instance.version} · started ${new Date(instance.startedAt).toISOString()} · ${instance.connections} connections · ${instance.streams} streams`),
         ),
-      ),
+        h("span", {}, state),
+      );
+    $("instances").replaceChildren(
+      row(self, badge("this instance", "ok")),
+      ...others.map((instance) => row(instance, instance.stale ? badge("stale", "warn") : h("span", {}, badge("online", "ok"), " ", time(instance.lastSeen)))),
     );
-    showEmpty("instances-empty", instances.length === 0);
+    showEmpty("instances-empty", false);
   }
 
   function render(status) {
@@ -276,7 +284,10 @@
     renderStores(status.stores);
     renderErrors(status.errors);
     renderOps(status.streamsByOp);
-    renderInstances(status.instances);
+    renderInstances(
+      { ...status.instance, connections: status.counts.connections, streams: status.counts.streams ?? 0 },
+      status.instances,
+    );
     refreshTimes();
     document.body.dataset.ready = "true";
   }

@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runConformanceTests } from "@durable-streams/server-conformance-tests";
+import { afterAll, beforeAll, describe } from "vitest";
+import { logEntry, runCli, type ServeProcess } from "../cli/child.js";
+import { dropSchema, randomSchema } from "../support/pg-schema.js";
+import { postgres, skipping } from "../support/services.js";
+
+/**
+ * The Durable Streams conformance suite against a real `streamkit serve` on PostgreSQL with the
+ * PostgreSQL bus (docs/http.md): the HTTP gateway works on every backend.
+ */
+const url = postgres.url;
+const schema = randomSchema("sk_http");
+let serve: ServeProcess | undefined;
+let dataDir = "";
+let baseUrl = "";
+
+describe.skipIf(skipping(postgres, "the Durable Streams conformance suite on PostgreSQL"))("on PostgreSQL", () => {
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "streamkit-ds-pg-"));
+    serve = runCli([
+      "serve",
+      ...["--port", "0", "--data-dir", dataDir, "--log-pretty", "false", "--anonymous-scopes", "streamkit::*"],
+      ...["--store", "postgres", "--postgres-url", url ?? "", "--postgres-schema", schema, "--postgres-pool-max", "4", "--bus", "postgres"],
+    ]);
+    baseUrl = (await logEntry(serve, "listening")).url as string;
+  }, 30_000);
+
+  afterAll(async () => {
+    serve?.child.kill("SIGTERM");
+    await serve?.exit();
+    await rm(dataDir, { recursive: true, force: true });
+    if (url !== undefined) await dropSchema(url, schema);
+  });
+
+  runConformanceTests({
+    get baseUrl() {
+      return baseUrl;
+    },
+  });
+});
