@@ -5,6 +5,7 @@ import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
 import { type Logger, silentLogger } from "../api/logger.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 import { DEFAULT_RETENTION_SWEEP, type RetentionSweepOptions } from "./retention-sweeper.js";
+import { checkLogger, isPlainObject, positiveInteger, withDefaults } from "../api/internal/options.js";
 
 /** Closes nodes that have no open streams and no access for `idleTtlMs`, checking every `checkIntervalMs`. */
 export interface IdleEvictionOptions {
@@ -91,49 +92,20 @@ export const DEFAULT_LIMITS: ServerLimits = {
 export const DEFAULT_WORKER_STALE_MIN_MS = 30_000;
 export const DEFAULT_BUSY_RETRY_AFTER_MS = 1_000;
 
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new TypeError(`${name} must be an integer >= 1, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Defaults overridden by the values `partial` sets (an explicit undefined keeps the default). */
-function withDefaults<T extends object>(defaults: T, partial: Partial<T> | undefined): T {
-  const merged = { ...defaults };
-  for (const [key, value] of Object.entries(partial ?? {})) {
-    if (value !== undefined) (merged as { [key: string]: unknown })[key] = value;
-  }
-  return merged;
-}
-
-function isObject(value: unknown): value is { [key: string]: unknown } {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function resolveLogger(logger: unknown): Logger {
-  if (logger === undefined) return silentLogger;
-  const methods = ["debug", "info", "warn", "error"] as const;
-  if (!isObject(logger) || methods.some((method) => typeof logger[method] !== "function")) {
-    throw new TypeError("logger must have debug, info, warn and error methods");
-  }
-  return logger as unknown as Logger;
-}
-
 /** Merges options with the defaults and validates them; mistakes are TypeErrors. */
 export function resolveNodeManagerOptions(options: NodeManagerOptions): ResolvedNodeManagerOptions {
-  if (!isObject(options)) throw new TypeError("options must be an object");
+  if (!isPlainObject(options)) throw new TypeError("options must be an object");
   const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
     options;
-  if (!isObject(storeFactory) || typeof storeFactory.open !== "function") {
+  if (!isPlainObject(storeFactory) || typeof storeFactory.open !== "function") {
     throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
   }
   if (busFactory !== undefined && typeof busFactory !== "function") throw new TypeError("busFactory must be a function");
-  if (idleEviction !== undefined && idleEviction !== false && !isObject(idleEviction)) {
+  if (idleEviction !== undefined && idleEviction !== false && !isPlainObject(idleEviction)) {
     throw new TypeError("idleEviction must be an object or false");
   }
-  if (circuitBreaker !== undefined && !isObject(circuitBreaker)) throw new TypeError("circuitBreaker must be an object");
-  if (limits !== undefined && !isObject(limits)) throw new TypeError("limits must be an object");
+  if (circuitBreaker !== undefined && !isPlainObject(circuitBreaker)) throw new TypeError("circuitBreaker must be an object");
+  if (limits !== undefined && !isPlainObject(limits)) throw new TypeError("limits must be an object");
   if (nodeId !== undefined && (typeof nodeId !== "string" || nodeId === "")) throw new TypeError("nodeId must be a non-empty string");
 
   const eviction = idleEviction === false ? false : withDefaults(DEFAULT_IDLE_EVICTION, idleEviction);
@@ -152,15 +124,15 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   const perStore = storeFactory.descriptorsPerStore ?? 0;
   if (typeof perStore !== "number" || !(perStore >= 0)) throw new TypeError("storeFactory.descriptorsPerStore must be a number >= 0");
   const hooks = ["streamStarted", "streamRefused", "nodeEvicted", "circuitOpened"] as const;
-  if (observer !== undefined && (!isObject(observer) || hooks.some((hook) => typeof observer[hook] !== "function"))) {
+  if (observer !== undefined && (!isPlainObject(observer) || hooks.some((hook) => typeof observer[hook] !== "function"))) {
     throw new TypeError(`observer must have ${hooks.join(", ")}`);
   }
 
-  if (retention !== undefined && retention !== false && !isObject(retention)) throw new TypeError("retention must be an object or false");
+  if (retention !== undefined && retention !== false && !isPlainObject(retention)) throw new TypeError("retention must be an object or false");
   const sweep = retention === false ? false : withDefaults(DEFAULT_RETENTION_SWEEP, retention);
   if (sweep !== false) {
     positiveInteger(sweep.sweepIntervalMs, "retention.sweepIntervalMs");
-    if (!isObject(sweep.defaults)) throw new TypeError("retention.defaults must be an object of space retentions");
+    if (!isPlainObject(sweep.defaults)) throw new TypeError("retention.defaults must be an object of space retentions");
   }
   return {
     storeFactory,
@@ -168,7 +140,7 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     retention: sweep,
     idleEviction: eviction,
     circuitBreaker: breaker,
-    logger: resolveLogger(logger),
+    logger: checkLogger(logger, silentLogger),
     nodeId: nodeId ?? globalThis.crypto.randomUUID(),
     limits: resolvedLimits,
     workerStaleMinMs: workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS,

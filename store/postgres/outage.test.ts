@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { type AddressInfo, createServer, type Socket } from "node:net";
+import { type AddressInfo, createConnection, createServer, type Socket } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { StreamsError } from "../../pkg/api/index.js";
 import { postgres, skipping } from "../../test/support/services.js";
@@ -86,6 +86,47 @@ if (!skipping(postgres, "PostgreSQL store outages") && url !== undefined) {
       const store = await factory.open(randomUUID());
       closers.push(() => store.close());
       expect((await store.produce("s", "g", records(1, 1))).lastSequence).toBe(1);
+    });
+
+    it("bounds a query the database stops answering mid-way, and carries on with new connections", async () => {
+      // Forwards until stalled; a stalled connection stays open and silent, as over a dead route.
+      const links = new Set<{ stalled: boolean }>();
+      const stalledSockets = new Set<Socket>();
+      const stall = createServer((client) => {
+        const link = { stalled: false };
+        links.add(link);
+        stalledSockets.add(client);
+        const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) });
+        client.on("data", (data) => {
+          if (!link.stalled) upstream.write(data);
+        });
+        upstream.on("data", (data) => {
+          if (!link.stalled) client.write(data);
+        });
+        client.on("error", () => upstream.destroy());
+        upstream.on("error", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+      });
+      stall.listen(0, "127.0.0.1");
+      await once(stall, "listening");
+      closers.push(async () => {
+        for (const socket of stalledSockets) socket.destroy();
+        await new Promise<void>((resolve) => stall.close(() => resolve()));
+      });
+      const stallUrl = new URL(connectionString);
+      stallUrl.hostname = "127.0.0.1";
+      stallUrl.port = String((stall.address() as AddressInfo).port);
+      const factory = createPostgresStoreFactory({ connectionString: stallUrl.toString(), schema, pool: { max: 2, queryTimeoutMs: 1_000 } });
+      closers.push(() => factory.close());
+      const store = await factory.open(randomUUID());
+      closers.push(() => store.close());
+      await store.produce("s", "g", records(1, 1));
+      for (const link of links) link.stalled = true;
+      await unavailable(() => store.status(), "a query on a stalled connection");
+      // The stalled connection was dropped, not handed out again: the next calls get new ones.
+      expect((await store.produce("s", "g", records(2, 2))).lastSequence).toBe(2);
+      expect((await store.segmentStatus("s", "g"))?.lastSequence).toBe(2);
     });
 
     it("bounds the wait for a database that accepts connections but never answers", async () => {

@@ -13,6 +13,7 @@ import { HttpProblem, answerPreflight, badRequest, header, setCommonHeaders } fr
 import type { StreamRef } from "./meta.js";
 import { headStream, readStream } from "./read-stream.js";
 import { DurableStreams } from "./streams.js";
+import { positiveInteger } from "../../pkg/api/internal/options.js";
 
 export interface DurableStreamsOptions extends Partial<HttpLimits> {
   manager: Pick<NodeManager, "handleStream">;
@@ -39,11 +40,6 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 
 /** Serves requests under the base path; answers false for any other URL so the host can serve it. */
 export type DurableStreamsHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer`);
-  return value;
-}
 
 /** Builds the Durable Streams HTTP handler (docs/http.md) over a node manager. */
 export function createDurableStreamsHandler(options: DurableStreamsOptions): DurableStreamsHandler {

@@ -24,3 +24,4 @@ export {
   uncheckedPayloadBytes,
   validateMessage,
 } from "./validate.js";
+export * from "./options.js";

@@ -20,8 +20,6 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-export const isDashboardFile = (name: string): name is DashboardFile => Object.hasOwn(CONTENT_TYPES, name);
-
 /** Serves the dashboard's files, each read once. */
 export class DashboardFiles {
   readonly #cache = new Map<DashboardFile, Promise<Buffer>>();

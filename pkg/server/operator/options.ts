@@ -8,6 +8,7 @@ import type { StoreNodeManager } from "../node-manager.js";
 import { isLocalRequest } from "./admin-access.js";
 import type { ConnectionDirectory } from "./connections.js";
 import { packageVersion } from "./version.js";
+import { definedOnly, nonNegativeInteger, positiveInteger, requireMethods } from "../../api/internal/options.js";
 
 export interface OperatorOptions {
   /** The NodeManager whose nodes and circuits the status shows and the admin endpoints act on. */
@@ -64,22 +65,10 @@ export const OPERATOR_DEFAULTS = {
   recentErrors: 20,
 } as const;
 
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be an integer >= 1`);
-  return value;
-}
-
-function requireMethods(value: unknown, name: string, methods: readonly string[]): void {
-  const target = value as Record<string, unknown> | null | undefined;
-  if (typeof target !== "object" || target === null || methods.some((method) => typeof target[method] !== "function")) {
-    throw new TypeError(`${name} must have ${methods.join(", ")}`);
-  }
-}
-
 /** Merges the defaults and checks the options; mistakes are TypeErrors. */
 export function resolveOperatorOptions(options: OperatorOptions): ResolvedOperatorOptions {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as OperatorOptions;
+  const defined = definedOnly(options) as OperatorOptions;
   requireMethods(defined.manager, "manager", ["nodes", "circuits", "resetCircuit", "remove"]);
   requireMethods(defined.activity, "activity", ["snapshot", "storeTraffic", "recentErrors"]);
   if (defined.streamz !== undefined) requireMethods(defined.streamz, "streamz", ["connections", "closeConnection"]);
@@ -96,7 +85,7 @@ export function resolveOperatorOptions(options: OperatorOptions): ResolvedOperat
   for (const key of ["statusIntervalMs", "rateWindowMs", "heartbeatMs", "announceIntervalMs", "maxStatusClients"] as const) {
     positiveInteger(resolved[key], key);
   }
-  if (!Number.isSafeInteger(resolved.recentErrors) || resolved.recentErrors < 0) throw new TypeError("recentErrors must be an integer >= 0");
+  nonNegativeInteger(resolved.recentErrors, "recentErrors");
   if (typeof resolved.version !== "string") throw new TypeError("version must be a string");
   return resolved;
 }

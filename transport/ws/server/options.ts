@@ -1,6 +1,7 @@
 import type { Authenticator } from "../../../pkg/server/auth/index.js";
 import { type Logger, silentLogger } from "../../../pkg/api/logger.js";
 import type { NodeManager } from "../../../pkg/server/types.js";
+import { definedOnly, positiveInteger } from "../../../pkg/api/internal/options.js";
 
 const MiB = 1024 * 1024;
 
@@ -65,14 +66,9 @@ export const STREAMZ_DEFAULTS = {
 /** Slack above maxFrameBytes within which an oversized frame is still read, so it can be refused on its own stream. */
 const FRAME_SLACK_BYTES = MiB;
 
-function positiveInteger(value: number, field: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${field} must be a positive integer`);
-  return value;
-}
-
 export function resolveStreamzOptions(options: StreamzOptions): ResolvedStreamzOptions {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  const merged = { ...STREAMZ_DEFAULTS, ...withoutUndefined(options) };
+  const merged = { ...STREAMZ_DEFAULTS, ...definedOnly(options) };
   if (typeof merged.manager?.handleStream !== "function") throw new TypeError("manager must have handleStream(storeId, stream)");
   const authenticator = options.authenticator;
   if (authenticator !== undefined && typeof authenticator.authenticate !== "function") {
@@ -109,6 +105,3 @@ export function resolveStreamzOptions(options: StreamzOptions): ResolvedStreamzO
 }
 
 /** Options given as `undefined` keep their default (config loaders pass unset keys that way). */
-function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
