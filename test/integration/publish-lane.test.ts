@@ -50,7 +50,7 @@ describe.each(configurations)("publish lane over $name", (configuration) => {
     const before = publishMany(client, storeId, 10);
     const oversize = failureOf(() => client.publish(storeId, "s", "g", new Uint8Array(6 * MiB + 1)));
     const after = publishMany(client, storeId, 10);
-    expect(await oversize).toMatchObject({ kind: "resource_exhausted", code: "transient" });
+    expect(await oversize).toMatchObject({ kind: "resource_exhausted", code: "permanent" });
     const statuses = await Promise.all([...before, ...after]);
     expect(statuses.map((status) => status.lastSequence)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });

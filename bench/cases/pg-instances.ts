@@ -1,0 +1,70 @@
+// Durable produce and publish on PostgreSQL through `instances` real `streamkit serve` processes
+// sharing one schema and a Redis bus, clients spread evenly over them (docs/deployment.md, sizing).
+// Arguments: mode (produce | publish), instances, total records, then for produce the segments
+// (batches of 100, one stream per segment) and for publish the calls in flight (one segment each
+// publisher group: a segment per instance, so the instances never contend for one segment's head).
+import { randomUUID } from "node:crypto";
+import { createClient, type StreamsClient } from "../../pkg/client/index.js";
+import { signToken } from "../../pkg/server/index.js";
+import { createWsProvider } from "../../transport/ws/index.js";
+import { cpuPerOp, payloadOf, perSecond, report, timed } from "../harness.js";
+import { POSTGRES_URL, withPostgresSchema } from "../postgres.js";
+import { type ServeChild, startServeChild } from "../serve-child.js";
+import { BENCH_SECRET, numberArgs, RECORD_BYTES, recordsOf } from "../system.js";
+
+const mode = process.argv[2];
+if (mode !== "produce" && mode !== "publish") throw new TypeError(`mode must be produce or publish, got ${mode}`);
+const [instances, total, width] = numberArgs([3, 50_000, 12]);
+const REDIS_URL = process.env.STREAMKIT_REDIS_URL || "redis://127.0.0.1:6379";
+const BATCH = 100;
+const payload = payloadOf(RECORD_BYTES, 11);
+
+async function measure(clients: StreamsClient[], storeId: string): Promise<void> {
+  const clientOf = (i: number): StreamsClient => clients[i % clients.length]!;
+  if (mode === "produce") {
+    const perSegment = Math.ceil(total / width);
+    await Promise.all(clients.map((client, i) => client.produce(storeId, "warmup", `w-${i}`, recordsOf(2_000), { batchSize: BATCH })));
+    const timing = await timed(() =>
+      Promise.all(Array.from({ length: width }, (_, i) => clientOf(i).produce(storeId, "bench", `segment-${i}`, recordsOf(perSegment), { batchSize: BATCH }))),
+    );
+    const committed = perSegment * width;
+    report({
+      value: perSecond(committed, timing.ms),
+      unit: "records/s",
+      detail: `${instances} serve process(es), PostgreSQL + Redis, ${width} segments, batches of ${BATCH}, ${cpuPerOp(timing, committed)}`,
+    });
+    return;
+  }
+  let issued = 0;
+  const publisher = async (client: StreamsClient, segment: string, count: number): Promise<void> => {
+    while (issued < count) {
+      issued++;
+      await client.publish(storeId, "bench", segment, payload);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, (_, i) => publisher(clientOf(i), `warmup-${i % instances}`, 2_000)));
+  issued = 0;
+  const timing = await timed(() => Promise.all(Array.from({ length: width }, (_, i) => publisher(clientOf(i), `hot-${i % instances}`, total))));
+  report({
+    value: perSecond(total, timing.ms),
+    unit: "ops/s",
+    detail: `${instances} serve process(es), PostgreSQL + Redis, ${width} in flight, a segment per process, ${cpuPerOp(timing, total)}`,
+  });
+}
+
+await withPostgresSchema(async (schema) => {
+  const servers: ServeChild[] = [];
+  const clients: StreamsClient[] = [];
+  try {
+    const args = ["--store", "postgres", "--postgres-url", POSTGRES_URL, "--postgres-schema", schema, "--postgres-pool-max", "8"];
+    const bus = ["--bus", "redis", "--redis-url", REDIS_URL, "--bus-channel-prefix", `bench:${randomUUID()}:`];
+    // One at a time: the first migrates the schema.
+    for (let i = 0; i < instances; i++) servers.push(await startServeChild([...args, ...bus, "--log-level", "warn"]));
+    const token = () => signToken({ secret: BENCH_SECRET, scopes: ["streamkit::*"], subject: "bench", ttlSec: 3600 });
+    for (const server of servers) clients.push(createClient(createWsProvider(server.url, { token })));
+    await measure(clients, randomUUID());
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+});
