@@ -14,7 +14,7 @@ export type {
   StreamsClient,
 } from "./types.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
-export type { StatusListener, StatusSubscription, SubscribeOptions, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
+export type { StatusListener, StatusSubscription, SubscribeOptions, Subscription, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
 export type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
 export type { LifecycleClient } from "./lifecycle-types.js";
 export type { Lease, LeaseClient, LeaseOptions, ReleaseLeaseOptions, WithLeaseOptions } from "./lease-types.js";

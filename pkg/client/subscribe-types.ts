@@ -21,11 +21,17 @@ export interface SubscriptionState {
   reconnects: number;
 }
 
-/** An established status subscription. */
-export interface StatusSubscription extends AsyncDisposable {
-  /** Ends the subscription; the listener is not called again once this resolves. Idempotent. */
+/**
+ * The handle of a live stream the SDK keeps up: a status subscription, a worker registration or an
+ * inventory observation.
+ */
+export interface Subscription extends AsyncDisposable {
+  /** Ends the stream (a worker leaves at once); the listener is not called again once this resolves. Idempotent. */
   unsubscribe(): Promise<void>;
-  /** Settles when the subscription ends for good: with the error that ended it, or undefined after `unsubscribe`. */
+  /** Settles when the stream ends for good: with the error that ended it, or undefined after `unsubscribe`. */
   readonly closed: Promise<StreamsError | undefined>;
   readonly state: SubscriptionState;
 }
+
+/** An established status subscription. */
+export type StatusSubscription = Subscription;

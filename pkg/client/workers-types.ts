@@ -1,5 +1,5 @@
-import type { StreamsError, WorkerInventory } from "../api/index.js";
-import type { SubscriptionState } from "./subscribe-types.js";
+import type { WorkerInventory } from "../api/index.js";
+import type { Subscription } from "./subscribe-types.js";
 import type { CallOptions } from "./types.js";
 
 /** Receives the store's full inventory on open and after every join and leave. A returned promise is awaited before the next one. */
@@ -23,10 +23,4 @@ export interface SubscribeWorkersOptions extends CallOptions {
  * again with backoff; a worker replaced by a newer stream with its id ends with `cancelled` and is
  * not resumed.
  */
-export interface WorkersSubscription extends AsyncDisposable {
-  /** Ends the stream (a worker leaves at once); the listener is not called again once this resolves. Idempotent. */
-  unsubscribe(): Promise<void>;
-  /** Settles when the stream ends for good: with the error that ended it, or undefined after `unsubscribe`. */
-  readonly closed: Promise<StreamsError | undefined>;
-  readonly state: SubscriptionState;
-}
+export type WorkersSubscription = Subscription;
