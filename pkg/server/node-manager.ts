@@ -13,6 +13,10 @@ export interface NodeInfo {
   openStreams: number;
   /** Milliseconds since epoch. */
   lastAccess: number;
+  /** Kept entries and stored bytes, as last measured (refreshed in the background); undefined before the first measure. */
+  usage?: { entries: number; bytes: number } | undefined;
+  /** Entries this instance's retention sweeps removed from the store. */
+  sweptEntries: number;
 }
 
 /** How many stores are open against the cap (docs/tenants.md). */
@@ -35,6 +39,10 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   openStores(): OpenStoresInfo;
   /** Store ids whose opens have been failing, with their circuit state. */
   circuits(): CircuitInfo[];
+  /** Enforces a store's retention now (opening it if needed); resolves to the entries removed so far by sweeps (docs/lifecycle.md). */
+  sweepRetention(storeId: string): Promise<number>;
+  /** Deletes a whole store (opening it if needed): its streams end with `not_found`, its data goes. */
+  deleteStore(storeId: string): Promise<void>;
   /** Forgets a store id's failed opens, closing its circuit; false when none were recorded. */
   resetCircuit(storeId: string): boolean;
 }
@@ -268,11 +276,26 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     },
     nodes(): NodeInfo[] {
       return [...nodes.values()]
-        .map((node) => ({ storeId: node.storeId, openStreams: node.openStreams, lastAccess: node.lastAccess }))
+        .map((node) => ({
+          storeId: node.storeId,
+          openStreams: node.openStreams,
+          lastAccess: node.lastAccess,
+          usage: node.usage(),
+          sweptEntries: node.sweptEntries,
+        }))
         .sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0));
     },
     openStores: (): OpenStoresInfo => ({ openStores: slots.used, maxOpenStores: slots.max, waiting: slots.waiting }),
     circuits: () => breaker.circuits(),
+    async sweepRetention(storeId: string): Promise<number> {
+      const node = await getOrCreateNode(normalizeStoreId(storeId));
+      await node.sweepRetention();
+      return node.sweptEntries;
+    },
+    async deleteStore(storeId: string): Promise<void> {
+      const node = await getOrCreateNode(normalizeStoreId(storeId));
+      await node.deleteStore();
+    },
     resetCircuit: (storeId: string): boolean => breaker.reset(normalizeStoreId(storeId)),
   };
 }

@@ -9,7 +9,7 @@ import {
   invalidArgument,
 } from "../api/internal/index.js";
 import type { Bus } from "../../bus/types.js";
-import type { Store } from "../../store/types.js";
+import type { Store, StoreUsage } from "../../store/types.js";
 import { AbortRace, forwardAbort } from "./abortable.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
 import type { Logger } from "../api/logger.js";
@@ -43,6 +43,9 @@ export interface StoreNodeOptions {
 
 const noRelease = (): void => undefined;
 
+/** How old a store's measured usage may get before status asks for a new measure. */
+const USAGE_MAX_AGE_MS = 5_000;
+
 /** A stream being handled: its abort switch (node close) and a guard so it ends only once. */
 interface OpenStream {
   readonly abort: AbortController;
@@ -69,6 +72,9 @@ export class StoreNode implements Node, AsyncDisposable {
   #closing: Promise<void> | undefined;
   #deleted = false;
   readonly #sweeper: RetentionSweeper | undefined;
+  #usage: StoreUsage | undefined;
+  #usageAt = 0;
+  #measuring = false;
 
   constructor(options: StoreNodeOptions) {
     this.storeId = options.storeId;
@@ -99,6 +105,25 @@ export class StoreNode implements Node, AsyncDisposable {
   /** Enforces the store's retention now (operators and tests; the node also sweeps on its own). */
   async sweepRetention(): Promise<void> {
     await this.#sweeper?.sweep();
+  }
+
+  /**
+   * The store's kept entries and stored bytes as last measured; asking starts a new measure in the
+   * background when the last is older than USAGE_MAX_AGE_MS (a level store stats its files).
+   */
+  usage(): StoreUsage | undefined {
+    if (!this.#measuring && this.#closing === undefined && Date.now() - this.#usageAt >= USAGE_MAX_AGE_MS) {
+      this.#measuring = true;
+      this.#store
+        .usage()
+        .then((usage) => {
+          this.#usage = usage;
+          this.#usageAt = Date.now();
+        })
+        .catch((error: unknown) => this.#logger.debug({ err: error, storeId: this.storeId }, "store usage unavailable"))
+        .finally(() => (this.#measuring = false));
+    }
+    return this.#usage;
   }
 
   /** Entries this node's retention sweeps removed. */
@@ -217,7 +242,12 @@ export class StoreNode implements Node, AsyncDisposable {
     };
   }
 
-  async #deleteStore(current: OpenStream): Promise<void> {
+  /** Deletes the store from outside any stream (operator API): every open stream ends with `not_found`. */
+  deleteStore(): Promise<void> {
+    return this.#deleteStore(undefined);
+  }
+
+  async #deleteStore(current: OpenStream | undefined): Promise<void> {
     const reason = new StreamsError("not_found", `store ${this.storeId} was deleted`);
     for (const open of this.#open) {
       if (open === current) continue;

@@ -1,14 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { BusStats } from "../../../bus/types.js";
 import { openDescriptors } from "../descriptors.js";
-import type { OpenStoresInfo } from "../node-manager.js";
+import type { NodeInfo, OpenStoresInfo } from "../node-manager.js";
 import type { ActivitySnapshot, ServerActivity } from "./activity.js";
 
 /** What the metrics read at each scrape. */
 export interface MetricsSources {
   activity: ServerActivity;
   /** Open nodes (`streamkit_nodes_open`). */
-  manager?: { nodes(): readonly unknown[]; openStores?(): OpenStoresInfo };
+  manager?: { nodes(): readonly NodeInfo[]; openStores?(): OpenStoresInfo };
   /** Open WebSocket connections (`streamkit_connections`). */
   streamz?: { connections(): readonly unknown[] };
   /** Bus counters (`streamkit_bus_*_total`). */
@@ -33,6 +33,23 @@ function externalCounter(registry: Registry, name: string, help: string, read: (
     collect() {
       this.reset();
       this.inc(read());
+    },
+  });
+}
+
+/** A gauge per open store (label `store`), from what its node last measured; stores not measured yet are left out. */
+function storeGauge(registry: Registry, name: string, help: string, nodes: () => readonly NodeInfo[], read: (node: NodeInfo) => number | undefined): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ["store"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of nodes()) {
+        const value = read(node);
+        if (value !== undefined) this.set({ store: node.storeId }, value);
+      }
     },
   });
 }
@@ -91,6 +108,9 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
   counter("streamkit_bytes_consumed_total", "Payload bytes sent to readers.", (s) => s.bytesConsumed);
   externalCounters(registry, "streamkit_errors_total", "Streams that ended with an error, by error kind (client cancellations excluded).", "kind", () => snapshot().errors);
   gauge("streamkit_nodes_open", "Store nodes open on this instance.", () => manager?.nodes().length ?? 0);
+  storeGauge(registry, "streamkit_store_entries", "Kept entries of each open store (docs/lifecycle.md).", () => manager?.nodes() ?? [], (node) => node.usage?.entries);
+  storeGauge(registry, "streamkit_store_bytes", "Bytes each open store's data takes (files of a level store).", () => manager?.nodes() ?? [], (node) => node.usage?.bytes);
+  storeGauge(registry, "streamkit_store_swept_entries", "Entries this instance's retention sweeps removed, per open store.", () => manager?.nodes() ?? [], (node) => node.sweptEntries);
   gauge("streamkit_open_stores", "Stores open, opening or closing, against streamkit_max_open_stores.", () => manager?.openStores?.().openStores ?? 0);
   gauge("streamkit_max_open_stores", "Most stores open at once (maxOpenStores).", () => manager?.openStores?.().maxOpenStores ?? 0);
   gauge("streamkit_descriptors_open", "File descriptors this process has open (Linux).", () => openDescriptors() ?? 0);

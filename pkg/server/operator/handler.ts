@@ -102,6 +102,8 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     [/^\/api\/admin\/connections\/([^/]+)\/close$/, { methods: POST, admin: true, run: closeConnection }],
     [/^\/api\/admin\/stores\/([^/]+)\/evict$/, { methods: POST, admin: true, run: evictStore }],
     [/^\/api\/admin\/stores\/([^/]+)\/circuit\/reset$/, { methods: POST, admin: true, run: resetCircuit }],
+    [/^\/api\/admin\/stores\/([^/]+)\/sweep$/, { methods: POST, admin: true, run: sweepStore }],
+    [/^\/api\/admin\/stores\/([^/]+)\/delete$/, { methods: POST, admin: true, run: deleteStore }],
   ];
 
   function versionBody() {
@@ -122,6 +124,22 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     const storeId = normalizeStoreId(pathParam(raw, "storeId"));
     if (!manager.nodes().some((node) => node.storeId === storeId)) throw new StreamsError("not_found", `no node open for store ${storeId}`);
     await manager.remove(storeId);
+    sendJson(request, response, 200, { ok: true, storeId });
+  }
+
+  /** Enforces the store's retention now (docs/lifecycle.md). */
+  async function sweepStore(request: IncomingMessage, response: ServerResponse, [raw]: Params): Promise<void> {
+    const storeId = normalizeStoreId(pathParam(raw, "storeId"));
+    if (manager.sweepRetention === undefined) throw new StreamsError("failed_precondition", "this server cannot sweep retention");
+    const sweptEntries = await manager.sweepRetention(storeId);
+    sendJson(request, response, 200, { ok: true, storeId, sweptEntries });
+  }
+
+  /** Deletes the whole store (docs/lifecycle.md); the dashboard asks for confirmation first. */
+  async function deleteStore(request: IncomingMessage, response: ServerResponse, [raw]: Params): Promise<void> {
+    const storeId = normalizeStoreId(pathParam(raw, "storeId"));
+    if (manager.deleteStore === undefined) throw new StreamsError("failed_precondition", "this server cannot delete stores");
+    await manager.deleteStore(storeId);
     sendJson(request, response, 200, { ok: true, storeId });
   }
 

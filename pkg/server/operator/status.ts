@@ -46,6 +46,12 @@ export interface StoreStatusRow {
   retryAfterMs: number;
   entriesProducedPerSec: number;
   entriesConsumedPerSec: number;
+  /** Kept entries of an open store (null until measured, or closed). */
+  entries: number | null;
+  /** Bytes its data takes where it lives: files of a level store, payload bytes in memory (null until measured). */
+  bytes: number | null;
+  /** Entries removed by this instance's retention sweeps (docs/lifecycle.md). */
+  sweptEntries: number;
 }
 
 export interface OperatorStatus {
@@ -142,12 +148,24 @@ function storeRows(nodes: NodeInfo[], circuits: CircuitInfo[], rates: Map<string
         retryAfterMs: 0,
         entriesProducedPerSec: 0,
         entriesConsumedPerSec: 0,
+        entries: null,
+        bytes: null,
+        sweptEntries: 0,
       };
       rows.set(storeId, existing);
     }
     return existing;
   };
-  for (const node of nodes) Object.assign(row(node.storeId), { node: "open", openStreams: node.openStreams, lastAccess: node.lastAccess });
+  for (const node of nodes) {
+    Object.assign(row(node.storeId), {
+      node: "open",
+      openStreams: node.openStreams,
+      lastAccess: node.lastAccess,
+      entries: node.usage?.entries ?? null,
+      bytes: node.usage?.bytes ?? null,
+      sweptEntries: node.sweptEntries,
+    });
+  }
   for (const circuit of circuits) {
     Object.assign(row(circuit.storeId), { circuit: circuit.state, failures: circuit.failures, retryAfterMs: circuit.retryAfterMs });
   }

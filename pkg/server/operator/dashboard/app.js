@@ -219,9 +219,15 @@
         h("td", {}, circuitBadge(store)),
         h("td", { class: "num" }, perSecond(store.entriesProducedPerSec)),
         h("td", { class: "num" }, perSecond(store.entriesConsumedPerSec)),
+        h("td", { class: "num" }, store.entries === null ? "–" : count.format(store.entries)),
+        h("td", { class: "num" }, store.bytes === null ? "–" : bytes(store.bytes)),
         h(
           "td",
           { class: "actions" },
+          store.node === "open" &&
+            h("button", { type: "button", class: "ghost", "data-action": "sweep", "data-id": store.storeId, title: "POST /api/admin/stores/:storeId/sweep" }, "Sweep"),
+          store.node === "open" &&
+            h("button", { type: "button", class: "ghost danger", "data-action": "delete", "data-id": store.storeId, title: "POST /api/admin/stores/:storeId/delete" }, "Delete"),
           store.node === "open" &&
             h("button", { type: "button", class: "ghost", "data-action": "evict", "data-id": store.storeId, title: "POST /api/admin/stores/:storeId/evict" }, "Evict"),
           (store.circuit !== "closed" || store.failures > 0) &&
@@ -326,12 +332,20 @@
     close: { path: (id) => `/api/admin/connections/${encodeURIComponent(id)}/close`, done: (id) => `Connection ${id} closed` },
     evict: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/evict`, done: (id) => `Store ${id.slice(0, 8)}… evicted` },
     reset: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/circuit/reset`, done: (id) => `Circuit of ${id.slice(0, 8)}… reset` },
+    sweep: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/sweep`, done: (id) => `Retention of ${id.slice(0, 8)}… enforced` },
+    // Destructive: the page asks first (docs/lifecycle.md).
+    delete: {
+      path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/delete`,
+      done: (id) => `Store ${id} deleted`,
+      confirm: (id) => `Delete store ${id}? Every entry, lease and retention of it goes, for good.`,
+    },
   };
 
   async function act(button) {
     const action = ACTIONS[button.dataset.action];
     const id = button.dataset.id;
     if (action === undefined || id === undefined) return;
+    if (action.confirm !== undefined && !window.confirm(action.confirm(id))) return;
     button.disabled = true;
     const headers = {};
     const token = sessionStorage.getItem(TOKEN_KEY);
