@@ -10,7 +10,12 @@ export interface Measurement {
 /** Which raw baseline a ratio target compares with. */
 export type Baseline = "level" | "pg";
 
-export type Target = { kind: "ratio"; min: number; of: Baseline } | { kind: "atLeast"; value: number } | { kind: "atMost"; value: number };
+export type Target =
+  | { kind: "ratio"; min: number; of: Baseline }
+  | { kind: "atLeast"; value: number }
+  | { kind: "atMost"; value: number }
+  /** Ours at least `min` × another measurement of the same run (`name` says which). */
+  | { kind: "relative"; min: number; of: Measurement; name: string };
 
 export interface Row {
   name: string;
@@ -38,6 +43,7 @@ export function row(name: string, ours: Measurement, extra: Omit<Row, "name" | "
 export const ratio = (min: number, of: Baseline = "level"): Target => ({ kind: "ratio", min, of });
 export const atLeast = (value: number): Target => ({ kind: "atLeast", value });
 export const atMost = (value: number): Target => ({ kind: "atMost", value });
+export const relative = (min: number, of: Measurement, name: string): Target => ({ kind: "relative", min, of, name });
 
 /** Identifies a measurement: rows sharing a baseline share its runs. */
 export const keyOf = (m: Measurement): string => [m.caseName, ...m.args].join(" ");
@@ -46,7 +52,8 @@ export const keyOf = (m: Measurement): string => [m.caseName, ...m.args].join(" 
 export function measurementsOf(rows: readonly Row[]): Map<string, Measurement> {
   const measurements = new Map<string, Measurement>();
   for (const r of rows) {
-    for (const m of [r.ours, r.level, r.ws, r.pg]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
+    const of = r.target?.kind === "relative" ? r.target.of : undefined;
+    for (const m of [r.ours, r.level, r.ws, r.pg, of]) if (m !== undefined && !measurements.has(keyOf(m))) measurements.set(keyOf(m), m);
   }
   return measurements;
 }

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildProject } from "./build.js";
 import { type CaseResult, runCase } from "./harness.js";
-import { atLeast, atMost, measure, measurementsOf, ratio, row, type Row } from "./plan.js";
+import { atLeast, atMost, measure, measurementsOf, ratio, relative, row, type Row } from "./plan.js";
 import { formatNumber, renderTable, type Results } from "./table.js";
 
 interface Options {
@@ -76,6 +76,13 @@ const durableRows: Row[] = [
   row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
 ];
 
+// Many tenants (docs/tenants.md): stores written once then read once, server in its own process.
+const TENANTS = quick ? 10_000 : 100_000;
+const TENANTS_PER_STORE = quick ? 2_000 : 10_000;
+const TENANTS_RUN = measure("tenants", ["shared", TENANTS, 32, 2_000], 1_200_000);
+const TENANTS_PER_STORE_RUN = measure("tenants", ["per-store", TENANTS_PER_STORE, 32, 2_000], 600_000);
+const PRODUCE_WS = measure("produce", ["ws", RECORDS, 100, 1]);
+
 // PostgreSQL (STREAMKIT_POSTGRES_URL; rows print "not measured" when it does not answer).
 const PG_RECORDS = quick ? 20_000 : 50_000;
 const PG_PUBLISHES = quick ? 5_000 : 20_000;
@@ -96,8 +103,9 @@ const ROWS: Row[] = [
   row("raw ws upload (acked, 16 in flight)", RAW_UPLOAD),
   row("raw ws download", RAW_DOWNLOAD),
   row("durable produce, inproc", measure("produce", ["inproc", RECORDS, 100, 1]), { level: RAW_WRITE, target: ratio(0.8) }),
+  row("produce during a sweep of 1M expired entries (% of no sweep)", measure("sweep-while-producing", [1_000_000, 400, 100, 200], 300_000), { target: atLeast(80) }),
   row("durable produce, inproc, 4 segments", measure("produce", ["inproc", RECORDS, 100, 4]), { level: RAW_WRITE }),
-  row("durable produce, ws", measure("produce", ["ws", RECORDS, 100, 1]), { level: RAW_WRITE, ws: RAW_UPLOAD, target: ratio(0.8) }),
+  row("durable produce, ws", PRODUCE_WS, { level: RAW_WRITE, ws: RAW_UPLOAD, target: ratio(0.8) }),
   row("durable produce, ws, 4 segments", measure("produce", ["ws", RECORDS, 100, 4]), { level: RAW_WRITE, ws: RAW_UPLOAD }),
   row("publish 64 in flight, inproc", measure("publish", ["inproc", PUBLISHES, 64]), { level: RAW_WRITE_64, target: atLeast(50_000) }),
   row("publish 64 in flight, ws", measure("publish", ["ws", PUBLISHES, 64]), { level: RAW_WRITE_64, ws: RAW_UPLOAD, target: atLeast(50_000) }),
@@ -105,6 +113,19 @@ const ROWS: Row[] = [
   row("consume segment, ws", measure("consume-segment", ["ws", RECORDS]), { level: RAW_SCAN, ws: RAW_DOWNLOAD, target: ratio(0.8) }),
   row("consume space, inproc", measure("consume-space", ["inproc", RECORDS, 10]), { level: RAW_SCAN, target: ratio(0.8) }),
   row("consume space, ws", measure("consume-space", ["ws", RECORDS, 10]), { level: RAW_SCAN, ws: RAW_DOWNLOAD, target: ratio(0.8) }),
+  row("durable produce over 1,000 stores, ws", measure("produce-stores", ["ws", RECORDS, 100, 1_000]), {
+    target: relative(1, PRODUCE_WS, "one store"),
+  }),
+  row(`${TENANTS} stores publish + peek, 32 in flight, ws, shared layout`, TENANTS_RUN),
+  row(`${TENANTS} stores: errors`, TENANTS_RUN, { field: "errors", target: atMost(0) }),
+  row(`${TENANTS} stores: server peak descriptors`, TENANTS_RUN, { field: "peakDescriptors", target: atMost(999) }),
+  row(`${TENANTS} stores: server peak RSS (MB)`, TENANTS_RUN, { field: "peakRssMB", target: atMost(1023) }),
+  row(`${TENANTS} stores: RSS after idle TTL (% of before)`, TENANTS_RUN, { field: "rssAfterIdlePercent", target: atMost(110) }),
+  row(`${TENANTS} stores: descriptors after idle TTL (% of before)`, TENANTS_RUN, { field: "descriptorsAfterIdlePercent", target: atMost(110) }),
+  row(`${TENANTS_PER_STORE} stores publish + peek, per-store layout`, TENANTS_PER_STORE_RUN),
+  row(`${TENANTS_PER_STORE} stores, per-store layout: errors`, TENANTS_PER_STORE_RUN, { field: "errors" }),
+  row(`${TENANTS_PER_STORE} stores, per-store layout: server peak descriptors`, TENANTS_PER_STORE_RUN, { field: "peakDescriptors" }),
+  row(`${TENANTS_PER_STORE} stores, per-store layout: server peak RSS (MB)`, TENANTS_PER_STORE_RUN, { field: "peakRssMB" }),
   row("idle connections (server process), ws", measure("idle-connections", [IDLE, 200], 300_000), { target: atMost(30) }),
   row("raw Redis pub/sub latency p99 (ms)", measure("notify-latency", ["raw-redis", NOTIFIES])),
   row("produce → notified p99 (ms), one instance", measure("notify-latency", ["local", NOTIFIES]), { target: atMost(1) }),

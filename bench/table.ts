@@ -50,10 +50,12 @@ function describeTarget(target: Target | undefined): string {
       return `≥ ${formatNumber(target.value)}`;
     case "atMost":
       return `≤ ${formatNumber(target.value)}`;
+    case "relative":
+      return `≥ ${target.min} × ${target.name}`;
   }
 }
 
-function meets(target: Target, value: number, ratios: { level: number | undefined; pg: number | undefined }): boolean {
+function meets(target: Target, value: number, ratios: { level: number | undefined; pg: number | undefined }, relativeTo: number | undefined): boolean {
   switch (target.kind) {
     case "ratio": {
       const ratio = ratios[target.of];
@@ -63,6 +65,8 @@ function meets(target: Target, value: number, ratios: { level: number | undefine
       return value >= target.value;
     case "atMost":
       return value <= target.value;
+    case "relative":
+      return relativeTo !== undefined && value >= target.min * relativeTo;
   }
 }
 
@@ -73,12 +77,13 @@ export function renderTable(rows: readonly Row[], results: Results, title: strin
   const lines: string[][] = rows.map((r) => {
     const ours = figureOf(results, r.ours, r.field);
     const level = figureOf(results, r.level);
+    const relativeTo = r.target?.kind === "relative" ? figureOf(results, r.target.of)?.value : undefined;
     const ws = figureOf(results, r.ws);
     const levelRatio = ours !== undefined && level !== undefined ? ours.value / level.value : undefined;
     const wsRatio = ours !== undefined && ws !== undefined ? ours.value / ws.value : undefined;
     const pg = figureOf(results, r.pg);
     const pgRatio = ours !== undefined && pg !== undefined ? ours.value / pg.value : undefined;
-    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, { level: levelRatio, pg: pgRatio }) ? "✓" : "✗";
+    const ok = r.target === undefined ? "" : ours !== undefined && meets(r.target, ours.value, { level: levelRatio, pg: pgRatio }, relativeTo) ? "✓" : "✗";
     return [
       r.name,
       ours === undefined

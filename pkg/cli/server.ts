@@ -3,11 +3,19 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import type { Bus } from "../../bus/types.js";
+import type { StoreFactory } from "../../store/types.js";
 import { type DataDirLock, lockDataDir } from "../../store/level/index.js";
 import { attachStreamz, STREAMZ_DEFAULTS, type StreamzServer } from "../../transport/ws/server/index.js";
 import { createDurableStreamsHandler } from "../../transport/http/index.js";
 import { withAnonymousScopes } from "../server/auth/index.js";
-import { createNodeManager, createOperatorHandler, descriptorLimit, ServerActivity, type StoreNodeManager } from "../server/index.js";
+import {
+  createNodeManager,
+  createOperatorHandler,
+  descriptorLimit,
+  type NodeManagerOptions,
+  ServerActivity,
+  type StoreNodeManager,
+} from "../server/index.js";
 import type { Logger } from "../api/logger.js";
 import { createServerAuth } from "./auth.js";
 import { openBusFactory, openStoreBackend, type StoreBackend } from "./backends.js";
@@ -42,6 +50,10 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Operator endpoints: whether local requests may use the admin endpoints without a token (default true). */
   operator?: { trustLoopback?: boolean };
+  /** Wraps the configured store factory: fault injection in tests (a disk that fills up). */
+  wrapStoreFactory?: (factory: StoreFactory) => StoreFactory;
+  /** Waits between reopens of a store whose commits fail (docs/limits.md). Default 1 s doubling to 30 s. */
+  commitRecovery?: NodeManagerOptions["commitRecovery"];
 }
 
 type Phase = "starting" | "ready" | "stopping";
@@ -57,6 +69,13 @@ function busStatus(bus: Bus, config: ServeConfig, phase: Phase): DependencyStatu
   const details = { backend: config.bus, dropped: bus.stats.dropped };
   if (phase !== "ready") return { state: phase, ...details };
   return { state: bus.connected ? "ok" : "failing", ...details };
+}
+
+/** Failing while a store's last commit failed (it is being reopened: docs/limits.md). */
+function commitsStatus(manager: StoreNodeManager, phase: Phase): DependencyStatus {
+  const failing = manager.failingCommits();
+  if (phase !== "ready") return { state: phase, failing };
+  return { state: failing.length === 0 ? "ok" : "failing", failing };
 }
 
 async function storeStatus(backend: StoreBackend, phase: Phase): Promise<DependencyStatus> {
@@ -78,7 +97,12 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
 
   const readiness = async (): Promise<Readiness> => {
     const listeners: DependencyStatus = { state: phase === "ready" ? "ok" : phase, ...listening };
-    const dependencies = { listeners, store: await storeStatus(store, phase), bus: busStatus(manager.bus, config, phase) };
+    const dependencies = {
+      listeners,
+      store: await storeStatus(store, phase),
+      commits: commitsStatus(manager, phase),
+      bus: busStatus(manager.bus, config, phase),
+    };
     const ready = Object.values(dependencies).every((dependency) => dependency.state === "ok");
     return { status: ready ? "ready" : "not_ready", dependencies };
   };
@@ -91,7 +115,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     throw error;
   });
   const store = openStoreBackend(config);
-  const storeFactory = store.factory;
+  const storeFactory = options.wrapStoreFactory?.(store.factory) ?? store.factory;
   const activity = new ServerActivity();
   const manager: StoreNodeManager = createNodeManager({
     storeFactory,
@@ -107,6 +131,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
     maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,
+    commitRecovery: options.commitRecovery,
   });
   const httpServer: HttpServer = createLimitedHttpServer(limits);
   refuseOtherUpgrades(httpServer, [STREAMZ_DEFAULTS.path]);

@@ -1,6 +1,8 @@
 import { normalizeStoreId, type ServerStream, StreamsError } from "../api/internal/index.js";
+import { forClient } from "./conceal.js";
 import type { Bus } from "../../bus/types.js";
 import { CircuitBreaker, type CircuitInfo } from "./circuit-breaker.js";
+import { CommitHealth, type FailingCommits } from "./commit-health.js";
 import { StoreNode } from "./node.js";
 import { WorkersRollCall } from "./live/workers-roll-call.js";
 import { OpenSlots } from "./open-slots.js";
@@ -45,6 +47,8 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   deleteStore(storeId: string): Promise<void>;
   /** Forgets a store id's failed opens, closing its circuit; false when none were recorded. */
   resetCircuit(storeId: string): boolean;
+  /** Stores whose last commit failed (readiness reports them; they are reopened with backoff). */
+  failingCommits(): FailingCommits[];
 }
 
 /**
@@ -54,8 +58,21 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
  * (docs/tenants.md).
  */
 export function createNodeManager(options: NodeManagerOptions): StoreNodeManager {
-  const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
-    resolveNodeManagerOptions(options);
+  const {
+    storeFactory,
+    busFactory,
+    idleEviction,
+    circuitBreaker,
+    logger,
+    nodeId,
+    limits,
+    workerStaleMinMs,
+    observer,
+    maxOpenStores,
+    busyRetryAfterMs,
+    commitRecovery,
+    retention,
+  } = resolveNodeManagerOptions(options);
   const bus = busFactory();
   const rollCall = new WorkersRollCall({
     bus,
@@ -77,6 +94,15 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
   const held = new Map<StoreNode, number>();
   const slots = new OpenSlots(maxOpenStores);
   let closed: Promise<void> | undefined;
+
+  // A store whose commits fail is closed, so that its next stream opens it afresh.
+  const health = new CommitHealth(commitRecovery, (storeId) => {
+    const node = nodes.get(storeId);
+    if (node === undefined) return;
+    logger.warn({ storeId }, "commits are failing: reopening the store");
+    observer.nodeEvicted(storeId, "removed");
+    closeNode(storeId, node).catch((error: unknown) => logger.error({ err: error, storeId }, "closing a failing store's node failed"));
+  });
 
   const closedError = (): StreamsError => new StreamsError("unavailable", "the node manager is closed");
 
@@ -136,7 +162,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     await closing.get(storeId)?.catch(() => undefined);
     let node: StoreNode;
     try {
-      const store = await storeFactory.open(storeId);
+      const store = health.watch(storeId, await storeFactory.open(storeId));
       node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer, rollCall, retention });
     } catch (error) {
       slots.give();
@@ -245,7 +271,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
         id = normalizeStoreId(storeId);
         node = await getOrCreateNode(id, true);
       } catch (error) {
-        const failure = StreamsError.from(error);
+        const failure = forClient(error, logger, { storeId });
         observer.streamRefused(storeId, failure);
         stream.fail(failure);
         return;
@@ -297,5 +323,6 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
       await node.deleteStore();
     },
     resetCircuit: (storeId: string): boolean => breaker.reset(normalizeStoreId(storeId)),
+    failingCommits: () => health.failing(),
   };
 }

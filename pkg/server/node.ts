@@ -11,6 +11,7 @@ import {
 import type { Bus } from "../../bus/types.js";
 import type { Store, StoreUsage } from "../../store/types.js";
 import { AbortRace, forwardAbort } from "./abortable.js";
+import { forClient } from "./conceal.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
 import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
@@ -295,10 +296,8 @@ export class StoreNode implements Node, AsyncDisposable {
 
   /** StreamsErrors end the stream as they are; anything else is a bug, logged and reported as `internal`. */
   #toStreamsError(error: unknown, stream: ServerStream, op: string): StreamsError {
-    if (error instanceof StreamsError) return error;
-    if (stream.signal.aborted && error === stream.signal.reason) return StreamsError.from(error, "cancelled");
-    this.#logger.error({ err: error, storeId: this.storeId, op }, "stream handler failed");
-    return new StreamsError("internal", `internal error in ${op}`, { cause: error });
+    if (!(error instanceof StreamsError) && stream.signal.aborted && error === stream.signal.reason) return StreamsError.from(error, "cancelled");
+    return forClient(error, this.#logger, { storeId: this.storeId, op });
   }
 
   /** Ends open streams with `unavailable`, waits for their handlers, then closes the store. Idempotent. */

@@ -3,6 +3,7 @@ import { createMemoryBusFactory } from "../../bus/memory/index.js";
 import type { StoreFactory } from "../../store/types.js";
 import { defaultMaxOpenStores, descriptorLimit } from "./descriptors.js";
 import { type Logger, silentLogger } from "../api/logger.js";
+import { type CommitRecoveryOptions, DEFAULT_COMMIT_RECOVERY } from "./commit-health.js";
 import { noopObserver, type ServerObserver } from "./metrics/observer.js";
 import { DEFAULT_RETENTION_SWEEP, type RetentionSweepOptions } from "./retention-sweeper.js";
 import { checkLogger, isPlainObject, positiveInteger, withDefaults } from "../api/internal/options.js";
@@ -58,6 +59,8 @@ export interface NodeManagerOptions {
   maxOpenStores?: number;
   /** `retryAfterMs` of the `resource_exhausted` answered while every open store is busy. Default 1 s. */
   busyRetryAfterMs?: number;
+  /** Reopening a store whose commits fail (docs/limits.md): backoff between reopens. Partial values keep the defaults. */
+  commitRecovery?: Partial<CommitRecoveryOptions>;
   /** Background retention sweeps of open stores (docs/lifecycle.md); partial values merge with the defaults, `false` disables them. */
   retention?: Partial<RetentionSweepOptions> | false;
 }
@@ -74,6 +77,7 @@ export interface ResolvedNodeManagerOptions {
   observer: ServerObserver;
   maxOpenStores: number;
   busyRetryAfterMs: number;
+  commitRecovery: CommitRecoveryOptions;
   retention: RetentionSweepOptions | false;
 }
 
@@ -97,6 +101,10 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
   if (!isPlainObject(options)) throw new TypeError("options must be an object");
   const { storeFactory, busFactory, idleEviction, circuitBreaker, logger, nodeId, limits, workerStaleMinMs, observer, maxOpenStores, busyRetryAfterMs, retention } =
     options;
+  if (options.commitRecovery !== undefined && !isPlainObject(options.commitRecovery)) throw new TypeError("commitRecovery must be an object");
+  const commitRecovery = withDefaults(DEFAULT_COMMIT_RECOVERY, options.commitRecovery);
+  positiveInteger(commitRecovery.initialBackoffMs, "commitRecovery.initialBackoffMs");
+  positiveInteger(commitRecovery.maxBackoffMs, "commitRecovery.maxBackoffMs");
   if (!isPlainObject(storeFactory) || typeof storeFactory.open !== "function") {
     throw new TypeError("storeFactory must be a StoreFactory ({ open(storeId) })");
   }
@@ -147,5 +155,6 @@ export function resolveNodeManagerOptions(options: NodeManagerOptions): Resolved
     observer: observer ?? noopObserver,
     maxOpenStores: maxOpenStores ?? defaultMaxOpenStores(descriptorLimit(), perStore),
     busyRetryAfterMs: busyRetryAfterMs ?? DEFAULT_BUSY_RETRY_AFTER_MS,
+    commitRecovery,
   };
 }

@@ -1,7 +1,7 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { normalizeStoreId } from "../../pkg/api/internal/index.js";
+import { isValidStoreId, normalizeStoreId } from "../../pkg/api/internal/index.js";
 import type { Store, StoreFactory } from "../types.js";
 import { LevelStore } from "./level-store.js";
 import { importOwnDatabase } from "./migrate.js";
@@ -49,9 +49,21 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
       if (closing.get(storeId) === closed) closing.delete(storeId);
     });
   };
-  const place = (id: string): string | Parameters<typeof LevelStore.open>[1] => {
+  // Once per factory, not on every open: the directory, and which stores still have databases of their own.
+  let ready: Promise<Set<string>> | undefined;
+  const prepare = async (): Promise<Set<string>> => {
+    await mkdir(dataDir, { recursive: true });
+    if (layout === "per-store") return new Set();
+    return new Set((await readdir(dataDir)).filter((name) => isValidStoreId(name)).map((name) => name.toLowerCase()));
+  };
+  const place = (id: string, ownDatabases: Set<string>): string | Parameters<typeof LevelStore.open>[1] => {
     if (layout === "per-store") return join(dataDir, id);
-    return () => openSharedPlace(join(dataDir, SHARED_DATABASE), id, (sublevel, clear) => importOwnDatabase(join(dataDir, id), sublevel, clear).then(() => undefined));
+    return () =>
+      openSharedPlace(join(dataDir, SHARED_DATABASE), id, async (sublevel, clear) => {
+        if (!ownDatabases.has(id)) return;
+        await importOwnDatabase(join(dataDir, id), sublevel, clear);
+        ownDatabases.delete(id);
+      });
   };
   return {
     // Per store: LOCK, LOG, MANIFEST and the write-ahead log, plus a table file or two of a small store.
@@ -59,8 +71,9 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
     async open(storeId: string): Promise<Store> {
       const id = normalizeStoreId(storeId);
       await closing.get(id);
-      await mkdir(dataDir, { recursive: true });
-      return LevelStore.open(id, place(id), nodeId, (closed) => track(id, closed));
+      ready ??= prepare();
+      ready.catch(() => (ready = undefined));
+      return LevelStore.open(id, place(id, await ready), nodeId, (closed) => track(id, closed));
     },
   };
 }

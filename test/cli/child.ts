@@ -31,13 +31,24 @@ function bounded<T>(promise: Promise<T>, what: string, output: () => string): Pr
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+export interface RunCliOptions {
+  /** Arguments for node itself, before the CLI's. */
+  nodeArgs?: readonly string[];
+  /** Lowers the child's open-file limit (`ulimit -n`) before it starts. */
+  descriptorLimit?: number;
+}
+
 /**
  * Runs `streamkit <args>` from the TypeScript sources in a child process, without any
  * `STREAMKIT_*` variable of the test's own environment.
  */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { nodeArgs?: readonly string[] } = {}): ServeProcess {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: RunCliOptions = {}): ServeProcess {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("STREAMKIT_")));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", "pkg/cli/main.ts", ...args], {
+  const command = [process.execPath, ...(options.nodeArgs ?? []), "--import", "tsx", "pkg/cli/main.ts", ...args];
+  // Through sh, whose `ulimit` lowers the limit for the node it then becomes (exec).
+  const [file, ...argv] =
+    options.descriptorLimit === undefined ? command : ["sh", "-c", `ulimit -n ${options.descriptorLimit} && exec "$@"`, "sh", ...command];
+  const child = spawn(file as string, argv, {
     cwd: REPO,
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],

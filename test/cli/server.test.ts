@@ -140,6 +140,7 @@ describe("startServer: probes, auth and shutdown", () => {
       dependencies: {
         listeners: { state: "ok", tcp: `127.0.0.1:${new URL(server.url).port}` },
         store: { state: "ok", backend: "memory" },
+        commits: { state: "ok", failing: [] },
         bus: { state: "ok", backend: "memory", dropped: 0 },
       },
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type SegmentStatus, StreamsError } from "../../pkg/client/index.js";
 import { bytes, collect, failureOf, records, useHarness } from "../support/data.js";
-import { configurations } from "../support/matrix.js";
+import { lifecycleConfigurations as configurations } from "../support/matrix.js";
 import { bounded, Conditions } from "../support/waits.js";
 
 describe.each(configurations)("data lifecycle over $name", (configuration) => {

@@ -10,7 +10,11 @@ import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { attachStreamz, createWsProvider } from "../../transport/ws/index.js";
 import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.js";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
+import { createRedisBusFactory } from "../../bus/redis/index.js";
+import { createPostgresStoreFactory } from "../../store/postgres/index.js";
+import { dropSchema, randomSchema } from "./pg-schema.js";
+import { postgres, redis } from "./services.js";
 import type { AddressInfo } from "node:net";
 
 /** One running system the integration tests drive through the public SDK. */
@@ -99,5 +103,59 @@ const wsLevel: Configuration = {
   },
 };
 
-/** Every configuration the integration suite runs against (`describe.each(configurations)`). */
-export const configurations: Configuration[] = [inProcMemory, inProcLevel, wsLevel];
+/**
+ * Two server instances on 127.0.0.1, each with its own NodeManager and PostgreSQL pool on one shared
+ * schema, and a Redis bus between them: the harness's client talks to the first, and each further
+ * client (`connect()`) to the other one in turn, so the second client of a case is on the other instance.
+ */
+const wsPostgresRedis: Configuration = {
+  name: "ws+postgres+redis, two instances",
+  async setup() {
+    const postgresUrl = postgres.url ?? "";
+    const schema = randomSchema("sk_matrix");
+    const busFactory = createRedisBusFactory({ url: redis.url ?? "", channelPrefix: `streamkit-matrix:${crypto.randomUUID()}:` });
+    const secret = "integration-secret-of-at-least-32-bytes!";
+    const token = () => signToken({ secret, scopes: ["streamkit::*"], subject: "integration", ttlSec: 3600 });
+    const instances = await Promise.all(
+      [0, 1].map(async () => {
+        const storeFactory = createPostgresStoreFactory({ connectionString: postgresUrl, schema, pool: { max: 3 } });
+        const manager = createNodeManager({ storeFactory, busFactory, idleEviction: false });
+        const http: Server = createServer((_request, response) => response.writeHead(404).end());
+        const streamz = attachStreamz(http, { manager, authenticator: createJwtAuthenticator({ secrets: [secret] }) });
+        await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+        const { port } = http.address() as AddressInfo;
+        const stop = async () => {
+          await streamz.close();
+          http.closeAllConnections();
+          await new Promise<void>((resolve) => http.close(() => resolve()));
+          await manager.close();
+          await storeFactory.close();
+        };
+        return { url: `ws://127.0.0.1:${port}`, stop };
+      }),
+    );
+    let next = 0;
+    return harness(
+      () => createWsProvider(instances[next++ % instances.length]!.url, { token }),
+      async () => {
+        await Promise.all(instances.map((instance) => instance.stop()));
+        await dropSchema(postgresUrl, schema);
+      },
+    );
+  },
+};
+
+/**
+ * Every configuration the integration suite runs against (`describe.each(configurations)`). The
+ * PostgreSQL + Redis one runs where both answer (test/support/services.ts says what is skipped, and
+ * fails under CI when one is down).
+ */
+export const configurations: Configuration[] = [
+  inProcMemory,
+  inProcLevel,
+  wsLevel,
+  ...(postgres.url !== undefined && redis.url !== undefined ? [wsPostgresRedis] : []),
+];
+
+/** The configurations whose store implements the data lifecycle (docs/lifecycle.md); store/postgres does not yet. */
+export const lifecycleConfigurations: Configuration[] = configurations.filter((configuration) => configuration !== wsPostgresRedis);

@@ -11,6 +11,7 @@ import {
   StreamsError,
   uncheckedPayloadBytes,
 } from "../../api/internal/index.js";
+import { forClient } from "../conceal.js";
 import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
 import { checkMetadataSize, checkPayloadSize } from "./limits.js";
@@ -87,9 +88,7 @@ async function commit(publish: PublishItem, context: HandlerContext): Promise<Se
   return status;
 }
 
-/** StreamsErrors go back as they are; anything else is a bug, logged and reported as `internal`. */
+/** What the client learns of a failed publish: protocol errors as they are, anything from below concealed (docs/limits.md). */
 function failure(error: unknown, context: HandlerContext): StreamsError {
-  if (error instanceof StreamsError) return error;
-  context.logger.error({ err: error, storeId: context.storeId, op: "publish" }, "publish failed");
-  return new StreamsError("internal", "internal error in publish", { cause: error });
+  return forClient(error, context.logger, { storeId: context.storeId, op: "publish" });
 }
