@@ -103,6 +103,7 @@ const ROWS: Row[] = [
   row("raw ws upload (acked, 16 in flight)", RAW_UPLOAD),
   row("raw ws download", RAW_DOWNLOAD),
   row("durable produce, inproc", measure("produce", ["inproc", RECORDS, 100, 1]), { level: RAW_WRITE, target: ratio(0.8) }),
+  row("produce during a sweep of 1M expired entries (% of no sweep)", measure("sweep-while-producing", [1_000_000, 400, 100, 200], 300_000), { target: atLeast(80) }),
   row("durable produce, inproc, 4 segments", measure("produce", ["inproc", RECORDS, 100, 4]), { level: RAW_WRITE }),
   row("durable produce, ws", PRODUCE_WS, { level: RAW_WRITE, ws: RAW_UPLOAD, target: ratio(0.8) }),
   row("durable produce, ws, 4 segments", measure("produce", ["ws", RECORDS, 100, 4]), { level: RAW_WRITE, ws: RAW_UPLOAD }),

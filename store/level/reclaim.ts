@@ -4,7 +4,7 @@ import { numberKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { decodeBatch } from "./values.js";
 
 /** Batches deleted per LevelDB write: small, so produce's writes never wait long behind one. */
-const RECLAIM_CHUNK = 128;
+const RECLAIM_CHUNK = 32;
 /** Entries removed since the last compaction that make the next one worth its I/O. */
 const COMPACT_AFTER_ENTRIES = 50_000;
 
