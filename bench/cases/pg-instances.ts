@@ -1,8 +1,8 @@
 // Durable produce and publish on PostgreSQL through `instances` real `streamkit serve` processes
 // sharing one schema and a Redis bus, clients spread evenly over them (docs/deployment.md, sizing).
 // Arguments: mode (produce | publish), instances, total records, then for produce the segments
-// (batches of 100, one stream per segment) and for publish the calls in flight (one segment each
-// publisher group: a segment per instance, so the instances never contend for one segment's head).
+// (batches of 100, one stream per segment) and for publish the calls in flight (a space and segment
+// per instance: writers of one space serialize on its position row, docs/deployment.md).
 import { randomUUID } from "node:crypto";
 import { createClient, type StreamsClient } from "../../pkg/client/index.js";
 import { signToken } from "../../pkg/server/index.js";
@@ -39,7 +39,7 @@ async function measure(clients: StreamsClient[], storeId: string): Promise<void>
   const publisher = async (client: StreamsClient, segment: string, count: number): Promise<void> => {
     while (issued < count) {
       issued++;
-      await client.publish(storeId, "bench", segment, payload);
+      await client.publish(storeId, `bench-${segment}`, segment, payload);
     }
   };
   await Promise.all(Array.from({ length: width }, (_, i) => publisher(clientOf(i), `warmup-${i % instances}`, 2_000)));
@@ -48,7 +48,7 @@ async function measure(clients: StreamsClient[], storeId: string): Promise<void>
   report({
     value: perSecond(total, timing.ms),
     unit: "ops/s",
-    detail: `${instances} serve process(es), PostgreSQL + Redis, ${width} in flight, a segment per process, ${cpuPerOp(timing, total)}`,
+    detail: `${instances} serve process(es), PostgreSQL + Redis, ${width} in flight, a space per process, ${cpuPerOp(timing, total)}`,
   });
 }
 

@@ -13,7 +13,13 @@ const MINTED_TTL_SEC = 3600;
 
 /** How to reach the server and authenticate; shared by every verb that talks to one. */
 export const SERVER_FLAGS = {
-  url: { type: "string", value: "<url>", env: "STREAMKIT_URL", description: `Server base URL (ws:, wss:, http:, https:). Default ${DEFAULT_URL}.` },
+  url: {
+    type: "string",
+    multiple: true,
+    value: "<url>",
+    env: "STREAMKIT_URL",
+    description: `Server base URL (ws:, wss:, http:, https:). Repeat it or separate with commas for several instances: the client fails over between them. Default ${DEFAULT_URL}.`,
+  },
   token: { type: "string", value: "<jwt>", env: "STREAMKIT_TOKEN", description: "Bearer token (see `streamkit token`)." },
   "data-dir": {
     ...SIGNING_FLAGS["data-dir"],
@@ -32,7 +38,7 @@ export const STORE_FLAGS = {
 /** The parsed server flags of a verb (its other flags may be there too). */
 export interface ServerArgs {
   readonly flags: {
-    readonly url: string | undefined;
+    readonly url: readonly string[];
     readonly token: string | undefined;
     readonly "data-dir": string | undefined;
     readonly config: string | undefined;
@@ -71,14 +77,19 @@ export function nameOf(value: string, what: string): string {
   return value;
 }
 
-/** The server's base URL, checked: ws:, wss:, http: or https:. */
-export function serverUrl(value: string | undefined): URL {
-  const text = value ?? DEFAULT_URL;
+/** One server base URL, checked: ws:, wss:, http: or https:. */
+function serverUrl(text: string): URL {
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (url === undefined || !["ws:", "wss:", "http:", "https:"].includes(url.protocol)) {
     throw new UsageError(`--url: must be a ws:, wss:, http: or https: URL, got ${JSON.stringify(text)}`);
   }
   return url;
+}
+
+/** The server base URLs of `--url` (repeated, comma-separated, or both), checked; the default when none. */
+export function serverUrls(values: readonly string[]): URL[] {
+  const texts = values.flatMap((value) => value.split(",")).map((text) => text.trim()).filter((text) => text !== "");
+  return (texts.length === 0 ? [DEFAULT_URL] : texts).map(serverUrl);
 }
 
 /**
@@ -103,27 +114,29 @@ export interface ConnectOptions {
 }
 
 /** A dial's failure as the verb reports it: where it could not connect, or why the server refused. */
-function dialFailure(url: string, error: StreamsError, tokenGiven: boolean): StreamsError {
+function dialFailure(urls: readonly string[], url: string | undefined, error: StreamsError, tokenGiven: boolean): StreamsError {
   if (error.kind === "unauthenticated" && !tokenGiven) {
     return new StreamsError("unauthenticated", `${error.message} (give a token with --token or STREAMKIT_TOKEN, or --data-dir of a local dev server)`);
   }
   if (!error.transient) return error;
-  return new StreamsError(error.kind, `cannot reach ${url}: ${error.message}`, { details: error.details });
+  const where = urls.length === 1 ? `cannot reach ${urls[0]}` : `cannot reach any of ${urls.join(", ")} (last: ${url ?? "no address"})`;
+  return new StreamsError(error.kind, `${where}: ${error.message}`, { details: error.details });
 }
 
 /**
- * A client over WebSocket to `--url`. A dial that keeps failing aborts the verb with the dial's
- * error rather than leaving it waiting; a refused token does so at once.
+ * A client over WebSocket to `--url` (one of them, failing over to the others). Dials that keep
+ * failing — DIAL_ATTEMPTS per address in a row — abort the verb with the last dial's error rather
+ * than leaving it waiting; a refused token does so at once.
  */
 async function connect(server: ServerArgs, context: VerbContext, options: ConnectOptions): Promise<StreamsClient> {
-  const url = serverUrl(server.flags.url).href.replace(/\/$/, "");
+  const urls = serverUrls(server.flags.url).map((url) => url.href.replace(/\/$/, ""));
   const token = await tokenSource(server, options.scope, context);
-  const provider: WsProvider = createWsProvider(url, {
+  const provider: WsProvider = createWsProvider(urls, {
     token,
-    onDialFailure: (error, attempt) => {
+    onDialFailure: (error, attempt, url) => {
       const connectedBefore = provider.state.status === "reconnecting";
-      const givingUp = !error.transient || (attempt >= DIAL_ATTEMPTS && !(options.keepRetrying === true && connectedBefore));
-      if (givingUp) context.abort(dialFailure(url, error, token !== undefined));
+      const givingUp = !error.transient || (attempt >= DIAL_ATTEMPTS * urls.length && !(options.keepRetrying === true && connectedBefore));
+      if (givingUp) context.abort(dialFailure(urls, url, error, token !== undefined));
     },
   });
   return createClient(provider);

@@ -1,5 +1,5 @@
 import { type ErrorKind, isErrorKind, StreamsError } from "../../api/index.js";
-import { SERVER_FLAGS, serverUrl, tokenSource } from "./connect.js";
+import { SERVER_FLAGS, serverUrls, tokenSource } from "./connect.js";
 import { OUTPUT_FLAGS, wantsTable } from "./listing.js";
 import { formatJson } from "./output.js";
 import { defineVerb } from "./run.js";
@@ -49,6 +49,22 @@ async function answerError(url: URL, response: Response): Promise<StreamsError> 
   return new StreamsError(kind, `GET ${url.href} answered ${response.status}: ${message}`, { details: { status: response.status } });
 }
 
+/**
+ * The status of the first instance that can be reached, trying the `--url` addresses in order: an
+ * instance that cannot be reached (or is shutting down, 503) passes the question on to the next.
+ */
+async function firstStatus(urls: readonly URL[], token: string | undefined, signal: AbortSignal): Promise<unknown> {
+  for (const [index, url] of urls.entries()) {
+    try {
+      return await fetchStatus(url, token, signal);
+    } catch (error) {
+      const last = index === urls.length - 1;
+      if (last || !(error instanceof StreamsError) || error.kind !== "unavailable") throw error;
+    }
+  }
+  throw new TypeError("no --url to ask");
+}
+
 async function fetchStatus(url: URL, token: string | undefined, signal: AbortSignal): Promise<unknown> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -77,7 +93,8 @@ export const statusVerb = defineVerb({
   help: {
     usage: "status [flags]",
     about: [
-      "Fetches GET /api/status from the server's HTTP listener (the --url host and port) and prints it:",
+      "Fetches GET /api/status from the server's HTTP listener (the --url host and port; with several,",
+      "the first that answers) and prints it:",
       "as tables on a terminal, as JSON otherwise (or as --output says). Sends the token, if any, as a",
       "bearer token; a token minted from --data-dir gets the streamkit::admin scope.",
     ],
@@ -85,11 +102,11 @@ export const statusVerb = defineVerb({
     examples: ["streamkit status", "streamkit status --url http://10.0.0.5:8080 --token $ADMIN_TOKEN -o json | jq .connections"],
   },
   async run({ flags: values, fromEnv }, context) {
-    const url = statusUrl(serverUrl(values.url));
+    const urls = serverUrls(values.url).map(statusUrl);
     const table = wantsTable(values.output, context.stdoutIsTty);
     const source = await tokenSource({ flags: values, fromEnv }, ADMIN_SCOPE, context);
     const token = typeof source === "function" ? await source() : source;
-    const status = await fetchStatus(url, token, context.signal);
+    const status = await firstStatus(urls, token, context.signal);
     await context.out(table ? formatStatus(status) : formatJson(status, context.stdoutIsTty));
     return 0;
   },
