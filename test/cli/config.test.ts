@@ -84,6 +84,7 @@ describe("config sources and precedence", () => {
         upgradeTimeoutMs: 10_000,
         idleTtlMs: 300_000,
         idleCheckIntervalMs: 60_000,
+        retentionSweepIntervalMs: 60_000,
         maxOpenStores: 0,
         shutdownTimeoutMs: 10_000,
       },
@@ -184,6 +185,7 @@ describe("config sources and precedence", () => {
       "limits.upgradeTimeoutMs": ["6000", 6000],
       "limits.idleTtlMs": ["1000", 1000],
       "limits.idleCheckIntervalMs": ["500", 500],
+      "limits.retentionSweepIntervalMs": ["30000", 30_000],
       "limits.maxOpenStores": ["64", 64],
       "limits.shutdownTimeoutMs": ["2500", 2500],
     };

@@ -38,6 +38,8 @@ export interface LimitsConfig {
   upgradeTimeoutMs: number;
   /** 0 turns idle eviction off. */
   idleTtlMs: number;
+  /** How often each open store's retention is enforced (docs/lifecycle.md); 0 turns the sweeper off. */
+  retentionSweepIntervalMs: number;
   idleCheckIntervalMs: number;
   /** 0: derived from the descriptor limit. */
   maxOpenStores: number;
@@ -171,6 +173,12 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     upgradeTimeoutMs: integer({ defaultValue: 10_000, min: 100, max: HOUR_MS, description: "Time a WebSocket upgrade has to be authenticated and accepted." }),
     idleTtlMs: integer({ defaultValue: 300_000, min: 0, max: 24 * HOUR_MS, description: "Close a store unused this long (0: never)." }),
     idleCheckIntervalMs: integer({ defaultValue: 60_000, min: 100, max: HOUR_MS, description: "How often idle stores are looked for." }),
+    retentionSweepIntervalMs: integer({
+      defaultValue: 60_000,
+      min: 0,
+      max: 24 * HOUR_MS,
+      description: "How often each open store's retention is enforced (0: never; docs/lifecycle.md).",
+    }),
     maxOpenStores: integer({
       defaultValue: 0,
       min: 0,
