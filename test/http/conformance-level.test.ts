@@ -8,6 +8,9 @@ import { logEntry, runCli, type ServeProcess } from "../cli/child.js";
 /**
  * The Durable Streams project's published conformance suite against a real `streamkit serve` on
  * LevelDB, with anonymous requests granted every store (docs/http.md).
+ *
+ * A long keep-alive: the suite checks 100,000 bytes one `expect` at a time, which can block its
+ * process past the 5 s default while the server closes the idle connection its next request reuses.
  */
 let serve: ServeProcess;
 let dataDir: string;
@@ -15,7 +18,7 @@ let baseUrl = "";
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "streamkit-ds-"));
-  serve = runCli(["serve", "--port", "0", "--data-dir", dataDir, "--log-pretty", "false", "--anonymous-scopes", "streamkit::*"]);
+  serve = runCli(["serve", "--port", "0", "--data-dir", dataDir, "--log-pretty", "false", "--anonymous-scopes", "streamkit::*", "--keep-alive-timeout-ms", "60000"]);
   baseUrl = (await logEntry(serve, "listening")).url as string;
 }, 30_000);
 

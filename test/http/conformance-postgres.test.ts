@@ -10,6 +10,9 @@ import { postgres, skipping } from "../support/services.js";
 /**
  * The Durable Streams conformance suite against a real `streamkit serve` on PostgreSQL with the
  * PostgreSQL bus (docs/http.md): the HTTP gateway works on every backend.
+ *
+ * A long keep-alive: the suite checks 100,000 bytes one `expect` at a time, which can block its
+ * process past the 5 s default while the server closes the idle connection its next request reuses.
  */
 const url = postgres.url;
 const schema = randomSchema("sk_http");
@@ -22,7 +25,7 @@ describe.skipIf(skipping(postgres, "the Durable Streams conformance suite on Pos
     dataDir = await mkdtemp(join(tmpdir(), "streamkit-ds-pg-"));
     serve = runCli([
       "serve",
-      ...["--port", "0", "--data-dir", dataDir, "--log-pretty", "false", "--anonymous-scopes", "streamkit::*"],
+      ...["--port", "0", "--data-dir", dataDir, "--log-pretty", "false", "--anonymous-scopes", "streamkit::*", "--keep-alive-timeout-ms", "60000"],
       ...["--store", "postgres", "--postgres-url", url ?? "", "--postgres-schema", schema, "--postgres-pool-max", "4", "--bus", "postgres"],
     ]);
     baseUrl = (await logEntry(serve, "listening")).url as string;
