@@ -118,9 +118,9 @@ describe("admin endpoints: actions", () => {
   });
 
   it("reset a store's circuit: a store that failed to open is tried again at once", async () => {
-    const server = await servers.start({}, { store: "level" });
+    // One database per store, so that a plain file where the store's directory belongs makes every open fail.
+    const server = await servers.start({}, { store: "level", levelLayout: "per-store" });
     const storeId = crypto.randomUUID();
-    // A plain file where the store's LevelDB directory belongs makes every open fail.
     const blocker = join(servers.dir(), "data", storeId);
     await writeFile(blocker, "not a database");
     const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));

@@ -155,6 +155,8 @@ describe.skipIf(skip)("three streamkit serve processes sharing PostgreSQL and Re
     ];
     await registered.until(() => seenByWorkers >= 2, "both workers registered");
 
+    // The observer's instance asks the instances it has heard of: wait until it heard of both others.
+    await heardOthers(instances[2]!);
     const inventories: WorkerInventory[] = [];
     const observed = new Conditions();
     const observer = await c.subscribeWorkers(storeId, {}, (inventory) => {
@@ -177,21 +179,8 @@ describe.skipIf(skip)("three streamkit serve processes sharing PostgreSQL and Re
       stale: boolean;
     }
     const [a] = instances as [Instance];
-    let listed: Listed[] = [];
-    let self: { address: string | null } | undefined;
-    // Instances announce themselves every few seconds; the status is polled (bounded) until both others were heard.
-    await bounded(
-      (async () => {
-        for (;;) {
-          const status = (await (await fetch(`${a.url}/api/status`)).json()) as { instance: { address: string | null }; instances: Listed[] };
-          [listed, self] = [status.instances, status.instance];
-          if (listed.length >= 2) return;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      })(),
-      () => `two other instances in /api/status, got ${JSON.stringify(listed)}`,
-      20_000,
-    );
+    const status = (await heardOthers(a)) as { instance: { address: string | null }; instances: Listed[] };
+    const [listed, self] = [status.instances, status.instance];
     expect(self?.address).toBe(a.url);
     expect(listed.map((instance) => instance.address).sort()).toEqual(instances.slice(1).map((instance) => instance.url).sort());
     for (const instance of listed) {
@@ -269,3 +258,23 @@ describe.skipIf(skip)("three streamkit serve processes sharing PostgreSQL and Re
     }
   });
 });
+
+/**
+ * `/api/status` of `instance` once it lists the two other instances: instances announce themselves
+ * every few seconds, so the status is polled (bounded) until both were heard.
+ */
+async function heardOthers(instance: Instance): Promise<{ instances: unknown[] }> {
+  let status: { instances: unknown[] } = { instances: [] };
+  await bounded(
+    (async () => {
+      for (;;) {
+        status = (await (await fetch(`${instance.url}/api/status`)).json()) as { instances: unknown[] };
+        if (status.instances.length >= 2) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })(),
+    () => `two other instances in /api/status, got ${JSON.stringify(status.instances)}`,
+    20_000,
+  );
+  return status;
+}
