@@ -57,19 +57,28 @@ export async function readRange(
 
 /**
  * Waits until the stream's own segment has an entry after its current head (data or the closing
- * marker); resolves false when `signal` ends the wait first. A fork waits for its own appends only.
+ * marker); resolves false as soon as `signal` ends the wait, without waiting for the read to wind
+ * down. A fork waits for its own appends only.
  */
 export async function waitForAppend(client: StreamsClient, view: StreamView, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return false;
-  const query = { space: view.ref.space, segment: view.ref.segment, minSequence: view.head + 1, follow: true, signal };
+  const stop = new AbortController();
+  const query = { space: view.ref.space, segment: view.ref.segment, minSequence: view.head + 1, follow: true, signal: stop.signal };
+  const entries = client.consumeSegment(view.ref.storeId, query)[Symbol.asyncIterator]();
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<boolean>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
   try {
-    for await (const entry of client.consumeSegment(view.ref.storeId, query)) {
-      void entry;
-      return true;
-    }
-  } catch (error) {
-    if (signal.aborted) return false;
-    throw error;
+    const appended = entries.next().then(
+      (result) => result.done !== true,
+      () => false,
+    );
+    return await Promise.race([appended, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    stop.abort();
+    void entries.return?.().catch(() => undefined);
   }
-  return false;
 }
