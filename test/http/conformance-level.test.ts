@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runConformanceTests } from "@durable-streams/server-conformance-tests";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, vi } from "vitest";
 import { logEntry, runCli, type ServeProcess } from "../cli/child.js";
 
 /**
@@ -27,6 +27,10 @@ afterAll(async () => {
   await serve.exit();
   await rm(dataDir, { recursive: true, force: true });
 });
+
+// The suite's long-poll cases wait out a server long-poll (10 s) and then write and read again; on two
+// busy cores running the whole suite, 30 s per case proved too tight once.
+vi.setConfig({ testTimeout: 60_000 });
 
 runConformanceTests({
   get baseUrl() {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runConformanceTests } from "@durable-streams/server-conformance-tests";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, vi } from "vitest";
 import { logEntry, runCli, type ServeProcess } from "../cli/child.js";
 import { dropSchema, randomSchema } from "../support/pg-schema.js";
 import { postgres, skipping } from "../support/services.js";
@@ -14,6 +14,10 @@ import { postgres, skipping } from "../support/services.js";
  * A long keep-alive: the suite checks 100,000 bytes one `expect` at a time, which can block its
  * process past the 5 s default while the server closes the idle connection its next request reuses.
  */
+// The suite's long-poll cases wait out a server long-poll (10 s) and then write and read again; on two
+// busy cores running the whole suite, 30 s per case proved too tight once.
+vi.setConfig({ testTimeout: 60_000 });
+
 const url = postgres.url;
 const schema = randomSchema("sk_http");
 let serve: ServeProcess | undefined;
