@@ -49,7 +49,8 @@ async function forkPoint(context: RequestContext, source: StreamView, fork: Fork
 }
 
 /** Whether an existing stream matches a create request (idempotent PUT). */
-function sameConfig(meta: StreamMeta, closed: boolean, view: StreamView, wanted: Omit<StreamMeta, "base" | "createdAt" | "refs" | "life">, fork?: ForkRequest): boolean {
+function sameConfig(view: StreamView, closed: boolean, wanted: Omit<StreamMeta, "base" | "createdAt" | "refs" | "life">, fork?: ForkRequest): boolean {
+  const { meta } = view;
   if (mediaType(meta.contentType) !== mediaType(wanted.contentType)) return false;
   if (meta.ttlSeconds !== wanted.ttlSeconds || meta.expiresAt !== wanted.expiresAt) return false;
   if (view.closed !== closed) return false;
@@ -91,7 +92,7 @@ export async function createStream(context: RequestContext): Promise<void> {
       throw error;
     });
     if (existing !== undefined) {
-      if (!sameConfig(existing.meta, closed, existing, wanted, fork)) throw new HttpProblem(409, "the stream exists with other settings");
+      if (!sameConfig(existing, closed, wanted, fork)) throw new HttpProblem(409, "the stream exists with other settings");
       describe(response, existing);
       response.statusCode = 200;
       response.end();
