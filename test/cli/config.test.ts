@@ -224,7 +224,7 @@ describe("config sources and precedence", () => {
   it("reads per-space retention defaults from the file, and refuses bad names and bounds", async () => {
     const file = await writeJson("retention.json", { retention: { audit: { maxAgeMs: 86_400_000 }, metrics: { maxEntriesPerSegment: 1000, maxBytesPerSegment: 0 } } });
     expect((await load(["--config", file])).config.retention).toEqual({ audit: { maxAgeMs: 86_400_000 }, metrics: { maxEntriesPerSegment: 1000 } });
-    const problems = async (retention: unknown): Promise<string[]> => problemsOf(load(["--config", await writeJson("bad.json", { retention })]));
+    const problems = async (retention: unknown): Promise<readonly string[]> => problemsOf(load(["--config", await writeJson("bad.json", { retention })]));
     expect(await problems({ audit: { maxAgeMs: -1 } })).toEqual([expect.stringMatching(/^retention: .*audit\.maxAgeMs.* \(from .*bad\.json\)$/)]);
     expect(await problems({ audit: { maxAge: 1 } })).toEqual([expect.stringMatching(/^retention: .*audit\.maxAge.*not a retention field/)]);
     expect(await problems({ "": { maxAgeMs: 1 } })).toEqual([expect.stringMatching(/^retention: space "": /)]);
