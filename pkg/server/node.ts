@@ -15,6 +15,7 @@ import { forClient } from "./conceal.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
 import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
+import { secondsSince } from "./metrics/timings.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import type { WorkersRollCall } from "./live/workers-roll-call.js";
@@ -223,6 +224,7 @@ export class StoreNode implements Node, AsyncDisposable {
       bus: this.#bus,
       nodeId: this.#nodeId,
       notifyCommitted: (status) => this.#notifier.committed(status),
+      timeCommit: (commit) => this.#timeCommit(commit),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       deleteStore: () => this.#deleteStore(open),
@@ -246,6 +248,17 @@ export class StoreNode implements Node, AsyncDisposable {
       },
       liveTails: this.#liveTails,
     };
+  }
+
+  #timeCommit<T>(commit: Promise<T>): Promise<T> {
+    const observer = this.#observer;
+    if (observer.commitTimed === undefined) return commit;
+    const start = performance.now();
+    commit.then(
+      () => observer.commitTimed?.(this.storeId, secondsSince(start)),
+      () => undefined, // a failed commit is the caller's to handle; it is not timed
+    );
+    return commit;
   }
 
   /** Deletes the store from outside any stream (operator API): every open stream ends with `not_found`. */

@@ -15,7 +15,7 @@ const schema = randomSchema();
 function postgresHarness(connectionString: string): StoreHarness {
   const make = async () =>
     createPostgresStoreFactoryWith({ connectionString, schema, nodeId: "conformance", pool: { max: 4 } }, { leaseClock: "local" });
-  return { features: { reopen: true, durable: true }, createFactory: make, reopenFactory: make };
+  return { features: { reopen: true, durable: true, lifecycle: true }, createFactory: make, reopenFactory: make };
 }
 
 if (!skipping(postgres, "store conformance: postgres") && url !== undefined) {

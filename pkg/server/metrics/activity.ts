@@ -1,6 +1,7 @@
 import type { ErrorKind, LeaseResult, StreamsError } from "../../api/index.js";
 import type { EvictionReason, ServerObserver, StreamObserver } from "./observer.js";
 import { type ActivityRecorder, StreamMeter, type StreamRole } from "./stream-meter.js";
+import type { TimingSink } from "./timings.js";
 
 /** Entries and payload bytes that went through one store (or the whole instance). */
 export interface TrafficTotals {
@@ -78,6 +79,7 @@ export class ServerActivity implements ServerObserver {
   #subscriptions = 0;
   #workers = 0;
   readonly #recorder: ActivityRecorder;
+  readonly #timings = new Set<TimingSink>();
 
   constructor(options: ServerActivityOptions = {}) {
     this.#recentLimit = options.recentErrors ?? 50;
@@ -90,7 +92,23 @@ export class ServerActivity implements ServerObserver {
       consumed: (storeId, entries, bytes) => this.#traffic(storeId, "entriesConsumed", "bytesConsumed", entries, bytes),
       leaseResult: (storeId, key, result) => this.#leaseResult(storeId, key, result),
       closed: (storeId, op, role, error, clientGone) => this.#closed(storeId, op, role, error, clientGone),
+      requestTimed: (op, seconds) => {
+        for (const sink of this.#timings) sink.request(op, seconds);
+      },
+      followLag: (seconds) => {
+        for (const sink of this.#timings) sink.followLag(seconds);
+      },
     };
+  }
+
+  /** Hands every duration heard from now on to `sink` (the Prometheus histograms); returns the removal. */
+  addTimingSink(sink: TimingSink): () => void {
+    this.#timings.add(sink);
+    return () => this.#timings.delete(sink);
+  }
+
+  commitTimed(_storeId: string, seconds: number): void {
+    for (const sink of this.#timings) sink.commit(seconds);
   }
 
   streamStarted(storeId: string): StreamObserver {
