@@ -331,6 +331,8 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await Promise.allSettled(this.#running);
+    // The sweeper's timer holds the node: left running, every closed node would stay in memory (and sweep a closed store).
+    await this.#sweeper?.close();
     await this.#liveTails.close();
     await this.#workers?.close();
     await this.#store.close();
