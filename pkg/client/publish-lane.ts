@@ -12,6 +12,7 @@ import {
   type SegmentStatus,
   StreamsError,
 } from "../api/internal/index.js";
+import { retryDelay } from "../api/internal/index.js";
 import { startTimer } from "../api/internal/timer.js";
 import { callFailure } from "./abort.js";
 import { onAbort } from "./abort-listeners.js";
@@ -37,8 +38,9 @@ const BATCH_OVERHEAD_BYTES = 64;
 const MAX_IDLE_LANES = 8;
 
 /** An upper bound of a publish's encoded size in a batch (UTF-8 takes at most 3 bytes per UTF-16 unit). */
-function encodedSizeBound({ space, segment, payload, metadata }: PublishRequest): number {
+function encodedSizeBound({ space, segment, payload, metadata, producer }: PublishRequest): number {
   let bytes = 48 + 3 * (space.length + segment.length) + payload.byteLength;
+  if (producer !== undefined) bytes += 64 + 3 * producer.id.length;
   if (metadata !== undefined) for (const [key, value] of Object.entries(metadata)) bytes += 10 + 3 * (key.length + value.length);
   return bytes;
 }
@@ -51,6 +53,8 @@ interface LaneOwner {
   idle(lane: PublishLane): void;
   /** A call waits on the lane again. */
   busy(lane: PublishLane): void;
+  /** Idempotent publishes the broken lane left unanswered, in the order sent: to be sent again. */
+  retry(calls: LaneCall[], error: StreamsError): void;
 }
 
 /** One publish waiting for its answer. Settles once; an abort settles it early (its answer is then dropped). */
@@ -60,6 +64,8 @@ class LaneCall {
   #reject!: (error: unknown) => void;
   #settled = false;
   #release: () => void = () => undefined;
+  /** Times the call was sent again after its lane broke. */
+  retries = 0;
 
   constructor(
     readonly request: PublishRequest,
@@ -72,6 +78,10 @@ class LaneCall {
     if (signal !== undefined) {
       this.#release = onAbort(signal, () => this.fail(cancelledError(signal)));
     }
+  }
+
+  get settled(): boolean {
+    return this.#settled;
   }
 
   answer(status: SegmentStatus): void {
@@ -91,8 +101,11 @@ class LaneCall {
 }
 
 /** A publish as an item of a publish_batch. */
-function batchItem({ space, segment, payload, metadata }: PublishRequest): PublishItem {
-  return metadata === undefined ? { space, segment, payload } : { space, segment, payload, metadata };
+function batchItem({ space, segment, payload, metadata, producer }: PublishRequest): PublishItem {
+  const item: PublishItem = { space, segment, payload };
+  if (metadata !== undefined) item.metadata = metadata;
+  if (producer !== undefined) item.producer = producer;
+  return item;
 }
 
 /**
@@ -132,23 +145,23 @@ class PublishLane {
     return this.#accepting;
   }
 
-  /** The first publish's answer (sent with the stream's open). */
-  first(request: PublishRequest, signal: AbortSignal | undefined): Promise<SegmentStatus> {
-    const call = this.#call(request, signal);
+  /** Waits for the first publish's answer (sent with the stream's open). */
+  first(call: LaneCall): void {
+    this.#busy();
     this.#sent.push([call]);
-    return call.promise;
   }
 
-  publish(request: PublishRequest, signal: AbortSignal | undefined): Promise<SegmentStatus> {
+  /** Sends the call with those made together with it. */
+  publish(call: LaneCall): void {
     this.#connection.assertOpen();
+    const { request } = call;
     assertTransmittable(request);
-    const call = this.#call(request, signal);
+    this.#busy();
     const bytes = encodedSizeBound(request);
     if (this.#outbox.length >= MAX_PUBLISH_BATCH || BATCH_OVERHEAD_BYTES + this.#outboxBytes + bytes > this.#maxBatchBytes) this.#flush();
     this.#outbox.push(call);
     this.#outboxBytes += bytes;
     if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
-    return call.promise;
   }
 
   /** Half-closes the lane if no call waits; resolves once the server has ended it. */
@@ -162,12 +175,11 @@ class PublishLane {
     return this.#sent.length === 0 && this.#outbox.length === 0;
   }
 
-  #call(request: PublishRequest, signal: AbortSignal | undefined): LaneCall {
+  #busy(): void {
     if (this.#idleTimer !== undefined) {
       this.#stopIdleTimer();
       this.#owner.busy(this);
     }
-    return new LaneCall(request, signal);
   }
 
   /** Sends the calls made together: one publish alone, several as a publish_batch. */
@@ -251,7 +263,20 @@ class PublishLane {
     this.#outboxBytes = 0;
     if (calls.length === 0) return;
     this.#stream.cancel();
-    for (const call of calls) call.fail(callFailure(error, call.signal, this.#connection.closed));
+    // An idempotent publish is sent again after a dropped connection: the server stores it once
+    // and answers a repeat with the first acknowledgement (docs/protocol.md, Idempotent publish).
+    const retried: LaneCall[] = [];
+    let retryError: StreamsError | undefined;
+    for (const call of calls) {
+      const failure = callFailure(error, call.signal, this.#connection.closed);
+      if (call.request.producer !== undefined && failure.kind === "unavailable" && !this.#connection.closed && !call.settled) {
+        retried.push(call);
+        retryError = failure;
+      } else {
+        call.fail(failure);
+      }
+    }
+    if (retryError !== undefined) this.#owner.retry(retried, retryError);
   }
 
   #stopIdleTimer(): void {
@@ -273,6 +298,11 @@ export class PublishLanes {
   readonly #lanes = new Map<string, PublishLane>();
   /** Lanes no call waits on, the one idle longest first. */
   readonly #idle = new Set<PublishLane>();
+  /**
+   * Per store, calls waiting to be sent again after a lane broke, and the publishes made since:
+   * they go out together, in order, so a producer's publishes to a segment keep their order.
+   */
+  readonly #retrying = new Map<string, LaneCall[]>();
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -280,9 +310,35 @@ export class PublishLanes {
 
   publish(storeId: string, request: PublishRequest, signal: AbortSignal | undefined): Promise<SegmentStatus> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
+    const waiting = this.#retrying.get(storeId);
+    if (waiting !== undefined) {
+      this.#connection.assertOpen();
+      assertTransmittable(request);
+      const call = new LaneCall(request, signal);
+      waiting.push(call);
+      return call.promise;
+    }
+    const call = new LaneCall(request, signal);
+    this.#send(storeId, call);
+    return call.promise;
+  }
+
+  /** Sends a call on the store's lane, opening one if needed; a call that cannot be sent fails. */
+  #send(storeId: string, call: LaneCall): void {
+    try {
+      this.#route(storeId, call);
+    } catch (error) {
+      call.fail(callFailure(error, call.signal, this.#connection.closed));
+    }
+  }
+
+  #route(storeId: string, call: LaneCall): void {
     const lane = this.#lanes.get(storeId);
-    if (lane?.accepting === true) return lane.publish(request, signal);
-    const opened: PublishLane = new PublishLane(this.#connection, storeId, request, {
+    if (lane?.accepting === true) {
+      lane.publish(call);
+      return;
+    }
+    const opened: PublishLane = new PublishLane(this.#connection, storeId, call.request, {
       closing: (closed) => {
         this.#idle.delete(closed);
         if (this.#lanes.get(storeId) === closed) this.#lanes.delete(storeId);
@@ -293,9 +349,31 @@ export class PublishLanes {
         if (this.#idle.size > MAX_IDLE_LANES) this.#idle.values().next().value?.end();
       },
       busy: (busy) => this.#idle.delete(busy),
+      retry: (calls, error) => this.#retry(storeId, calls, error),
     });
     this.#lanes.set(storeId, opened);
-    return opened.first(request, signal);
+    opened.first(call);
+  }
+
+  /** Sends the calls again after the retry policy's delay (none the first time), with what was published meanwhile. */
+  #retry(storeId: string, calls: LaneCall[], error: StreamsError): void {
+    const policy = this.#connection.retry;
+    const retries = Math.max(...calls.map((call) => ++call.retries));
+    if (retries > policy.maxAttempts) {
+      for (const call of calls) call.fail(error);
+      return;
+    }
+    const waiting = this.#retrying.get(storeId);
+    if (waiting !== undefined) {
+      waiting.unshift(...calls);
+      return;
+    }
+    this.#retrying.set(storeId, calls);
+    startTimer(() => {
+      const due = this.#retrying.get(storeId) ?? [];
+      this.#retrying.delete(storeId);
+      for (const call of due) if (!call.settled) this.#send(storeId, call);
+    }, retryDelay(policy, retries - 1), { unref: false });
   }
 
   /** Ends idle lanes and waits for the server to end them, so closing the client does not cut them. */

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Record } from "../../pkg/api/index.js";
-import type { Store, StoreFactory, StoreFeatures } from "../types.js";
+import type { Store, StoreFactory, StoreFeatures, StoreOptions } from "../types.js";
 import { describeLeaseConformance } from "./leases.js";
 import { describeLifecycleConformance } from "./lifecycle.js";
+import { describeProducerConformance } from "./producers.js";
 import { describeReadConformance } from "./reads.js";
 import { bytes, clockAt, collect, expectCommitOrder, failure, payloads, records } from "./support.js";
 import { describeWriteConformance } from "./writes.js";
@@ -14,8 +15,8 @@ import { describeWriteConformance } from "./writes.js";
  */
 export interface StoreHarness {
   readonly features: StoreFeatures;
-  /** A factory over fresh, empty data. */
-  createFactory(): Promise<StoreFactory>;
+  /** A factory over fresh, empty data, its stores opened with `options`. */
+  createFactory(options?: StoreOptions): Promise<StoreFactory>;
   /**
    * A new factory over the same data as `factory` (whose stores are closed), as a restarted process
    * would make. Defaults to `factory` itself, for backends whose data lives in the factory.
@@ -228,6 +229,17 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
     describeLeaseConformance({ features: harness.features, store: () => store, reopen, open });
 
     describeLifecycleConformance({ features: harness.features, store: () => store, reopen, open });
+
+    describeProducerConformance({
+      features: harness.features,
+      store: () => store,
+      reopen,
+      openBounded: async (maxProducers) => {
+        const bounded = await harness.createFactory({ maxProducers });
+        factories.push(bounded);
+        return open(randomUUID(), bounded);
+      },
+    });
 
     describe("large reads", () => {
       const total = 20_000;

@@ -1,4 +1,4 @@
 import { runStoreConformance } from "../conformance/index.js";
 import { createMemoryStoreFactory } from "./index.js";
 
-runStoreConformance("memory", { features: { reopen: true, durable: false, lifecycle: true }, createFactory: async () => createMemoryStoreFactory() });
+runStoreConformance("memory", { features: { reopen: true, durable: false, lifecycle: true }, createFactory: async (options) => createMemoryStoreFactory(options) });

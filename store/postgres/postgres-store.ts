@@ -1,7 +1,7 @@
 import type { LeaseResult, Record, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
 import { AbstractStore } from "../abstract-store.js";
 import type { LeaseDecision } from "../leases.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures } from "../types.js";
+import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions } from "../types.js";
 import type { StoreContext } from "./context.js";
 import { type LeaseClock, PostgresLeases } from "./leases.js";
 import * as reads from "./reads.js";
@@ -18,8 +18,8 @@ export class PostgresStore extends AbstractStore {
   readonly #commits: GroupCommit;
   readonly #leases: PostgresLeases;
 
-  constructor(context: StoreContext, leaseClock: LeaseClock) {
-    super(context.storeId, FEATURES);
+  constructor(context: StoreContext, leaseClock: LeaseClock, options: StoreOptions = {}) {
+    super(context.storeId, FEATURES, options);
     this.#context = context;
     this.#commits = new GroupCommit(context);
     this.#leases = new PostgresLeases(context, leaseClock);
