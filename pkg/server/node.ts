@@ -15,11 +15,12 @@ import { forClient } from "./conceal.js";
 import { dispatch, type HandlerContext } from "./handlers/index.js";
 import type { Logger } from "../api/logger.js";
 import { noopObserver, type ServerObserver, type StreamObserver, teeStreamObserver } from "./metrics/observer.js";
+import { secondsSince } from "./metrics/timings.js";
 import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
-import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
+import { type LiveTailStats, type LiveTailTotals, LiveTails } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
 import type { Node } from "./types.js";
@@ -137,6 +138,11 @@ export class StoreNode implements Node, AsyncDisposable {
     return this.#liveTails.stats();
   }
 
+  /** The live tails summed: followers, window bytes, fell-behind and the like (operator status, metrics). */
+  liveTailTotals(): LiveTailTotals {
+    return this.#liveTails.totals();
+  }
+
   get openStreams(): number {
     return this.#open.size;
   }
@@ -218,6 +224,7 @@ export class StoreNode implements Node, AsyncDisposable {
       bus: this.#bus,
       nodeId: this.#nodeId,
       notifyCommitted: (status) => this.#notifier.committed(status),
+      timeCommit: (commit) => this.#timeCommit(commit),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       deleteStore: () => this.#deleteStore(open),
@@ -241,6 +248,17 @@ export class StoreNode implements Node, AsyncDisposable {
       },
       liveTails: this.#liveTails,
     };
+  }
+
+  #timeCommit<T>(commit: Promise<T>): Promise<T> {
+    const observer = this.#observer;
+    if (observer.commitTimed === undefined) return commit;
+    const start = performance.now();
+    commit.then(
+      () => observer.commitTimed?.(this.storeId, secondsSince(start)),
+      () => undefined, // a failed commit is the caller's to handle; it is not timed
+    );
+    return commit;
   }
 
   /** Deletes the store from outside any stream (operator API): every open stream ends with `not_found`. */
@@ -313,6 +331,8 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await Promise.allSettled(this.#running);
+    // The sweeper's timer holds the node: left running, every closed node would stay in memory (and sweep a closed store).
+    await this.#sweeper?.close();
     await this.#liveTails.close();
     await this.#workers?.close();
     await this.#store.close();

@@ -1,35 +1,29 @@
-import { describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
 import type { Producer } from "../../pkg/api/index.js";
 import { isRepeatedAck } from "../producers.js";
-import type { Store, StoreFeatures } from "../types.js";
+import type { Store } from "../types.js";
+import type { StoreSuiteContext } from "./context.js";
 import { bytes, collect, failure, payloads, sequences } from "./support.js";
-
-interface ProducerContext {
-  features: StoreFeatures;
-  store(): Store;
-  reopen(closing: Store): Promise<Store>;
-  /** Opens a store with this id from a new factory given `maxProducers`, over the same data where the backend shares it. */
-  openBounded(maxProducers: number): Promise<Store>;
-}
 
 const stamp = (id: string, epoch: number, sequence: number): Producer => ({ id, epoch, sequence });
 
 /** Idempotent publish (docs/design.md, Idempotent publish): a stamped publish is stored once per producer, epoch, sequence and segment. */
-export function describeProducerConformance(context: ProducerContext): void {
+export function describeProducerConformance(context: StoreSuiteContext, openBounded: (maxProducers: number) => Promise<Store>): void {
+  const { describe, it, itIf } = context.suite;
   describe("idempotent publish", () => {
     it("stores a repeated publish once and answers it with the first acknowledgement", async () => {
       const store = context.store();
       const first = await store.publish("s", "g", bytes("a"), { kind: "x" }, stamp("p", 0, 0));
       await store.publish("s", "g", bytes("other"));
       const again = await store.publish("s", "g", bytes("a"), { kind: "x" }, stamp("p", 0, 0));
-      expect(again).toEqual({ ...first, lastSequence: 1, lastTimestamp: first.lastTimestamp });
-      expect(first.lastSequence).toBe(1);
-      expect(isRepeatedAck(again)).toBe(true);
-      expect(isRepeatedAck(first)).toBe(false);
+      assert.deepStrictEqual(again, { ...first, lastSequence: 1, lastTimestamp: first.lastTimestamp });
+      assert.strictEqual(first.lastSequence, 1);
+      assert.strictEqual(isRepeatedAck(again), true);
+      assert.strictEqual(isRepeatedAck(first), false);
       const entries = await collect(store.readSegment({ space: "s", segment: "g" }));
-      expect(payloads(entries)).toEqual(["a", "other"]);
+      assert.deepStrictEqual(payloads(entries), ["a", "other"]);
       // The stamp is stored with the entry: the data is the dedupe state.
-      expect(entries[0]?.metadata).toEqual({ kind: "x", "ds.producer": "p", "ds.epoch": "0", "ds.seq": "0" });
+      assert.deepStrictEqual(entries[0]?.metadata, { kind: "x", "ds.producer": "p", "ds.epoch": "0", "ds.seq": "0" });
     });
 
     it("answers each retried publish of a run with its own acknowledgement", async () => {
@@ -37,11 +31,11 @@ export function describeProducerConformance(context: ProducerContext): void {
       const acks = [];
       for (let sequence = 0; sequence < 5; sequence++) acks.push(await store.publish("s", "g", bytes(`m-${sequence}`), undefined, stamp("p", 3, sequence)));
       const retried = await Promise.all([0, 1, 2, 3, 4].map((sequence) => store.publish("s", "g", bytes(`m-${sequence}`), undefined, stamp("p", 3, sequence))));
-      expect(retried.map((status) => status.lastSequence)).toEqual(acks.map((status) => status.lastSequence));
-      expect(retried.map((status) => status.lastTimestamp)).toEqual(acks.map((status) => status.lastTimestamp));
+      assert.deepStrictEqual(retried.map((status) => status.lastSequence), acks.map((status) => status.lastSequence));
+      assert.deepStrictEqual(retried.map((status) => status.lastTimestamp), acks.map((status) => status.lastTimestamp));
       const next = await store.publish("s", "g", bytes("m-5"), undefined, stamp("p", 3, 5));
-      expect(next.lastSequence).toBe(6);
-      expect(sequences(await collect(store.readSegment({ space: "s", segment: "g" })))).toEqual([1, 2, 3, 4, 5, 6]);
+      assert.strictEqual(next.lastSequence, 6);
+      assert.deepStrictEqual(sequences(await collect(store.readSegment({ space: "s", segment: "g" }))), [1, 2, 3, 4, 5, 6]);
     });
 
     it("stores a publish once when its attempts race", async () => {
@@ -53,23 +47,23 @@ export function describeProducerConformance(context: ProducerContext): void {
         store.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0)),
       ]);
       const stamped = [attempts[0], attempts[2], attempts[3]].map((status) => status?.lastSequence);
-      expect(new Set(stamped).size).toBe(1);
+      assert.strictEqual(new Set(stamped).size, 1);
       const entries = await collect(store.readSegment({ space: "s", segment: "g" }));
-      expect(payloads(entries).sort()).toEqual(["a", "plain"]);
+      assert.deepStrictEqual(payloads(entries).sort(), ["a", "plain"]);
     });
 
     it("fences an epoch older than the producer's latest, and a new epoch starts afresh", async () => {
       const store = context.store();
       await store.publish("s", "g", bytes("e1"), undefined, stamp("p", 1, 7));
       const fenced = await failure(() => store.publish("s", "g", bytes("zombie"), undefined, stamp("p", 0, 8)));
-      expect(fenced.kind).toBe("failed_precondition");
-      expect(fenced.code).toBe("permanent");
-      expect(fenced.message).toMatch(/fenced/);
-      expect(fenced.details).toEqual({ producer: "p", epoch: 1 });
+      assert.strictEqual(fenced.kind, "failed_precondition");
+      assert.strictEqual(fenced.code, "permanent");
+      assert.match(fenced.message, /fenced/);
+      assert.deepStrictEqual(fenced.details, { producer: "p", epoch: 1 });
       const renewed = await store.publish("s", "g", bytes("e2"), undefined, stamp("p", 2, 0));
-      expect(renewed.lastSequence).toBe(2);
-      expect((await failure(() => store.publish("s", "g", bytes("late"), undefined, stamp("p", 1, 8)))).kind).toBe("failed_precondition");
-      expect(payloads(await collect(store.readSegment({ space: "s", segment: "g" })))).toEqual(["e1", "e2"]);
+      assert.strictEqual(renewed.lastSequence, 2);
+      assert.strictEqual((await failure(() => store.publish("s", "g", bytes("late"), undefined, stamp("p", 1, 8)))).kind, "failed_precondition");
+      assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["e1", "e2"]);
     });
 
     it("keeps producers apart per id and per segment", async () => {
@@ -78,7 +72,7 @@ export function describeProducerConformance(context: ProducerContext): void {
       const b = await store.publish("s", "g", bytes("b"), undefined, stamp("q", 0, 0));
       const c = await store.publish("s", "h", bytes("c"), undefined, stamp("p", 0, 0));
       const d = await store.publish("t", "g", bytes("d"), undefined, stamp("p", 0, 0));
-      expect([a, b, c, d].map((status) => status.lastSequence)).toEqual([1, 2, 1, 1]);
+      assert.deepStrictEqual([a, b, c, d].map((status) => status.lastSequence), [1, 2, 1, 1]);
     });
 
     it("refuses a retry of a publish that was never stored once the producer has gone past it", async () => {
@@ -87,9 +81,9 @@ export function describeProducerConformance(context: ProducerContext): void {
       // Sequence 1 failed (it never reached the store); 2 went on.
       await store.publish("s", "g", bytes("2"), undefined, stamp("p", 0, 2));
       const refused = await failure(() => store.publish("s", "g", bytes("1"), undefined, stamp("p", 0, 1)));
-      expect(refused.kind).toBe("failed_precondition");
-      expect(refused.message).toMatch(/was not stored/);
-      expect(payloads(await collect(store.readSegment({ space: "s", segment: "g" })))).toEqual(["0", "2"]);
+      assert.strictEqual(refused.kind, "failed_precondition");
+      assert.match(refused.message, /was not stored/);
+      assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["0", "2"]);
     });
 
     it("finds the acknowledgement of a publish older than those kept in memory", async () => {
@@ -99,45 +93,45 @@ export function describeProducerConformance(context: ProducerContext): void {
       for (let sequence = 1; sequence <= 260; sequence++) publishes.push(store.publish("s", "g", bytes(`m-${sequence}`), undefined, stamp("p", 0, sequence)));
       await Promise.all(publishes);
       const again = await store.publish("s", "g", bytes("first"), undefined, stamp("p", 0, 0));
-      expect(again.lastSequence).toBe(first.lastSequence);
-      expect((await store.segmentStatus("s", "g"))?.lastSequence).toBe(261);
+      assert.strictEqual(again.lastSequence, first.lastSequence);
+      assert.strictEqual((await store.segmentStatus("s", "g"))?.lastSequence, 261);
     });
 
     it("refuses a malformed stamp with invalid_argument", async () => {
       const store = context.store();
       for (const bad of [{ id: "", epoch: 0, sequence: 0 }, { id: "p", epoch: -1, sequence: 0 }, { id: "p", epoch: 0, sequence: 1.5 }, { id: "p" }]) {
-        expect((await failure(() => store.publish("s", "g", bytes("x"), undefined, bad as Producer))).kind).toBe("invalid_argument");
+        assert.strictEqual((await failure(() => store.publish("s", "g", bytes("x"), undefined, bad as Producer))).kind, "invalid_argument");
       }
-      expect(await store.segmentStatus("s", "g")).toBeUndefined();
+      assert.strictEqual(await store.segmentStatus("s", "g"), undefined);
     });
 
     it("keeps exactly-once past its bound on producers: a forgotten state is read again from the data", async () => {
-      const store = await context.openBounded(2);
+      const store = await openBounded(2);
       const acks = new Map<string, number>();
       for (let round = 0; round < 2; round++) {
         for (let producer = 0; producer < 6; producer++) {
           const status = await store.publish("s", `g-${producer % 3}`, bytes(`p${producer}`), undefined, stamp(`p${producer}`, 0, 0));
           if (round === 0) acks.set(`p${producer}`, status.lastSequence);
-          else expect(status.lastSequence).toBe(acks.get(`p${producer}`));
+          else assert.strictEqual(status.lastSequence, acks.get(`p${producer}`));
         }
       }
       for (let segment = 0; segment < 3; segment++) {
-        expect((await store.segmentStatus("s", `g-${segment}`))?.lastSequence).toBe(2);
+        assert.strictEqual((await store.segmentStatus("s", `g-${segment}`))?.lastSequence, 2);
       }
     });
 
-    it.skipIf(!context.features.reopen)("answers a retry after the store is reopened with the first acknowledgement", async () => {
+    itIf(context.features.reopen)("answers a retry after the store is reopened with the first acknowledgement", async () => {
       const store = context.store();
       const first = await store.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0));
       const second = await store.publish("s", "g", bytes("b"), undefined, stamp("p", 0, 1));
       const reopened = await context.reopen(store);
-      expect((await reopened.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0))).lastSequence).toBe(first.lastSequence);
-      expect((await reopened.publish("s", "g", bytes("b"), undefined, stamp("p", 0, 1))).lastSequence).toBe(second.lastSequence);
-      expect((await reopened.publish("s", "g", bytes("c"), undefined, stamp("p", 0, 2))).lastSequence).toBe(3);
+      assert.strictEqual((await reopened.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0))).lastSequence, first.lastSequence);
+      assert.strictEqual((await reopened.publish("s", "g", bytes("b"), undefined, stamp("p", 0, 1))).lastSequence, second.lastSequence);
+      assert.strictEqual((await reopened.publish("s", "g", bytes("c"), undefined, stamp("p", 0, 2))).lastSequence, 3);
       await reopened.publish("s", "g", bytes("d"), undefined, stamp("p", 1, 0));
       const again = await context.reopen(reopened);
-      expect((await failure(() => again.publish("s", "g", bytes("zombie"), undefined, stamp("p", 0, 3)))).kind).toBe("failed_precondition");
-      expect(payloads(await collect(again.readSegment({ space: "s", segment: "g" })))).toEqual(["a", "b", "c", "d"]);
+      assert.strictEqual((await failure(() => again.publish("s", "g", bytes("zombie"), undefined, stamp("p", 0, 3)))).kind, "failed_precondition");
+      assert.deepStrictEqual(payloads(await collect(again.readSegment({ space: "s", segment: "g" }))), ["a", "b", "c", "d"]);
     });
   });
 }

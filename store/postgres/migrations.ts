@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { LIFECYCLE_MIGRATION } from "./migration-lifecycle.js";
 
 /**
  * Versioned schema migrations of the PostgreSQL store (docs/postgres.md). Each entry is applied once,
@@ -51,6 +52,8 @@ const MIGRATIONS: readonly string[] = [
   );
   ${commitGroupFunction()}
   `,
+  // 2: delete, truncate, close, retention and usage (migration-lifecycle.ts).
+  LIFECYCLE_MIGRATION,
 ];
 
 /** The latest schema version this code knows. */
@@ -183,9 +186,10 @@ export const quoted = (schema: string): string => `"${schema}"`;
 /**
  * Brings `schema` to the latest version. Instances starting at once serialize on a transaction-level
  * advisory lock keyed by the schema name, so each migration runs once; needs only the CREATE
- * privilege on the database (or an existing schema owned by the role), never a superuser.
+ * privilege on the database (or an existing schema owned by the role), never a superuser. `upTo`
+ * stops at an older version (tests of an upgrade).
  */
-export async function migrate(pool: Pool, schema: string): Promise<void> {
+export async function migrate(pool: Pool, schema: string, upTo = SCHEMA_VERSION): Promise<void> {
   const client = await pool.connect();
   let failure: unknown;
   try {
@@ -195,7 +199,7 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     if (current > SCHEMA_VERSION) {
       throw new Error(`schema ${schema} is at version ${current}, newer than this streamkit-ts knows (${SCHEMA_VERSION})`);
     }
-    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    for (let version = current + 1; version <= upTo; version++) {
       await client.query((MIGRATIONS[version - 1] as string).replaceAll("{schema}", quoted(schema)));
       await client.query(`INSERT INTO ${quoted(schema)}.migrations (version) VALUES ($1)`, [version]);
     }

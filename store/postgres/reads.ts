@@ -1,4 +1,5 @@
 import { type SegmentStatus, type StoreStatus } from "../../pkg/api/index.js";
+import { segmentOutOfRange, spaceOutOfRange } from "../lifecycle.js";
 import { segmentBounds, spaceBounds } from "../read-bounds.js";
 import type { SegmentRange, SpaceRange, StoredEntry } from "../types.js";
 import { type StoreContext, XID_POSITIONS } from "./context.js";
@@ -19,26 +20,32 @@ interface EntryRow {
   metadata: string | null;
 }
 
-const COLUMNS = "e.position, sg.segment, e.sequence, e.ts, e.trx_id, e.trx_node, e.trx_number, e.payload, e.metadata";
+const COLUMNS = "e.position, e.segment, e.sequence, e.ts, e.trx_id, e.trx_node, e.trx_number, e.payload, e.metadata";
 
 /**
  * A segment's entries in sequence order, one keyset query per chunk. Sequences of a segment commit in
- * order under its row lock, so a reader resuming after sequence n never misses a later commit.
+ * order under its row lock, so a reader resuming after sequence n never misses a later commit. Each
+ * query also reads the segment's first kept sequence: rows below it are removed (their deletion may
+ * still be pending), and a read that would resume below it fails `out_of_range` (docs/lifecycle.md),
+ * unless it began from the start (no minSequence), which starts at the first kept entry.
  */
 export async function* readSegmentChunks(context: StoreContext, range: SegmentRange): AsyncIterableIterator<StoredEntry[]> {
   const bounds = segmentBounds(range);
   if (bounds.empty) return;
   const { schema, storeId } = context;
-  const sql = `SELECT ${COLUMNS} FROM ${schema}.spaces sp
+  const sql = `SELECT sg.first_sequence AS kept_from, ${COLUMNS} FROM ${schema}.spaces sp
     JOIN ${schema}.segments sg ON sg.space_id = sp.id
-    JOIN ${schema}.entries e ON e.segment_id = sg.id
-    WHERE sp.store_id = $1 AND sp.space = $2 AND sg.segment = $3 AND e.sequence >= $4 AND e.sequence <= $5 AND e.ts >= $6 AND e.ts <= $7
-    ORDER BY e.sequence LIMIT $8`;
+    LEFT JOIN LATERAL (SELECT x.*, sg.segment FROM ${schema}.entries x
+      WHERE x.segment_id = sg.id AND x.sequence >= greatest($4, sg.first_sequence) AND x.sequence <= $5 AND x.ts >= $6 AND x.ts <= $7
+      ORDER BY x.sequence LIMIT $8) e ON true
+    WHERE sp.store_id = $1 AND sp.space = $2 AND sg.segment = $3
+    ORDER BY e.sequence`;
   let from = bounds.minSequence;
+  let fromStart = (range.minSequence ?? 0) === 0;
   let left = bounds.limit;
   while (left > 0) {
     const size = Math.min(CHUNK, left);
-    const rows = await query<EntryRow>(context, "read segment", sql, [
+    const rows = await query<KeptRow & Partial<EntryRow>>(context, "read segment", sql, [
       storeId,
       range.space,
       range.segment,
@@ -48,45 +55,71 @@ export async function* readSegmentChunks(context: StoreContext, range: SegmentRa
       bounds.maxTimestamp,
       size,
     ]);
-    if (rows.length === 0) return;
-    const chunk = rows.map((row) => toEntry(range.space, row));
+    const keptFrom = Number(rows[0]?.kept_from ?? 0);
+    if (!fromStart && from < keptFrom) throw segmentOutOfRange(range.space, range.segment, from, keptFrom);
+    fromStart = false;
+    const entries = rows.filter((row): row is KeptRow & EntryRow => row.position !== null && row.position !== undefined);
+    if (entries.length === 0) return;
+    const chunk = entries.map((row) => toEntry(range.space, row));
     yield chunk;
-    if (rows.length < size) return;
-    left -= rows.length;
+    if (entries.length < size) return;
+    left -= entries.length;
     from = (chunk.at(-1) as StoredEntry).sequence + 1;
   }
+}
+
+/** The first kept sequence or position that comes with a read's rows. */
+interface KeptRow {
+  kept_from: string;
 }
 
 /**
  * A space's entries in commit order (position order), one keyset query per chunk. In "xid" ordering
  * the read stops below the oldest running transaction's positions: everything there has committed
- * or never will, so nothing can appear later behind what was read.
+ * or never will, so nothing can appear later behind what was read. Entries below their segment's
+ * first kept sequence are skipped; a read resuming before the space's first kept position fails
+ * `out_of_range` (docs/lifecycle.md).
  */
 export async function* readSpaceChunks(context: StoreContext, range: SpaceRange): AsyncIterableIterator<StoredEntry[]> {
   const bounds = spaceBounds(range);
   if (bounds.empty) return;
   const { schema, storeId } = context;
   const visible =
-    context.ordering === "xid" ? `AND e.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${XID_POSITIONS}` : "";
-  const sql = `SELECT ${COLUMNS} FROM ${schema}.spaces sp
-    JOIN ${schema}.entries e ON e.space_id = sp.id
-    JOIN ${schema}.segments sg ON sg.id = e.segment_id
-    WHERE sp.store_id = $1 AND sp.space = $2 AND e.position > $3 ${visible} AND e.ts >= $4 AND e.ts <= $5
-    ORDER BY e.position LIMIT $6`;
+    context.ordering === "xid" ? `AND x.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${XID_POSITIONS}` : "";
+  const sql = `SELECT sp.first_position AS kept_from, ${COLUMNS} FROM ${schema}.spaces sp
+    LEFT JOIN LATERAL (SELECT x.*, xs.segment FROM ${schema}.entries x JOIN ${schema}.segments xs ON xs.id = x.segment_id
+      WHERE x.space_id = sp.id AND x.position > greatest($3, sp.first_position - 1) ${visible} AND x.sequence >= xs.first_sequence
+        AND x.ts >= $4 AND x.ts <= $5
+      ORDER BY x.position LIMIT $6) e ON true
+    WHERE sp.store_id = $1 AND sp.space = $2
+    ORDER BY e.position`;
   let after = bounds.afterPosition;
+  let first = true;
   let left = bounds.limit;
   while (left > 0) {
     const size = Math.min(CHUNK, left);
-    const rows = await query<EntryRow>(context, "read space", sql, [storeId, range.space, after, bounds.minTimestamp, bounds.maxTimestamp, size]);
-    if (rows.length === 0) return;
-    const chunk = rows.map((row) => toEntry(range.space, row));
+    const rows = await query<KeptRow & Partial<EntryRow>>(context, "read space", sql, [
+      storeId,
+      range.space,
+      after,
+      bounds.minTimestamp,
+      bounds.maxTimestamp,
+      size,
+    ]);
+    const keptFrom = Number(rows[0]?.kept_from ?? 1);
+    if (first && after > 0 && after + 1 < keptFrom) throw spaceOutOfRange(range.space, keptFrom);
+    first = false;
+    const entries = rows.filter((row): row is KeptRow & EntryRow => row.position !== null && row.position !== undefined);
+    if (entries.length === 0) return;
+    const chunk = entries.map((row) => toEntry(range.space, row));
     yield chunk;
-    if (rows.length < size) return;
-    left -= rows.length;
+    if (entries.length < size) return;
+    left -= entries.length;
     after = (chunk.at(-1) as StoredEntry).position;
   }
 }
 
+/** The latest kept entry of a segment. */
 export async function peek(context: StoreContext, space: string, segment: string): Promise<StoredEntry | undefined> {
   const { schema, storeId } = context;
   const rows = await query<EntryRow>(
@@ -94,9 +127,9 @@ export async function peek(context: StoreContext, space: string, segment: string
     "peek",
     `SELECT ${COLUMNS} FROM ${schema}.spaces sp
       JOIN ${schema}.segments sg ON sg.space_id = sp.id
-      JOIN ${schema}.entries e ON e.segment_id = sg.id
-      WHERE sp.store_id = $1 AND sp.space = $2 AND sg.segment = $3
-      ORDER BY e.sequence DESC LIMIT 1`,
+      JOIN LATERAL (SELECT x.*, sg.segment FROM ${schema}.entries x
+        WHERE x.segment_id = sg.id AND x.sequence >= sg.first_sequence ORDER BY x.sequence DESC LIMIT 1) e ON true
+      WHERE sp.store_id = $1 AND sp.space = $2 AND sg.segment = $3`,
     [storeId, space, segment],
   );
   return rows[0] === undefined ? undefined : toEntry(space, rows[0]);
@@ -108,28 +141,38 @@ interface HeadRow {
   first_timestamp: string;
   last_sequence: string;
   last_timestamp: string;
+  closed: boolean;
+  deleted: boolean;
 }
 
-/** Heads of a space's segments (or of one), sorted; a segment row left by a refused first batch has none. */
+/**
+ * Heads of a space's segments (or of one), sorted; a segment row left by a refused first batch has
+ * none. A listing leaves tombstones out; asked by name, a deleted segment's status is its tombstone.
+ */
 export async function segmentStatuses(context: StoreContext, space: string, segment?: string): Promise<SegmentStatus[]> {
   const { schema, storeId } = context;
   const rows = await query<HeadRow>(
     context,
     "segment status",
-    `SELECT sg.segment, sg.first_sequence, sg.first_timestamp, sg.last_sequence, sg.last_timestamp
+    `SELECT sg.segment, sg.first_sequence, sg.first_timestamp, sg.last_sequence, sg.last_timestamp, sg.closed, sg.deleted
       FROM ${schema}.spaces sp JOIN ${schema}.segments sg ON sg.space_id = sp.id
-      WHERE sp.store_id = $1 AND sp.space = $2 AND sg.last_sequence > 0 AND ($3::text IS NULL OR sg.segment = $3)
+      WHERE sp.store_id = $1 AND sp.space = $2 AND sg.last_sequence > 0 AND ($3::text IS NULL AND NOT sg.deleted OR sg.segment = $3)
       ORDER BY sg.segment`,
     [storeId, space, segment ?? null],
   );
-  return rows.map((row) => ({
-    space,
-    segment: row.segment,
-    firstSequence: Number(row.first_sequence),
-    firstTimestamp: Number(row.first_timestamp),
-    lastSequence: Number(row.last_sequence),
-    lastTimestamp: Number(row.last_timestamp),
-  }));
+  return rows.map((row) => {
+    const status: SegmentStatus = {
+      space,
+      segment: row.segment,
+      firstSequence: Number(row.first_sequence),
+      firstTimestamp: Number(row.first_timestamp),
+      lastSequence: Number(row.last_sequence),
+      lastTimestamp: Number(row.last_timestamp),
+    };
+    if (row.closed) status.closed = true;
+    if (row.deleted) status.deleted = true;
+    return status;
+  });
 }
 
 export async function listSpaces(context: StoreContext): Promise<string[]> {
@@ -138,7 +181,7 @@ export async function listSpaces(context: StoreContext): Promise<string[]> {
     context,
     "list spaces",
     `SELECT sp.space FROM ${schema}.spaces sp
-      WHERE sp.store_id = $1 AND EXISTS (SELECT 1 FROM ${schema}.segments sg WHERE sg.space_id = sp.id AND sg.last_sequence > 0)
+      WHERE sp.store_id = $1 AND EXISTS (SELECT 1 FROM ${schema}.segments sg WHERE sg.space_id = sp.id AND sg.last_sequence > 0 AND NOT sg.deleted)
       ORDER BY sp.space`,
     [storeId],
   );
@@ -154,10 +197,11 @@ export async function storeStatus(context: StoreContext): Promise<StoreStatus> {
   const rows = await query<{ space: string; segments: string; entries: string; last_timestamp: string }>(
     context,
     "status",
-    `SELECT sp.space, count(*) AS segments, sum(sg.last_sequence - sg.first_sequence + 1) AS entries, max(sg.last_timestamp) AS last_timestamp
+    `SELECT sp.space, count(*) FILTER (WHERE NOT sg.deleted) AS segments,
+        coalesce(sum(sg.last_sequence - sg.first_sequence + 1) FILTER (WHERE NOT sg.deleted), 0) AS entries, max(sg.last_timestamp) AS last_timestamp
       FROM ${schema}.spaces sp JOIN ${schema}.segments sg ON sg.space_id = sp.id
       WHERE sp.store_id = $1 AND sg.last_sequence > 0
-      GROUP BY sp.space ORDER BY sp.space`,
+      GROUP BY sp.space HAVING count(*) FILTER (WHERE NOT sg.deleted) > 0 ORDER BY sp.space`,
     [storeId],
   );
   return {

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { type Record, type SegmentStatus, sequenceConflict } from "../../pkg/api/internal/index.js";
+import { failedPrecondition, type Record, type SegmentStatus, sequenceConflict } from "../../pkg/api/internal/index.js";
 import type { ProduceChain } from "../types.js";
 import { type StoreContext, XID_POSITIONS } from "./context.js";
 import { databaseError } from "./outage.js";
@@ -21,7 +21,7 @@ interface QueuedBatch {
 }
 
 interface CommitRow {
-  r_outcome: "ok" | "conflict" | "chain";
+  r_outcome: "ok" | "conflict" | "closed" | "chain";
   r_expected: string | null;
   r_actual: string | null;
   r_first_sequence: string | null;
@@ -250,6 +250,11 @@ function settle(unit: readonly QueuedBatch[], row: CommitRow | undefined): void 
     return;
   }
   if (row.r_outcome === "conflict") return head.reject(sequenceConflict(Number(row.r_expected), Number(row.r_actual)));
+  if (row.r_outcome === "closed") {
+    const error = failedPrecondition(`segment ${head.segment} of space ${head.space} is closed`);
+    for (const queued of unit) queued.reject(error);
+    return;
+  }
   // 'chain': an earlier batch of this chain failed in the same group, and marked the chain.
   head.reject(head.chain?.failure);
 }

@@ -120,8 +120,19 @@ describe("operator endpoints", () => {
       return parseMetrics(body);
     };
     const before = await scrape();
-    expect(before.get("streamkit_entries_produced_total")).toBe(0);
+    expect(before.get("streamkit_produced_entries_total")).toBe(0);
     expect(before.get("streamkit_connections")).toBe(0);
+    // Every label set is there from the first scrape, at 0, so rate() and alerts see it before it first moves.
+    expect(before.get('streamkit_errors_total{kind="sequence_conflict"}')).toBe(0);
+    expect(before.get('streamkit_errors_total{kind="internal"}')).toBe(0);
+    expect(before.get('streamkit_streams_total{op="consume_space"}')).toBe(0);
+    expect(before.get('streamkit_streams_open{op="subscribe_workers"}')).toBe(0);
+    expect(before.get('streamkit_node_evictions_total{reason="capacity"}')).toBe(0);
+    expect(before.get('streamkit_request_duration_seconds_count{op="peek"}')).toBe(0);
+    expect(before.get("streamkit_commit_duration_seconds_count")).toBe(0);
+    expect(before.get("streamkit_follow_lag_seconds_count")).toBe(0);
+    const buildInfo = [...before].filter(([name]) => name.startsWith("streamkit_build_info{"));
+    expect(buildInfo).toEqual([[expect.stringMatching(/version="\d+\.\d+\.\d+.*",node_version="v\d+/), 1]]);
     // Process metrics are there; their value counts CPU since the registry was made, in clock ticks, so it may still be 0.
     expect(before.get("process_cpu_user_seconds_total")).toBeGreaterThanOrEqual(0);
 
@@ -136,10 +147,10 @@ describe("operator endpoints", () => {
 
       const after = await scrape();
       const payload = records(1, 4, "abc").reduce((sum, record) => sum + record.payload.byteLength, 0);
-      expect(after.get("streamkit_entries_produced_total")).toBe(5);
-      expect(after.get("streamkit_bytes_produced_total")).toBe(payload + 5);
-      expect(after.get("streamkit_entries_consumed_total")).toBe(4);
-      expect(after.get("streamkit_bytes_consumed_total")).toBe(payload);
+      expect(after.get("streamkit_produced_entries_total")).toBe(5);
+      expect(after.get("streamkit_produced_bytes_total")).toBe(payload + 5);
+      expect(after.get("streamkit_consumed_entries_total")).toBe(4);
+      expect(after.get("streamkit_consumed_bytes_total")).toBe(payload);
       expect(after.get('streamkit_streams_total{op="produce"}')).toBe(2);
       expect(after.get('streamkit_streams_total{op="publish"}')).toBe(1);
       expect(after.get('streamkit_streams_total{op="consume_segment"}')).toBe(1);
@@ -156,6 +167,38 @@ describe("operator endpoints", () => {
       for (const name of ["streamkit_subscriptions", "streamkit_leases_held", "streamkit_workers", "streamkit_circuit_opens_total"]) {
         expect(after.get(name), name).toBe(0);
       }
+      // Two committed batches and a publish reached the store (the conflicting batch failed there, untimed).
+      expect(after.get("streamkit_commit_duration_seconds_count")).toBe(2);
+      expect(after.get('streamkit_commit_duration_seconds_bucket{le="+Inf"}')).toBe(2);
+      expect(after.get("streamkit_commit_duration_seconds_sum")).toBeGreaterThan(0);
+      // One timed request per produce batch (the conflicting one answered by its error) and publish, and per read's first answer.
+      expect(after.get('streamkit_request_duration_seconds_count{op="produce"}')).toBe(2);
+      expect(after.get('streamkit_request_duration_seconds_count{op="publish"}')).toBe(1);
+      expect(after.get('streamkit_request_duration_seconds_count{op="consume_segment"}')).toBe(1);
+      expect(after.get('streamkit_request_duration_seconds_count{op="peek"}')).toBe(0);
+      expect(after.get("streamkit_follow_lag_seconds_count")).toBe(0); // a read of history is not lag
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("/metrics times a follow's live entries from their commit", async () => {
+    const server = await servers.start();
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    const scrape = async () => parseMetrics((await call<string>(`${server.url}/metrics`)).body);
+    try {
+      const follow = client.consumeSegment(storeId, { space: "orders", segment: "o-1", follow: true })[Symbol.asyncIterator]();
+      const first = follow.next();
+      // An empty segment: the follow's first answer is caught_up, so once it is timed the follow is live.
+      await eventually(scrape, (m) => m.get('streamkit_request_duration_seconds_count{op="consume_segment"}') === 1, "the follow's caught_up");
+      expect((await scrape()).get("streamkit_follow_lag_seconds_count")).toBe(0);
+      await client.publish(storeId, "orders", "o-1", bytes("live"));
+      expect((await first).value).toMatchObject({ sequence: 1 });
+      const after = await scrape();
+      expect(after.get("streamkit_follow_lag_seconds_count")).toBe(1);
+      expect(after.get('streamkit_follow_lag_seconds_bucket{le="+Inf"}')).toBe(1);
+      await follow.return?.();
     } finally {
       await client.close();
     }
@@ -171,8 +214,8 @@ describe("operator endpoints", () => {
       await client.close();
     }
     const metricsOf = async (url: string) => parseMetrics((await call<string>(`${url}/metrics`)).body);
-    expect((await metricsOf(first.url)).get("streamkit_entries_produced_total")).toBe(1);
-    expect((await metricsOf(second.url)).get("streamkit_entries_produced_total")).toBe(0);
+    expect((await metricsOf(first.url)).get("streamkit_produced_entries_total")).toBe(1);
+    expect((await metricsOf(second.url)).get("streamkit_produced_entries_total")).toBe(0);
   });
 
   it("serves the dashboard at / and /dashboard with its script and style", async () => {

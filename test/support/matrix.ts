@@ -160,5 +160,5 @@ export const configurations: Configuration[] = [
   ...(postgres.url !== undefined && redis.url !== undefined ? [wsPostgresRedis] : []),
 ];
 
-/** The configurations whose store implements the data lifecycle (docs/lifecycle.md); store/postgres does not yet. */
-export const lifecycleConfigurations: Configuration[] = configurations.filter((configuration) => configuration !== wsPostgresRedis);
+/** The configurations whose store implements the data lifecycle (docs/lifecycle.md): all of them. */
+export const lifecycleConfigurations: Configuration[] = configurations;

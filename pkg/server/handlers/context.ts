@@ -17,6 +17,8 @@ export interface HandlerContext {
   readonly nodeId: string;
   /** Tells every instance a commit happened (coalesced; never waits or fails). */
   notifyCommitted(status: SegmentStatus): void;
+  /** Times a store commit for the metrics (streamkit_commit_duration_seconds); returns it unchanged. */
+  timeCommit<T>(commit: Promise<T>): Promise<T>;
   readonly logger: Logger;
   /**
    * Deletes the whole store (docs/lifecycle.md): ends the store's other streams on this node with

@@ -54,7 +54,7 @@ export async function handleProduce(request: ProduceRequest, context: HandlerCon
       const bytes = checkBatch(batch, context);
       // The batch stays in memory until it commits: charged to the connection meanwhile.
       const release = context.reserve(bytes);
-      const commit = context.store.produce(request.space, request.segment, batch.records, chain);
+      const commit = context.timeCommit(context.store.produce(request.space, request.segment, batch.records, chain));
       commit.then(
         (status) => {
           release();

@@ -84,7 +84,7 @@ function resultOf(publish: PublishItem, context: HandlerContext): Promise<Publis
 async function commit(publish: PublishItem, context: HandlerContext): Promise<SegmentStatus> {
   checkPayloadSize(publish.payload, "payload", context.limits);
   checkMetadataSize(publish.metadata, "metadata", context.limits);
-  const status = await context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined, publish.producer ?? undefined);
+  const status = await context.timeCommit(context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined, publish.producer ?? undefined));
   // A repeated publish (stored by an earlier attempt) commits nothing new.
   if (!isRepeatedAck(status)) context.notifyCommitted(status);
   return status;

@@ -1,6 +1,7 @@
 import type { ErrorKind, LeaseResult, StreamsError } from "../../api/index.js";
 import type { EvictionReason, ServerObserver, StreamObserver } from "./observer.js";
 import { type ActivityRecorder, StreamMeter, type StreamRole } from "./stream-meter.js";
+import type { TimingSink } from "./timings.js";
 
 /** Entries and payload bytes that went through one store (or the whole instance). */
 export interface TrafficTotals {
@@ -39,7 +40,7 @@ export interface ActivitySnapshot extends TrafficTotals {
 export interface ServerActivityOptions {
   /** How many errors `recentErrors()` keeps. Default 50. */
   recentErrors?: number;
-  /** A store's traffic counts are forgotten after this long without traffic. Default 15 min. */
+  /** A store's traffic counts are forgotten after this long without traffic, or when its node is closed. Default 15 min. */
   forgetStoreAfterMs?: number;
 }
 
@@ -78,6 +79,7 @@ export class ServerActivity implements ServerObserver {
   #subscriptions = 0;
   #workers = 0;
   readonly #recorder: ActivityRecorder;
+  readonly #timings = new Set<TimingSink>();
 
   constructor(options: ServerActivityOptions = {}) {
     this.#recentLimit = options.recentErrors ?? 50;
@@ -90,7 +92,23 @@ export class ServerActivity implements ServerObserver {
       consumed: (storeId, entries, bytes) => this.#traffic(storeId, "entriesConsumed", "bytesConsumed", entries, bytes),
       leaseResult: (storeId, key, result) => this.#leaseResult(storeId, key, result),
       closed: (storeId, op, role, error, clientGone) => this.#closed(storeId, op, role, error, clientGone),
+      requestTimed: (op, seconds) => {
+        for (const sink of this.#timings) sink.request(op, seconds);
+      },
+      followLag: (seconds) => {
+        for (const sink of this.#timings) sink.followLag(seconds);
+      },
     };
+  }
+
+  /** Hands every duration heard from now on to `sink` (the Prometheus histograms); returns the removal. */
+  addTimingSink(sink: TimingSink): () => void {
+    this.#timings.add(sink);
+    return () => this.#timings.delete(sink);
+  }
+
+  commitTimed(_storeId: string, seconds: number): void {
+    for (const sink of this.#timings) sink.commit(seconds);
   }
 
   streamStarted(storeId: string): StreamObserver {
@@ -101,8 +119,11 @@ export class ServerActivity implements ServerObserver {
     this.#error(storeId, "open", error);
   }
 
-  nodeEvicted(_storeId: string, reason: EvictionReason): void {
+  nodeEvicted(storeId: string, reason: EvictionReason): void {
     increment(this.#evictions, reason);
+    // A closed store has no traffic to rate: kept, a server with many tenants would hold an entry
+    // for every store it ever served until forgetStoreAfterMs (docs/tenants.md).
+    this.#stores.delete(storeId);
   }
 
   circuitOpened(_storeId: string): void {
@@ -123,7 +144,7 @@ export class ServerActivity implements ServerObserver {
     };
   }
 
-  /** Traffic totals per store that had traffic recently (stores quiet for `forgetStoreAfterMs` are dropped). */
+  /** Traffic totals per open store that had traffic recently (stores quiet for `forgetStoreAfterMs` or closed are dropped). */
   storeTraffic(now = Date.now()): Map<string, TrafficTotals> {
     const traffic = new Map<string, TrafficTotals>();
     for (const [storeId, store] of this.#stores) {

@@ -31,6 +31,8 @@ export interface ServerObserver {
   nodeEvicted(storeId: string, reason: EvictionReason): void;
   /** A store id's circuit breaker opened (after the threshold of failed opens, or a failed trial). */
   circuitOpened(storeId: string): void;
+  /** A store commit (produce batch or publish) took `seconds` until durable (fsync included). */
+  commitTimed?(storeId: string, seconds: number): void;
 }
 
 const ignore = (): void => undefined;

@@ -1,8 +1,11 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ERROR_KINDS } from "../../api/index.js";
 import type { BusStats } from "../../../bus/types.js";
 import { openDescriptors } from "../descriptors.js";
 import type { NodeInfo, OpenStoresInfo } from "../node-manager.js";
 import type { ActivitySnapshot, ServerActivity } from "./activity.js";
+import type { EvictionReason } from "./observer.js";
+import { STREAM_OPS } from "./timings.js";
 
 /** What the metrics read at each scrape. */
 export interface MetricsSources {
@@ -20,7 +23,21 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Also collect prom-client's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** `version` label of streamkit_build_info. Default "unknown". */
+  version?: string;
 }
+
+const EVICTION_REASONS: readonly EvictionReason[] = ["idle", "removed", "capacity"];
+
+/**
+ * Bucket bounds in seconds. Commits and requests: from a group-committed batch (sub-millisecond)
+ * to a stalled disk or database; follow lag reaches further, since a slow reader falls behind.
+ */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Every label value in `values` present from the first scrape, at 0 (absent series break rate() and alerts). */
+const withZeros = (values: readonly string[], counts: Counts): Counts => ({ ...Object.fromEntries(values.map((value) => [value, 0])), ...counts });
 
 type Counts = { readonly [label: string]: number };
 
@@ -54,8 +71,25 @@ function storeGauge(registry: Registry, name: string, help: string, nodes: () =>
   });
 }
 
+/** A counter per open store (label `store`), from its node; stores it reads undefined for are left out. */
+function storeCounter(registry: Registry, name: string, help: string, nodes: () => readonly NodeInfo[], read: (node: NodeInfo) => number | undefined): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ["store"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of nodes()) {
+        const value = read(node);
+        if (value !== undefined) this.inc({ store: node.storeId }, value);
+      }
+    },
+  });
+}
+
 /** A labelled counter whose values live elsewhere. */
-function externalCounters(registry: Registry, name: string, help: string, label: string, read: () => Counts): void {
+function externalCounters(registry: Registry, name: string, help: string, label: string, values: readonly string[], read: () => Counts): void {
   new Counter({
     name,
     help,
@@ -63,7 +97,7 @@ function externalCounters(registry: Registry, name: string, help: string, label:
     registers: [registry],
     collect() {
       this.reset();
-      for (const [value, count] of Object.entries(read())) this.inc({ [label]: value }, count);
+      for (const [value, count] of Object.entries(withZeros(values, read()))) this.inc({ [label]: value }, count);
     },
   });
 }
@@ -98,15 +132,15 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
     registers: [registry],
     collect() {
       this.reset();
-      for (const [op, count] of Object.entries(snapshot().streamsOpen)) this.set({ op }, count);
+      for (const [op, count] of Object.entries(withZeros(STREAM_OPS, snapshot().streamsOpen))) this.set({ op }, count);
     },
   });
-  externalCounters(registry, "streamkit_streams_total", "Logical streams opened, by operation.", "op", () => snapshot().streamsTotal);
-  counter("streamkit_entries_produced_total", "Entries committed by produce and publish.", (s) => s.entriesProduced);
-  counter("streamkit_bytes_produced_total", "Payload bytes committed by produce and publish.", (s) => s.bytesProduced);
-  counter("streamkit_entries_consumed_total", "Entries sent to readers.", (s) => s.entriesConsumed);
-  counter("streamkit_bytes_consumed_total", "Payload bytes sent to readers.", (s) => s.bytesConsumed);
-  externalCounters(registry, "streamkit_errors_total", "Streams that ended with an error, by error kind (client cancellations excluded).", "kind", () => snapshot().errors);
+  externalCounters(registry, "streamkit_streams_total", "Logical streams opened, by operation.", "op", STREAM_OPS, () => snapshot().streamsTotal);
+  counter("streamkit_produced_entries_total", "Entries committed by produce and publish.", (s) => s.entriesProduced);
+  counter("streamkit_produced_bytes_total", "Payload bytes committed by produce and publish.", (s) => s.bytesProduced);
+  counter("streamkit_consumed_entries_total", "Entries sent to readers.", (s) => s.entriesConsumed);
+  counter("streamkit_consumed_bytes_total", "Payload bytes sent to readers.", (s) => s.bytesConsumed);
+  externalCounters(registry, "streamkit_errors_total", "Streams that ended with an error, by error kind (client cancellations excluded).", "kind", ERROR_KINDS, () => snapshot().errors);
   gauge("streamkit_nodes_open", "Store nodes open on this instance.", () => manager?.nodes().length ?? 0);
   storeGauge(registry, "streamkit_store_entries", "Kept entries of each open store (docs/lifecycle.md).", () => manager?.nodes() ?? [], (node) => node.usage?.entries);
   storeGauge(registry, "streamkit_store_bytes", "Bytes each open store's data takes (files of a level store).", () => manager?.nodes() ?? [], (node) => node.usage?.bytes);
@@ -114,13 +148,59 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
   gauge("streamkit_open_stores", "Stores open, opening or closing, against streamkit_max_open_stores.", () => manager?.openStores?.().openStores ?? 0);
   gauge("streamkit_max_open_stores", "Most stores open at once (maxOpenStores).", () => manager?.openStores?.().maxOpenStores ?? 0);
   gauge("streamkit_descriptors_open", "File descriptors this process has open (Linux).", () => openDescriptors() ?? 0);
-  externalCounters(registry, "streamkit_node_evictions_total", "Nodes closed by idle eviction, an explicit remove or to make room under maxOpenStores, by reason.", "reason", () => snapshot().evictions);
+  externalCounters(registry, "streamkit_node_evictions_total", "Nodes closed by idle eviction, an explicit remove or to make room under maxOpenStores, by reason.", "reason", EVICTION_REASONS, () => snapshot().evictions);
   counter("streamkit_circuit_opens_total", "Times a store's circuit breaker opened.", (s) => s.circuitOpens);
   externalCounter(registry, "streamkit_bus_published_total", "Messages handed to the bus.", () => bus?.stats.published ?? 0);
   externalCounter(registry, "streamkit_bus_dropped_total", "Messages the bus dropped (queue full or connection down).", () => bus?.stats.dropped ?? 0);
+  const nodes = () => manager?.nodes() ?? [];
+  // Per store, only where something was followed: an instance of 10,000 quiet stores adds no series.
+  const tails = (read: (totals: NodeInfo["liveTails"]) => number) => (node: NodeInfo) =>
+    node.liveTails.tails > 0 || node.liveTails.joins > 0 ? read(node.liveTails) : undefined;
+  storeGauge(registry, "streamkit_live_tail_spaces", "Spaces with a shared live tail (followed) on this instance, per store.", nodes, tails((t) => t.tails));
+  storeGauge(registry, "streamkit_live_tail_followers", "Follow reads on the shared live tails, per store.", nodes, tails((t) => t.followers));
+  storeGauge(registry, "streamkit_live_tail_window_bytes", "Bytes the live tails' windows hold, per store (each at most liveWindowBytes).", nodes, tails((t) => t.windowBytes));
+  storeCounter(registry, "streamkit_live_tail_fell_behind_total", "Followers the live tail window left behind (they read storage, then rejoin), per store.", nodes, tails((t) => t.fellBehind));
+  storeCounter(registry, "streamkit_live_tail_joins_total", "Followers joining a live tail window, per store.", nodes, tails((t) => t.joins));
+  storeCounter(registry, "streamkit_live_tail_reads_total", "Storage reads made by the live tails (one per commit group, whoever follows), per store.", nodes, tails((t) => t.reads));
   gauge("streamkit_subscriptions", "Status subscriptions open on this instance.", () => activity.snapshot().subscriptions);
   gauge("streamkit_leases_held", "Leases granted through this instance that are still live.", () => activity.snapshot().leases);
   gauge("streamkit_workers", "Workers registered through streams on this instance.", () => activity.snapshot().workers);
+  new Gauge({
+    name: "streamkit_build_info",
+    help: "Always 1; its labels say which build runs.",
+    labelNames: ["version", "node_version"],
+    registers: [registry],
+  }).set({ version: options.version ?? "unknown", node_version: process.version }, 1);
+  timingHistograms(registry, activity);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** The latency histograms, fed as durations happen (ServerActivity's timing sink); every op's series from the start. */
+function timingHistograms(registry: Registry, activity: ServerActivity): void {
+  const commit = new Histogram({
+    name: "streamkit_commit_duration_seconds",
+    help: "Store commits (a produce batch or a publish), from handing them to the store until durable (fsync or database commit included).",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const request = new Histogram({
+    name: "streamkit_request_duration_seconds",
+    help: "Requests until their first answer, by operation: a stream's first message, and each later produce batch or publish.",
+    labelNames: ["op"],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  for (const op of STREAM_OPS) request.zero({ op });
+  const lag = new Histogram({
+    name: "streamkit_follow_lag_seconds",
+    help: "Live entries of follows, from their commit timestamp until sent to the reader (the oldest entry of each message).",
+    buckets: LAG_BUCKETS,
+    registers: [registry],
+  });
+  activity.addTimingSink({
+    commit: (seconds) => commit.observe(seconds),
+    request: (op, seconds) => request.observe({ op }, seconds),
+    followLag: (seconds) => lag.observe(seconds),
+  });
 }

@@ -9,6 +9,7 @@ import {
   uncheckedPayloadBytes,
 } from "../../api/internal/index.js";
 import type { StreamObserver } from "./observer.js";
+import { secondsSince } from "./timings.js";
 
 /** What a stream is for the live counts: a status subscription, a registered worker, or neither. */
 export type StreamRole = "subscription" | "worker" | undefined;
@@ -19,6 +20,10 @@ export interface ActivityRecorder {
   produced(storeId: string, entries: number, bytes: number): void;
   consumed(storeId: string, entries: number, bytes: number): void;
   leaseResult(storeId: string, key: string, result: LeaseResult): void;
+  /** A request answered after `seconds` (the stream's first message, or a later batch or publish). */
+  requestTimed(op: string, seconds: number): void;
+  /** A live entry of a follow was handed to the connection `seconds` after its commit timestamp. */
+  followLag(seconds: number): void;
   /** `op` is undefined when the stream ended before a first message was decoded. */
   closed(storeId: string, op: string | undefined, role: StreamRole, error: StreamsError | undefined, clientGone: boolean): void;
 }
@@ -26,6 +31,8 @@ export interface ActivityRecorder {
 interface PendingBatch {
   entries: number;
   bytes: number;
+  /** performance.now() when it arrived. */
+  at: number;
 }
 
 const payloadBytes = (items: readonly { payload: Uint8Array }[]): number => items.reduce((sum, item) => sum + item.payload.byteLength, 0);
@@ -52,6 +59,9 @@ function roleOf(message: Message): StreamRole {
  * until their segment_status answer says they committed (answers come in batch order), and so do
  * the publishes of a publish lane (a result each, in order; a refused message was never counted);
  * `entries` messages count as consumed. Bytes are payload bytes.
+ *
+ * Request durations: the first message until the first message sent back, and each later batch or
+ * publish until its answer. Follow lag: after `caught_up`, the oldest group of each `entries` message.
  */
 export class StreamMeter implements StreamObserver {
   readonly #recorder: ActivityRecorder;
@@ -60,6 +70,9 @@ export class StreamMeter implements StreamObserver {
   #op: string | undefined;
   #role: StreamRole;
   #leaseKey: string | undefined;
+  /** performance.now() of the first message, until the first answer. */
+  #firstAt: number | undefined;
+  #live = false;
 
   constructor(recorder: ActivityRecorder, storeId: string) {
     this.#recorder = recorder;
@@ -71,19 +84,28 @@ export class StreamMeter implements StreamObserver {
       this.#first(message);
       return;
     }
+    const at = performance.now();
     if (message.$type === MessageTypes.recordBatch) {
-      this.#pending.push({ entries: message.records.length, bytes: payloadBytes(message.records) });
+      this.#pending.push({ entries: message.records.length, bytes: payloadBytes(message.records), at });
     } else if (message.$type === MessageTypes.publish) {
-      this.#pending.push({ entries: 1, bytes: message.payload.byteLength });
+      this.#pending.push({ entries: 1, bytes: message.payload.byteLength, at });
     } else if (message.$type === MessageTypes.publishBatch) {
-      for (const item of message.publishes) this.#pending.push({ entries: 1, bytes: uncheckedPayloadBytes(item) });
+      for (const item of message.publishes) this.#pending.push({ entries: 1, bytes: uncheckedPayloadBytes(item), at });
     }
   }
 
   sending(message: Response): void {
+    if (this.#firstAt !== undefined && this.#op !== undefined) {
+      this.#recorder.requestTimed(this.#op, secondsSince(this.#firstAt));
+      this.#firstAt = undefined;
+    }
     switch (message.$type) {
       case MessageTypes.entries:
         this.#recorder.consumed(this.#storeId, ...groupsSize(message.groups));
+        if (this.#live && message.groups[0] !== undefined) this.#recorder.followLag(Math.max(0, Date.now() - message.groups[0].timestamp) / 1000);
+        return;
+      case MessageTypes.caughtUp:
+        this.#live = true;
         return;
       case MessageTypes.segmentStatus:
         return this.#committed();
@@ -93,7 +115,9 @@ export class StreamMeter implements StreamObserver {
         let bytes = 0;
         for (const result of message.results) {
           const publish = this.#pending.shift();
-          if (publish === undefined || "error" in result) continue;
+          if (publish === undefined) continue;
+          this.#timed(publish);
+          if ("error" in result) continue;
           entries += publish.entries;
           bytes += publish.bytes;
         }
@@ -109,13 +133,22 @@ export class StreamMeter implements StreamObserver {
   }
 
   ended(error: StreamsError | undefined, clientGone: boolean): void {
+    // A request answered by the stream's end alone (an error, or a read with nothing to send);
+    // a failed batch or publish is answered by the error that ends its stream.
+    if (this.#firstAt !== undefined && this.#op !== undefined) this.#recorder.requestTimed(this.#op, secondsSince(this.#firstAt));
+    this.#firstAt = undefined;
+    const failed = this.#pending[0];
+    if (error !== undefined && !clientGone && failed !== undefined) this.#timed(failed);
     this.#recorder.closed(this.#storeId, this.#op, this.#role, error, clientGone);
   }
 
   #first(message: Message): void {
     this.#op = opName(message.$type);
     this.#role = roleOf(message);
-    if (message.$type === MessageTypes.publish) this.#pending.push({ entries: 1, bytes: message.payload.byteLength });
+    const at = performance.now();
+    // A publish's own answer times it; a produce's first batch is timed by its status.
+    if (message.$type === MessageTypes.publish) this.#pending.push({ entries: 1, bytes: message.payload.byteLength, at });
+    else if (message.$type !== MessageTypes.produce) this.#firstAt = at;
     if (message.$type === MessageTypes.leaseAcquire || message.$type === MessageTypes.leaseRenew || message.$type === MessageTypes.leaseRelease) {
       this.#leaseKey = message.key;
     }
@@ -126,7 +159,13 @@ export class StreamMeter implements StreamObserver {
   #committed(): void {
     if (this.#op === "publish" || this.#op === "produce") {
       const batch = this.#pending.shift();
-      if (batch !== undefined) this.#recorder.produced(this.#storeId, batch.entries, batch.bytes);
+      if (batch === undefined) return;
+      this.#timed(batch);
+      this.#recorder.produced(this.#storeId, batch.entries, batch.bytes);
     }
+  }
+
+  #timed(request: PendingBatch): void {
+    if (this.#op !== undefined) this.#recorder.requestTimed(this.#op, secondsSince(request.at));
   }
 }

@@ -56,7 +56,7 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
   const connections = () => streamz?.connections() ?? [];
   const registry = createMetricsRegistry(
     { activity, manager, bus, streamz: { connections } },
-    { registry: config.registry, defaultMetrics: config.defaultMetrics },
+    { registry: config.registry, defaultMetrics: config.defaultMetrics, version: config.version },
   );
   const rates = new RateWindow(config.rateWindowMs);
   const beacon = new InstanceBeacon({
