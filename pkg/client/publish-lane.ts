@@ -10,10 +10,10 @@ import {
   type PublishItem,
   type PublishRequest,
   type Response,
+  retryDelay,
   type SegmentStatus,
   StreamsError,
 } from "../api/internal/index.js";
-import { retryDelay } from "../api/internal/index.js";
 import { startTimer } from "../api/internal/timer.js";
 import { callFailure } from "./abort.js";
 import { onAbort } from "./abort-listeners.js";
@@ -135,8 +135,8 @@ function batchItem({ space, segment, payload, metadata, producer }: PublishReque
  * together (in one microtask checkpoint: a loop, a Promise.all) go in one publish_batch, and are
  * answered in order.
  * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`
- * after a dropped connection), but an idempotent one (with a producer) is sent again. It half-closes once no call has waited for
- * LANE_IDLE_MS. An aborted call that has not gone out (still batching, or waiting in the transport
+ * after a dropped connection), but an idempotent one (with a producer) is sent again. It half-closes
+ * once no call has waited for LANE_IDLE_MS. An aborted call that has not gone out (still batching, or waiting in the transport
  * for a connection or credit) is taken back and never sent; one that may have gone out rejects with
  * outcome unknown (docs/design.md, "Cancelled before sent").
  */
