@@ -49,7 +49,7 @@ export interface StoreStatusRow {
   entriesConsumedPerSec: number;
   /** Kept entries of an open store (null until measured, or closed). */
   entries: number | null;
-  /** Bytes its data takes where it lives: files of a level store, payload bytes in memory (null until measured). */
+  /** Bytes its data takes where it lives: files of a level store, payload bytes in memory or of the rows stored in PostgreSQL (null until measured). */
   bytes: number | null;
   /** Entries removed by this instance's retention sweeps (docs/lifecycle.md). */
   sweptEntries: number;
