@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import type { Record } from "../../pkg/api/index.js";
 import type { Store, StoreFactory, StoreFeatures } from "../types.js";
+import { describeChainConformance } from "./chains.js";
 import type { StoreSuiteContext } from "./context.js";
+import { describeDurabilityConformance } from "./durability.js";
 import { describeLeaseConformance } from "./leases.js";
 import { describeLifecycleConformance } from "./lifecycle.js";
 import { describeReadConformance } from "./reads.js";
@@ -79,7 +81,16 @@ export async function runStoreConformance(runner: SuiteRunner, name: string, har
       return open(closing.storeId, next);
     }
 
-    const context: StoreSuiteContext = { suite, features, store: () => store, reopen, open };
+    async function restart(closing: Store): Promise<Store> {
+      assert.ok(harness.reopenFactory !== undefined, "a backend that declares durable gives the harness a reopenFactory");
+      await closing.close();
+      await factory.close?.();
+      const next = await harness.reopenFactory(factory);
+      factories.push(next);
+      return open(closing.storeId, next);
+    }
+
+    const context: StoreSuiteContext = { suite, features, store: () => store, reopen, restart, open };
 
     beforeEach(async () => {
       factories = [];
@@ -98,6 +109,10 @@ export async function runStoreConformance(runner: SuiteRunner, name: string, har
     describeWriteConformance(context);
 
     describeReadConformance(context);
+
+    describeChainConformance(context);
+
+    describeDurabilityConformance(context);
 
     describe("listings and status", () => {
       // Code-point order, which differs from UTF-16 order for "ｚ" (U+FF5A) and "𝔸" (U+1D538).
