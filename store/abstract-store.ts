@@ -49,7 +49,14 @@ export abstract class AbstractStore implements Store {
       if (chain !== undefined) chain.failure = error;
       throw error;
     }
-    return this._produce(space, segment, records, chain);
+    if (chain === undefined) return this._produce(space, segment, records);
+    try {
+      return await this._produce(space, segment, records, chain);
+    } catch (error) {
+      // Backends that place at call time mark the chain at once; this covers the others (ProduceChain).
+      chain.failure ??= error;
+      throw error;
+    }
   }
 
   async publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus> {

@@ -78,9 +78,10 @@ export interface SweepResult {
 }
 
 /**
- * Links the batches of one produce stream. A store that declares `pipelinedProduce` sets `failure`
- * as soon as a batch of the chain fails (before its promise settles) and refuses later batches of
- * the chain with it, so nothing produced after a failed batch is ever committed.
+ * Links the batches of one produce stream. Every store sets `failure` when a batch of the chain fails
+ * (before its promise settles) and refuses later batches of the chain with it, unplaced, so nothing
+ * produced after a failed batch is ever committed; one that declares `pipelinedProduce` does so for
+ * the batches issued while the failing one was still in flight too (store/conformance/chains.ts).
  */
 export interface ProduceChain {
   failure?: unknown;

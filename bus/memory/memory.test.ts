@@ -1,4 +1,5 @@
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { runBusConformance } from "../conformance/index.js";
 import { createMemoryBusFactory } from "./index.js";
 
-runBusConformance("memory", { features: { crossInstance: true }, createFactory: async () => createMemoryBusFactory() });
+runBusConformance({ describe, it, beforeEach, afterEach }, "memory", { createFactory: async () => createMemoryBusFactory() });

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach, beforeEach, describe, it } from "vitest";
 import type { StoreFactory } from "../types.js";
 import { runStoreConformance, type StoreHarness } from "../conformance/index.js";
 import { createLevelStoreFactory, type LevelLayout } from "./index.js";
@@ -14,7 +15,6 @@ function levelHarness(layout: LevelLayout): StoreHarness {
     return factory;
   };
   return {
-    features: { reopen: true, durable: true, lifecycle: true },
     createFactory: async () => make(await mkdtemp(join(tmpdir(), "streamkit-level-"))),
     reopenFactory: async (factory) => make(dirs.get(factory) as string),
     disposeFactory: async (factory) => {
@@ -25,5 +25,6 @@ function levelHarness(layout: LevelLayout): StoreHarness {
   };
 }
 
-runStoreConformance("level", levelHarness("shared"));
-runStoreConformance("level per-store", levelHarness("per-store"));
+const vitest = { describe, it, beforeEach, afterEach };
+await runStoreConformance(vitest, "level", levelHarness("shared"));
+await runStoreConformance(vitest, "level per-store", levelHarness("per-store"));

@@ -1,4 +1,4 @@
-import { afterAll } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, it } from "vitest";
 import { postgres, skipping } from "../../test/support/services.js";
 import { dropSchema, randomSchema } from "../../test/support/pg-schema.js";
 import { runStoreConformance, type StoreHarness } from "../conformance/index.js";
@@ -15,10 +15,10 @@ const schema = randomSchema();
 function postgresHarness(connectionString: string): StoreHarness {
   const make = async () =>
     createPostgresStoreFactoryWith({ connectionString, schema, nodeId: "conformance", pool: { max: 4 } }, { leaseClock: "local" });
-  return { features: { reopen: true, durable: true, lifecycle: true }, createFactory: make, reopenFactory: make };
+  return { createFactory: make, reopenFactory: make };
 }
 
 if (!skipping(postgres, "store conformance: postgres") && url !== undefined) {
   afterAll(() => dropSchema(url, schema));
-  runStoreConformance("postgres", postgresHarness(url));
+  await runStoreConformance({ describe, it, beforeEach, afterEach }, "postgres", postgresHarness(url));
 }
