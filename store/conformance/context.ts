@@ -10,6 +10,11 @@ export interface StoreSuiteContext {
   store(): Store;
   /** Closes `store` and opens its data again through a reopened factory, as a restarted process would. */
   reopen(store: Store): Promise<Store>;
+  /**
+   * Closes `store` and the factory it came from, then opens its data through a new factory
+   * (`reopenFactory`, which a backend that declares `durable` must give), as a restarted process would.
+   */
+  restart(store: Store): Promise<Store>;
   /** Opens a store of the test's factory (or of `from`). */
   open(storeId: string, from?: StoreFactory): Promise<Store>;
 }
