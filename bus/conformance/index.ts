@@ -1,17 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import assert from "node:assert/strict";
+import { type SuiteRunner, suiteOf } from "../../store/conformance/runner.js";
 import type { Bus } from "../types.js";
 
-export interface BusFeatures {
-  /** Buses made by one factory ("several servers") see each other's messages. */
-  crossInstance: boolean;
-}
+export type { SuiteRunner, TestBody } from "../../store/conformance/runner.js";
 
 /**
  * How the conformance suite gets at a bus implementation. Every test starts from `createFactory`,
  * closes every bus it opened, and ends with `disposeFactory`.
  */
 export interface BusHarness<B extends Bus = Bus> {
-  readonly features: BusFeatures;
   /** Why the suite cannot run here: printed, and every test is skipped. Undefined to run it. */
   readonly skip?: string | undefined;
   /** A factory whose buses see no messages but each other's. */
@@ -77,16 +74,19 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array {
 }
 
 /**
- * The bus contract (docs/design.md, Buses), run against one implementation; a bus's test file calls this once.
+ * The bus contract (docs/design.md, Buses), run against one implementation under the given runner:
+ * `runBusConformance({ describe, it, beforeEach, afterEach }, "name", harness)` in a test file of
+ * vitest, node:test or mocha. Buses of one factory stand for several servers: they see each other's
+ * messages.
  * Where a test must show that something was NOT delivered, it publishes a marker afterwards from the
  * same bus and waits for it: a bus delivers one publisher's messages in publish order (across routes
  * too, as one connection carries them), and hands each message to all of a bus's handlers at once.
  */
-export function runBusConformance<B extends Bus>(name: string, harness: BusHarness<B>): void {
+export function runBusConformance<B extends Bus>(runner: SuiteRunner, name: string, harness: BusHarness<B>): void {
+  const { describeIf, it, beforeEach, afterEach } = suiteOf(runner);
   if (harness.skip !== undefined) console.log(`bus conformance "${name}" skipped: ${harness.skip}`);
-  const { crossInstance } = harness.features;
 
-  describe.skipIf(harness.skip !== undefined)(`bus conformance: ${name}`, () => {
+  describeIf(harness.skip === undefined)(`bus conformance: ${name}`, () => {
     let factory: () => B;
     let buses: B[];
 
@@ -108,14 +108,9 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       return bus;
     }
 
-    /** Another server's bus where the implementation has several, else the same one. */
-    async function peerOf(bus: B): Promise<B> {
-      return crossInstance ? open() : bus;
-    }
-
     it("delivers a message to every subscriber of its route and to no other route", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const [here, there, longer, shorter, patternLike] = [new Inbox(), new Inbox(), new Inbox(), new Inbox(), new Inbox()];
       await publisher.subscribe("t.orders", here.handler);
       await subscriber.subscribe("t.orders", there.handler);
@@ -127,16 +122,16 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       publisher.publish("t.orders.x", bytes("marker"));
       await Promise.all([here.receive(1), there.receive(1), longer.receive(1)]);
 
-      expect(here.texts).toEqual(["m1"]);
-      expect(there.texts).toEqual(["m1"]);
-      expect(longer.texts).toEqual(["marker"]);
-      expect(shorter.texts).toEqual([]);
-      expect(patternLike.texts).toEqual([]);
+      assert.deepStrictEqual(here.texts, ["m1"]);
+      assert.deepStrictEqual(there.texts, ["m1"]);
+      assert.deepStrictEqual(longer.texts, ["marker"]);
+      assert.deepStrictEqual(shorter.texts, []);
+      assert.deepStrictEqual(patternLike.texts, []);
     });
 
     it("calls every handler of a route once per message, including one function subscribed twice", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const [first, second] = [new Inbox(), new Inbox()];
       await subscriber.subscribe("t.shared", first.handler);
       await subscriber.subscribe("t.shared", second.handler);
@@ -145,13 +140,13 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       for (const text of ["a", "b", "c"]) publisher.publish("t.shared", bytes(text));
       await Promise.all([first.receive(3), second.receive(6)]);
 
-      expect(first.texts).toEqual(["a", "b", "c"]);
-      expect(second.texts).toEqual(["a", "a", "b", "b", "c", "c"]);
+      assert.deepStrictEqual(first.texts, ["a", "b", "c"]);
+      assert.deepStrictEqual(second.texts, ["a", "a", "b", "b", "c", "c"]);
     });
 
     it("stops calling an unsubscribed handler and keeps the route's other handlers", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const [leaving, staying] = [new Inbox(), new Inbox()];
       const unsubscribe = await subscriber.subscribe("t.route", leaving.handler);
       await subscriber.subscribe("t.route", staying.handler);
@@ -163,13 +158,13 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       publisher.publish("t.route", bytes("after"));
       await staying.receive(2);
 
-      expect(leaving.texts).toEqual(["before"]);
-      expect(staying.texts).toEqual(["before", "after"]);
+      assert.deepStrictEqual(leaving.texts, ["before"]);
+      assert.deepStrictEqual(staying.texts, ["before", "after"]);
     });
 
     it("stops delivering a route whose last handler unsubscribed, and delivers it again to a new handler", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const [gone, barrier, returning] = [new Inbox(), new Inbox(), new Inbox()];
       const unsubscribe = await subscriber.subscribe("t.route", gone.handler);
       await subscriber.subscribe("t.barrier", barrier.handler);
@@ -178,20 +173,20 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       publisher.publish("t.route", bytes("lost"));
       publisher.publish("t.barrier", bytes("marker 1"));
       await barrier.receive(1);
-      expect(gone.texts).toEqual([]);
+      assert.deepStrictEqual(gone.texts, []);
 
       await subscriber.subscribe("t.route", returning.handler);
       publisher.publish("t.route", bytes("back"));
       publisher.publish("t.barrier", bytes("marker 2"));
       await Promise.all([returning.receive(1), barrier.receive(2)]);
-      expect(returning.texts).toEqual(["back"]);
-      expect(gone.texts).toEqual([]);
+      assert.deepStrictEqual(returning.texts, ["back"]);
+      assert.deepStrictEqual(gone.texts, []);
     });
 
     it("keeps each publisher's order: 1,000 messages from each of two publishers arrive in order", async () => {
       const count = 1_000;
       const subscriberBus = await open();
-      const publishers = crossInstance ? [await open(), await open()] : [subscriberBus];
+      const publishers = [await open(), await open()];
       const inbox = new Inbox();
       await subscriberBus.subscribe("t.ordered", inbox.handler);
 
@@ -202,12 +197,12 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
 
       publishers.forEach((publisher, p) => {
         const received = inbox.texts.filter((text) => text.startsWith(`${p}:`)).map((text) => Number(text.slice(`${p}:`.length)));
-        expect(received).toEqual(Array.from({ length: count }, (_, i) => i));
-        expect(publisher.stats).toEqual({ published: count, dropped: 0 });
+        assert.deepStrictEqual(received, Array.from({ length: count }, (_, i) => i));
+        assert.deepStrictEqual(publisher.stats, { published: count, dropped: 0 });
       });
     });
 
-    it.skipIf(!crossInstance)("lets two buses of one factory see each other's messages, and their own, both ways", async () => {
+    it("lets two buses of one factory see each other's messages, and their own, both ways", async () => {
       const [left, right] = [await open(), await open()];
       const [atLeft, atRight] = [new Inbox(), new Inbox()];
       await left.subscribe("t.both", atLeft.handler);
@@ -218,13 +213,13 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       await Promise.all([atLeft.receive(2), atRight.receive(2)]);
 
       // Messages from different publishers have no order between them.
-      expect(atLeft.texts.sort()).toEqual(["from left", "from right"]);
-      expect(atRight.texts.sort()).toEqual(["from left", "from right"]);
+      assert.deepStrictEqual(atLeft.texts.sort(), ["from left", "from right"]);
+      assert.deepStrictEqual(atRight.texts.sort(), ["from left", "from right"]);
     });
 
     it("carries payload bytes exactly: empty, zeros, every byte value, views into larger buffers, 64 KiB", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const inbox = new Inbox();
       await subscriber.subscribe("t.binary", inbox.handler);
       const backing = pseudoRandomBytes(100, 7);
@@ -240,12 +235,12 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       for (const payload of payloads) publisher.publish("t.binary", payload);
       await inbox.receive(payloads.length);
 
-      expect(inbox.messages.map(hex)).toEqual(payloads.map(hex));
+      assert.deepStrictEqual(inbox.messages.map(hex), payloads.map(hex));
     });
 
     it("delivers what was published, not what the publisher's buffer holds later", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const inbox = new Inbox();
       await subscriber.subscribe("t.reused", inbox.handler);
       const array = bytes("original array");
@@ -257,54 +252,52 @@ export function runBusConformance<B extends Bus>(name: string, harness: BusHarne
       buffer.fill(0x21);
       await inbox.receive(2);
 
-      expect(inbox.texts).toEqual(["original array", "original buffer"]);
+      assert.deepStrictEqual(inbox.texts, ["original array", "original buffer"]);
     });
 
     it("isolates a throwing handler from the route's other handlers and from the publisher", async () => {
       const publisher = await open();
-      const subscriber = await peerOf(publisher);
+      const subscriber = await open();
       const inbox = new Inbox();
       await subscriber.subscribe("t.faulty", () => {
         throw new Error("handler failure");
       });
       await subscriber.subscribe("t.faulty", inbox.handler);
 
-      expect(() => publisher.publish("t.faulty", bytes("one"))).not.toThrow();
+      assert.doesNotThrow(() => publisher.publish("t.faulty", bytes("one")));
       publisher.publish("t.faulty", bytes("two"));
       await inbox.receive(2);
 
-      expect(inbox.texts).toEqual(["one", "two"]);
+      assert.deepStrictEqual(inbox.texts, ["one", "two"]);
     });
 
     it("rejects a subscribe with an empty route or a handler that is not a function", async () => {
       const bus = await open();
-      await expect(bus.subscribe("", () => undefined)).rejects.toThrow(TypeError);
-      await expect(bus.subscribe("t.route", "handler" as unknown as () => void)).rejects.toThrow(TypeError);
+      await assert.rejects(bus.subscribe("", () => undefined), TypeError);
+      await assert.rejects(bus.subscribe("t.route", "handler" as unknown as () => void), TypeError);
     });
 
     it("closes idempotently; afterwards publish neither throws nor delivers and counts a drop", async () => {
       const closing = await open();
-      const peer = await peerOf(closing);
+      const peer = await open();
       const [atClosing, atPeer] = [new Inbox(), new Inbox()];
       await closing.subscribe("t.closed", atClosing.handler);
       await peer.subscribe("t.closed", atPeer.handler);
-      expect(closing.connected).toBe(true);
+      assert.strictEqual(closing.connected, true);
 
       await Promise.all([closing.close(), closing.close()]);
       await closing.close();
-      expect(closing.connected).toBe(false);
+      assert.strictEqual(closing.connected, false);
 
       const before = closing.stats;
-      expect(() => closing.publish("t.closed", bytes("after close"))).not.toThrow();
-      expect(closing.stats).toEqual({ published: before.published + 1, dropped: before.dropped + 1 });
-      await expect(closing.subscribe("t.closed", atClosing.handler)).rejects.toThrow(TypeError);
+      assert.doesNotThrow(() => closing.publish("t.closed", bytes("after close")));
+      assert.deepStrictEqual(closing.stats, { published: before.published + 1, dropped: before.dropped + 1 });
+      await assert.rejects(closing.subscribe("t.closed", atClosing.handler), TypeError);
 
-      if (peer !== closing) {
-        peer.publish("t.closed", bytes("marker"));
-        await atPeer.receive(1);
-        expect(atPeer.texts).toEqual(["marker"]);
-      }
-      expect(atClosing.texts).toEqual([]);
+      peer.publish("t.closed", bytes("marker"));
+      await atPeer.receive(1);
+      assert.deepStrictEqual(atPeer.texts, ["marker"]);
+      assert.deepStrictEqual(atClosing.texts, []);
     });
   });
 }

@@ -3,6 +3,8 @@ import { type Account, type AccountCommand, type AccountEvent, decide, evolve, N
 
 const SPACE = "accounts";
 const MAX_ATTEMPTS = 25;
+/** Longest pause before deciding again; the pause doubles per conflict, with jitter, up to this. */
+const MAX_BACKOFF_MS = 50;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -56,7 +58,9 @@ export class AccountRepository {
   /**
    * Decides `command` on the account and saves the result at the expected version; on a
    * `sequence_conflict` reloads the account and decides again, since the command may now produce
-   * other events or be refused. An AccountRefusal is not retried.
+   * other events or be refused. An AccountRefusal is not retried. The pause before reloading is
+   * random: two writers that keep reloading in step would otherwise keep colliding, and the slower
+   * one could lose every time.
    */
   async execute(accountId: string, command: AccountCommand, options: ExecuteOptions = {}): Promise<Executed> {
     let account = options.from ?? (await this.load(accountId));
@@ -68,9 +72,14 @@ export class AccountRepository {
         return { account: saved, events, conflicts };
       } catch (error) {
         if (!(error instanceof StreamsError && error.kind === "sequence_conflict") || conflicts + 1 >= MAX_ATTEMPTS) throw error;
+        await pause(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** conflicts));
         account = await this.load(accountId);
         options.onConflict?.(error, account);
       }
     }
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -106,6 +106,15 @@ export function cancelledError(signal?: AbortSignal): StreamsError {
   return new StreamsError("cancelled", "operation cancelled", { cause: signal?.reason });
 }
 
+/**
+ * What a call rejects with when it is given up (aborted, or past its deadline) after its request may
+ * have gone out: `deadline_exceeded` with `details.outcome: "unknown"`, never `cancelled`, because
+ * the server may still apply it (docs/design.md, "Cancelled before sent").
+ */
+export function outcomeUnknown(message: string, cause?: unknown): StreamsError {
+  return new StreamsError("deadline_exceeded", `${message}; the request was sent and may have taken effect`, { details: { outcome: "unknown" }, cause });
+}
+
 export function sequenceConflict(expected: number, actual: number): StreamsError {
   return new StreamsError("sequence_conflict", `sequence conflict: expected ${expected}, got ${actual}`, {
     details: { expected, actual },

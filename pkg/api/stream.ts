@@ -41,6 +41,13 @@ export interface ClientStream {
   end(): void;
   /** Abandons the stream; pending and later receives reject with `cancelled`. */
   cancel(reason?: unknown): void;
+  /**
+   * Takes back `message` (given to send) if it has not gone out yet; with no argument, takes back
+   * the open itself while the stream waits for a connection, which ends the stream unopened. True
+   * when taken back: the server never sees it. Optional: a transport that hands every message over
+   * at once has nothing to take back (docs/design.md, "Cancelled before sent").
+   */
+  withdraw?(message?: Uint8Array): boolean;
 }
 
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "closed";

@@ -131,7 +131,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     },
     idleEviction: limits.idleTtlMs === 0 ? false : { idleTtlMs: limits.idleTtlMs, checkIntervalMs: limits.idleCheckIntervalMs },
     maxOpenStores: limits.maxOpenStores === 0 ? undefined : limits.maxOpenStores,
-    retention: limits.retentionSweepIntervalMs === 0 ? false : { sweepIntervalMs: limits.retentionSweepIntervalMs },
+    retention: limits.retentionSweepIntervalMs === 0 ? false : { sweepIntervalMs: limits.retentionSweepIntervalMs, defaults: config.retention ?? {} },
     commitRecovery: options.commitRecovery,
   });
   const httpServer: HttpServer = createLimitedHttpServer(limits);

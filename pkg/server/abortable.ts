@@ -60,3 +60,34 @@ export class AbortRace {
     this.#signal.removeEventListener("abort", this.#onAbort);
   }
 }
+
+/** A signal that aborts with its parent or once `ms` have passed; `dispose` clears both. */
+export interface Deadline {
+  readonly signal: AbortSignal;
+  dispose(): void;
+}
+
+/** Longest delay a Node timer keeps; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `AbortSignal.any([parent, AbortSignal.timeout(ms)])` without its weak references: on Node 20 a
+ * collected timeout signal never fires, and a long-poll waiting on one hung past its timeout once
+ * garbage collection ran (docs/design.md, "HTTP gateway"). A finite `ms` above the timer range, or
+ * `Infinity`, means no deadline.
+ */
+export function deadline(parent: AbortSignal, ms: number): Deadline {
+  const controller = new AbortController();
+  const stopForwarding = forwardAbort(parent, controller);
+  const timer =
+    ms <= MAX_TIMER_MS && !controller.signal.aborted
+      ? setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), Math.max(0, ms))
+      : undefined;
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      stopForwarding();
+    },
+  };
+}

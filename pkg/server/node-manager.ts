@@ -8,6 +8,7 @@ import { WorkersRollCall } from "./live/workers-roll-call.js";
 import { OpenSlots } from "./open-slots.js";
 import { type NodeManagerOptions, resolveNodeManagerOptions } from "./options.js";
 import type { Node, NodeManager } from "./types.js";
+import type { LiveTailTotals } from "./live/live-tails.js";
 
 /** One node as status reports it. */
 export interface NodeInfo {
@@ -19,6 +20,8 @@ export interface NodeInfo {
   usage?: { entries: number; bytes: number } | undefined;
   /** Entries this instance's retention sweeps removed from the store. */
   sweptEntries: number;
+  /** Its shared live tails on this instance, summed (docs/configuration.md, "Live tail"). */
+  liveTails: LiveTailTotals;
 }
 
 /** How many stores are open against the cap (docs/tenants.md). */
@@ -308,6 +311,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
           lastAccess: node.lastAccess,
           usage: node.usage(),
           sweptEntries: node.sweptEntries,
+          liveTails: node.liveTailTotals(),
         }))
         .sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0));
     },

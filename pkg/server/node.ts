@@ -20,7 +20,7 @@ import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
-import { LiveTails, type LiveTailStats } from "./live/live-tails.js";
+import { type LiveTailStats, type LiveTailTotals, LiveTails } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
 import type { Node } from "./types.js";
@@ -136,6 +136,11 @@ export class StoreNode implements Node, AsyncDisposable {
   /** The shared live tails of the spaces followed on this node (status, tests). */
   liveTails(): LiveTailStats[] {
     return this.#liveTails.stats();
+  }
+
+  /** The live tails summed: followers, window bytes, fell-behind and the like (operator status, metrics). */
+  liveTailTotals(): LiveTailTotals {
+    return this.#liveTails.totals();
   }
 
   get openStreams(): number {
@@ -326,6 +331,8 @@ export class StoreNode implements Node, AsyncDisposable {
       open.abort.abort(reason);
     }
     await Promise.allSettled(this.#running);
+    // The sweeper's timer holds the node: left running, every closed node would stay in memory (and sweep a closed store).
+    await this.#sweeper?.close();
     await this.#liveTails.close();
     await this.#workers?.close();
     await this.#store.close();

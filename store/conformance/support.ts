@@ -1,4 +1,4 @@
-import { expect, vi } from "vitest";
+import assert from "node:assert/strict";
 import { type Record, StreamsError } from "../../pkg/api/index.js";
 import type { StoredEntry } from "../types.js";
 
@@ -30,8 +30,8 @@ export async function failure(call: () => unknown): Promise<StreamsError> {
       await (result as AsyncIterableIterator<unknown>).next();
     }
   } catch (error) {
-    expect(error).toBeInstanceOf(StreamsError);
-    return error as StreamsError;
+    assert.ok(error instanceof StreamsError, `expected a StreamsError, got ${String(error)}`);
+    return error;
   }
   throw new Error("expected the call to fail");
 }
@@ -46,16 +46,59 @@ export function expectCommitOrder(entries: readonly StoredEntry[]): void {
     const entry = entries[i] as StoredEntry;
     if (i > 0) {
       const previous = entries[i - 1] as StoredEntry;
-      expect(entry.position).toBeGreaterThan(previous.position);
-      expect(entry.timestamp).toBeGreaterThanOrEqual(previous.timestamp);
+      greater(entry.position, previous.position);
+      atLeast(entry.timestamp, previous.timestamp);
     }
-    expect(entry.sequence).toBe((lastOfSegment.get(entry.segment) ?? 0) + 1);
+    assert.strictEqual(entry.sequence, (lastOfSegment.get(entry.segment) ?? 0) + 1);
     lastOfSegment.set(entry.segment, entry.sequence);
   }
 }
 
-/** Fakes only the clock, so timestamps are chosen by the test and nothing else changes. */
+const realNow = Date.now;
+
+/**
+ * Fakes only the clock: `Date.now()` answers `ms` until `realClock()`, so timestamps are chosen by
+ * the test and nothing else (timers included) changes. Stores read time through `Date.now()`.
+ */
 export function clockAt(ms: number): void {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(ms);
+  Date.now = () => ms;
+}
+
+export function realClock(): void {
+  Date.now = realNow;
+}
+
+/** `actual` cut down to the keys (at any depth) that `expected` names, for a subset comparison. */
+function projection(actual: unknown, expected: unknown): unknown {
+  if (Array.isArray(expected) && Array.isArray(actual) && actual.length === expected.length) {
+    return actual.map((item, i) => projection(item, expected[i]));
+  }
+  if (expected === null || typeof expected !== "object" || Array.isArray(expected) || ArrayBuffer.isView(expected)) return actual;
+  if (actual === null || typeof actual !== "object") return actual;
+  const cut: { [key: string]: unknown } = {};
+  for (const key of Object.keys(expected)) {
+    if (key in actual) cut[key] = projection((actual as { [key: string]: unknown })[key], (expected as { [key: string]: unknown })[key]);
+  }
+  return cut;
+}
+
+/** Asserts that `actual` has every property of `expected`, recursively (others may be there too). */
+export function matches(actual: unknown, expected: object): void {
+  assert.deepStrictEqual(projection(actual, expected), expected);
+}
+
+/** The reason `promise` rejects with; fails if it fulfils. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => assert.fail("expected the promise to reject"),
+    (reason: unknown) => reason,
+  );
+}
+
+export function greater(actual: number | undefined, than: number): void {
+  assert.ok(actual !== undefined && actual > than, `expected ${actual} > ${than}`);
+}
+
+export function atLeast(actual: number | undefined, than: number): void {
+  assert.ok(actual !== undefined && actual >= than, `expected ${actual} >= ${than}`);
 }

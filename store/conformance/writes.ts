@@ -1,30 +1,32 @@
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import assert from "node:assert/strict";
 import { type Record, type SegmentStatus, StreamsError } from "../../pkg/api/index.js";
 import type { Store } from "../types.js";
-import { bytes, clockAt, collect, failure, payloads, records, sequences, text } from "./support.js";
+import type { StoreSuiteContext } from "./context.js";
+import { bytes, clockAt, collect, failure, greater, matches, payloads, records, sequences, text } from "./support.js";
 
 /** Produce, sequence conflicts and publish, on the test's fresh store. */
-export function describeWriteConformance(current: () => Store): void {
+export function describeWriteConformance(context: StoreSuiteContext): void {
+  const { describe, it, beforeEach } = context.suite;
   let store: Store;
   beforeEach(() => {
-    store = current();
+    store = context.store();
   });
 
   describe("produce", () => {
     it("commits a batch and reports the segment's head", async () => {
       clockAt(1_000);
       const first = await store.produce("orders", "o-1", records(1, 3));
-      expect(first).toEqual({ space: "orders", segment: "o-1", firstSequence: 1, firstTimestamp: 1_000, lastSequence: 3, lastTimestamp: 1_000 });
-      vi.setSystemTime(2_000);
+      assert.deepStrictEqual(first, { space: "orders", segment: "o-1", firstSequence: 1, firstTimestamp: 1_000, lastSequence: 3, lastTimestamp: 1_000 });
+      clockAt(2_000);
       const second = await store.produce("orders", "o-1", records(4, 5));
-      expect(second).toEqual({ space: "orders", segment: "o-1", firstSequence: 1, firstTimestamp: 1_000, lastSequence: 5, lastTimestamp: 2_000 });
-      expect(await store.segmentStatus("orders", "o-1")).toEqual(second);
-      expect(await store.segmentStatuses("orders")).toEqual([second]);
-      expect(await store.segmentStatus("orders", "o-2")).toBeUndefined();
-      expect(await store.segmentStatuses("nothing")).toEqual([]);
+      assert.deepStrictEqual(second, { space: "orders", segment: "o-1", firstSequence: 1, firstTimestamp: 1_000, lastSequence: 5, lastTimestamp: 2_000 });
+      assert.deepStrictEqual(await store.segmentStatus("orders", "o-1"), second);
+      assert.deepStrictEqual(await store.segmentStatuses("orders"), [second]);
+      assert.strictEqual(await store.segmentStatus("orders", "o-2"), undefined);
+      assert.deepStrictEqual(await store.segmentStatuses("nothing"), []);
       const entries = await collect(store.readSegment({ space: "orders", segment: "o-1" }));
-      expect(sequences(entries)).toEqual([1, 2, 3, 4, 5]);
-      expect(payloads(entries)).toEqual(["r-1", "r-2", "r-3", "r-4", "r-5"]);
+      assert.deepStrictEqual(sequences(entries), [1, 2, 3, 4, 5]);
+      assert.deepStrictEqual(payloads(entries), ["r-1", "r-2", "r-3", "r-4", "r-5"]);
     });
 
     it("keeps payload bytes and metadata exactly, with {} for a record without metadata", async () => {
@@ -36,11 +38,11 @@ export function describeWriteConformance(current: () => Store): void {
       ]);
       const [a, b, c] = await collect(store.readSegment({ space: "s", segment: "g" }));
       // Plain Uint8Arrays (not Buffers or other subclasses) from every backend.
-      expect(a?.payload).toEqual(new Uint8Array([0, 255, 1, 0, 128]));
-      expect(a?.metadata).toEqual({ kind: "created", "ü": "ß" });
-      expect(b?.payload).toEqual(new Uint8Array(0));
-      expect(b?.metadata).toEqual({});
-      expect(c?.metadata).toEqual({});
+      assert.deepStrictEqual(a?.payload, new Uint8Array([0, 255, 1, 0, 128]));
+      assert.deepStrictEqual(a?.metadata, { kind: "created", "ü": "ß" });
+      assert.deepStrictEqual(b?.payload, new Uint8Array(0));
+      assert.deepStrictEqual(b?.metadata, {});
+      assert.deepStrictEqual(c?.metadata, {});
     });
 
     it("stores what was produced, not what the caller's buffers hold later", async () => {
@@ -48,7 +50,7 @@ export function describeWriteConformance(current: () => Store): void {
       await store.produce("s", "g", [{ sequence: 1, payload }]);
       payload.fill(0);
       const [entry] = await collect(store.readSegment({ space: "s", segment: "g" }));
-      expect(text(entry?.payload ?? new Uint8Array())).toBe("original");
+      assert.strictEqual(text(entry?.payload ?? new Uint8Array()), "original");
     });
 
     it("gives a batch's entries one trx, and each batch a new id and a greater store-wide number", async () => {
@@ -58,13 +60,13 @@ export function describeWriteConformance(current: () => Store): void {
       const s = await collect(store.readSegment({ space: "s", segment: "a" }));
       const [t1] = await collect(store.readSegment({ space: "t", segment: "b" }));
       const [first, second, third, fourth] = s;
-      expect(first?.trx).toEqual(second?.trx);
-      expect(first?.trx).toEqual(third?.trx);
-      expect(typeof first?.trx.id).toBe("string");
-      expect(typeof first?.trx.node).toBe("string");
-      expect(new Set([first?.trx.id, t1?.trx.id, fourth?.trx.id]).size).toBe(3);
-      expect(t1?.trx.number).toBeGreaterThan(first?.trx.number ?? Infinity);
-      expect(fourth?.trx.number).toBeGreaterThan(t1?.trx.number ?? Infinity);
+      assert.deepStrictEqual(first?.trx, second?.trx);
+      assert.deepStrictEqual(first?.trx, third?.trx);
+      assert.strictEqual(typeof first?.trx.id, "string");
+      assert.strictEqual(typeof first?.trx.node, "string");
+      assert.strictEqual(new Set([first?.trx.id, t1?.trx.id, fourth?.trx.id]).size, 3);
+      greater(t1?.trx.number, first?.trx.number ?? Infinity);
+      greater(fourth?.trx.number, t1?.trx.number ?? Infinity);
     });
 
     it("commits batches of one segment issued without waiting, in order", async () => {
@@ -73,25 +75,25 @@ export function describeWriteConformance(current: () => Store): void {
         store.produce("s", "g", records(4, 6)),
         store.produce("s", "g", records(7, 9)),
       ]);
-      expect(statuses.map((status) => status.lastSequence)).toEqual([3, 6, 9]);
-      expect(sequences(await collect(store.readSegment({ space: "s", segment: "g" })))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepStrictEqual(statuses.map((status) => status.lastSequence), [3, 6, 9]);
+      assert.deepStrictEqual(sequences(await collect(store.readSegment({ space: "s", segment: "g" }))), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     });
   });
 
   describe("sequence conflicts", () => {
     async function expectConflict(batch: Record[], expected: number, actual: number): Promise<void> {
       const error = await failure(() => store.produce("orders", "o-1", batch));
-      expect(error.kind).toBe("sequence_conflict");
-      expect(error.code).toBe("permanent");
-      expect(error.details).toEqual({ expected, actual });
+      assert.strictEqual(error.kind, "sequence_conflict");
+      assert.strictEqual(error.code, "permanent");
+      assert.deepStrictEqual(error.details, { expected, actual });
     }
 
     it("rejects a first batch that does not start at 1, storing nothing", async () => {
       await expectConflict(records(2, 3), 1, 2);
-      expect(await store.segmentStatus("orders", "o-1")).toBeUndefined();
-      expect(await store.listSpaces()).toEqual([]);
-      expect(await store.listSegments("orders")).toEqual([]);
-      expect(await collect(store.readSpace({ space: "orders" }))).toEqual([]);
+      assert.strictEqual(await store.segmentStatus("orders", "o-1"), undefined);
+      assert.deepStrictEqual(await store.listSpaces(), []);
+      assert.deepStrictEqual(await store.listSegments("orders"), []);
+      assert.deepStrictEqual(await collect(store.readSpace({ space: "orders" })), []);
     });
 
     it("rejects a batch not starting at lastSequence + 1 or not contiguous, leaving the segment unchanged", async () => {
@@ -103,10 +105,10 @@ export function describeWriteConformance(current: () => Store): void {
       await expectConflict(records(4, 5), 3, 4);
       await expectConflict(records(2, 3), 3, 2);
       await expectConflict(records(1, 1), 3, 1);
-      expect(await store.segmentStatus("orders", "o-1")).toEqual(before);
-      expect(sequences(await collect(store.readSegment({ space: "orders", segment: "o-1" })))).toEqual([1, 2]);
-      expect(await collect(store.readSpace({ space: "orders" }))).toEqual(spaceBefore);
-      expect((await store.produce("orders", "o-1", records(3, 4))).lastSequence).toBe(4);
+      assert.deepStrictEqual(await store.segmentStatus("orders", "o-1"), before);
+      assert.deepStrictEqual(sequences(await collect(store.readSegment({ space: "orders", segment: "o-1" }))), [1, 2]);
+      assert.deepStrictEqual(await collect(store.readSpace({ space: "orders" })), spaceBefore);
+      assert.strictEqual((await store.produce("orders", "o-1", records(3, 4))).lastSequence, 4);
     });
 
     it("lets exactly one of many concurrent producers win each sequence", async () => {
@@ -117,45 +119,45 @@ export function describeWriteConformance(current: () => Store): void {
           Array.from({ length: producers }, (_, p) => store.produce("race", "g", records(from, from + 4, `p${p}`))),
         );
         const winners = results.flatMap((result, p) => (result.status === "fulfilled" ? [p] : []));
-        expect(winners).toHaveLength(1);
+        assert.strictEqual(winners.length, 1);
         for (const result of results) {
-          if (result.status === "rejected") expect((result.reason as StreamsError).kind).toBe("sequence_conflict");
+          if (result.status === "rejected") assert.strictEqual((result.reason as StreamsError).kind, "sequence_conflict");
         }
         const entries = await collect(store.readSegment({ space: "race", segment: "g", minSequence: from }));
-        expect(payloads(entries)).toEqual(records(from, from + 4, `p${winners[0]}`).map((record) => text(record.payload)));
+        assert.deepStrictEqual(payloads(entries), records(from, from + 4, `p${winners[0]}`).map((record) => text(record.payload)));
       }
-      expect((await store.segmentStatus("race", "g"))?.lastSequence).toBe(15);
+      assert.strictEqual((await store.segmentStatus("race", "g"))?.lastSequence, 15);
     });
   });
 
   describe("publish", () => {
     it("appends at the next sequence, after produced batches too", async () => {
       const first = await store.publish("s", "g", bytes("one"));
-      expect(first.lastSequence).toBe(1);
+      assert.strictEqual(first.lastSequence, 1);
       await store.produce("s", "g", records(2, 3));
       const next = await store.publish("s", "g", bytes("four"), { k: "v" });
-      expect(next).toMatchObject({ space: "s", segment: "g", firstSequence: 1, lastSequence: 4 });
+      matches(next, { space: "s", segment: "g", firstSequence: 1, lastSequence: 4 });
       const entries = await collect(store.readSegment({ space: "s", segment: "g" }));
-      expect(payloads(entries)).toEqual(["one", "r-2", "r-3", "four"]);
-      expect(entries[0]?.metadata).toEqual({});
-      expect(entries[3]?.metadata).toEqual({ k: "v" });
+      assert.deepStrictEqual(payloads(entries), ["one", "r-2", "r-3", "four"]);
+      assert.deepStrictEqual(entries[0]?.metadata, {});
+      assert.deepStrictEqual(entries[3]?.metadata, { k: "v" });
     });
 
     it("never conflicts: 50 concurrent publishes take sequences 1..50", async () => {
       const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => store.publish("s", "g", bytes(`m${i}`))));
       const assigned = statuses.map((status: SegmentStatus) => status.lastSequence).sort((a, b) => a - b);
-      expect(assigned).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepStrictEqual(assigned, Array.from({ length: 50 }, (_, i) => i + 1));
       const entries = await collect(store.readSegment({ space: "s", segment: "g" }));
-      expect(sequences(entries)).toEqual(assigned);
-      expect(new Set(payloads(entries)).size).toBe(50);
+      assert.deepStrictEqual(sequences(entries), assigned);
+      assert.strictEqual(new Set(payloads(entries)).size, 50);
       // Each publish's answer describes its own entry, however the backend stored them together.
       statuses.forEach((status, i) => {
         const entry = entries[status.lastSequence - 1];
-        expect(text(entry?.payload ?? new Uint8Array())).toBe(`m${i}`);
-        expect(entry?.timestamp).toBe(status.lastTimestamp);
+        assert.strictEqual(text(entry?.payload ?? new Uint8Array()), `m${i}`);
+        assert.strictEqual(entry?.timestamp, status.lastTimestamp);
       });
-      expect(sequences(await collect(store.readSegment({ space: "s", segment: "g", minSequence: 20, maxSequence: 22 })))).toEqual([20, 21, 22]);
-      expect(sequences(await collect(store.readSpace({ space: "s" })))).toEqual(assigned);
+      assert.deepStrictEqual(sequences(await collect(store.readSegment({ space: "s", segment: "g", minSequence: 20, maxSequence: 22 }))), [20, 21, 22]);
+      assert.deepStrictEqual(sequences(await collect(store.readSpace({ space: "s" }))), assigned);
     });
   });
 

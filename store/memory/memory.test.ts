@@ -1,4 +1,5 @@
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { runStoreConformance } from "../conformance/index.js";
 import { createMemoryStoreFactory } from "./index.js";
 
-runStoreConformance("memory", { features: { reopen: true, durable: false, lifecycle: true }, createFactory: async () => createMemoryStoreFactory() });
+await runStoreConformance({ describe, it, beforeEach, afterEach }, "memory", { createFactory: async (options) => createMemoryStoreFactory(options) });

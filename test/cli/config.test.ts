@@ -55,6 +55,7 @@ describe("config sources and precedence", () => {
       busChannelPrefix: "streamkit:",
       logLevel: "info",
       logPretty: "auto",
+      retention: undefined,
       auth: {
         jwtSecret: undefined,
         jwtSecretFile: undefined,
@@ -159,6 +160,7 @@ describe("config sources and precedence", () => {
       busChannelPrefix: ["blue:", "blue:"],
       logLevel: ["trace", "trace"],
       logPretty: ["true", true],
+      retention: ['{"events":{"maxAgeMs":60000,"maxEntriesPerSegment":0}}', { events: { maxAgeMs: 60_000 } }],
       "auth.jwtSecret": ["s".repeat(32), "s".repeat(32)],
       "auth.jwtSecretFile": [secretFile, secretFile],
       "auth.jwtPublicKeyFile": [publicKeyFile, publicKeyFile],
@@ -217,6 +219,17 @@ describe("config sources and precedence", () => {
     expect((await load(["--log-pretty", "true"])).config.logPretty).toBe(true);
     expect((await load([], { STREAMKIT_LOG_PRETTY: "false" })).config.logPretty).toBe(false);
     expect((await load(["--config", await writeJson("p.json", { logPretty: false })])).config.logPretty).toBe(false);
+  });
+
+  it("reads per-space retention defaults from the file, and refuses bad names and bounds", async () => {
+    const file = await writeJson("retention.json", { retention: { audit: { maxAgeMs: 86_400_000 }, metrics: { maxEntriesPerSegment: 1000, maxBytesPerSegment: 0 } } });
+    expect((await load(["--config", file])).config.retention).toEqual({ audit: { maxAgeMs: 86_400_000 }, metrics: { maxEntriesPerSegment: 1000 } });
+    const problems = async (retention: unknown): Promise<readonly string[]> => problemsOf(load(["--config", await writeJson("bad.json", { retention })]));
+    expect(await problems({ audit: { maxAgeMs: -1 } })).toEqual([expect.stringMatching(/^retention: .*audit\.maxAgeMs.* \(from .*bad\.json\)$/)]);
+    expect(await problems({ audit: { maxAge: 1 } })).toEqual([expect.stringMatching(/^retention: .*audit\.maxAge.*not a retention field/)]);
+    expect(await problems({ "": { maxAgeMs: 1 } })).toEqual([expect.stringMatching(/^retention: space "": /)]);
+    expect(await problems([1])).toEqual([expect.stringMatching(/^retention: must be an object of space name/)]);
+    expect(await problemsOf(load(["--retention", "{oops"]))).toEqual([expect.stringMatching(/^retention: must be .* in JSON, got "\{oops" \(from --retention\)$/)]);
   });
 
   it("takes the last of a repeated flag", async () => {

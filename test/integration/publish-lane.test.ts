@@ -55,7 +55,7 @@ describe.each(configurations)("publish lane over $name", (configuration) => {
     expect(statuses.map((status) => status.lastSequence)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
-  it("rejects an aborted call with cancelled while the others are answered", async () => {
+  it("rejects a call aborted before it left with cancelled and never sends it, while the others are answered", async () => {
     const { client, newStoreId } = harness();
     const storeId = newStoreId();
     const before = publishMany(client, storeId, 10);
@@ -70,9 +70,11 @@ describe.each(configurations)("publish lane over $name", (configuration) => {
     expect((error as StreamsError).cause).toBe(reason);
     const statuses = await Promise.all([...before, ...after]);
     expect(statuses.slice(0, 10).map((status) => status.lastSequence)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
-    // The aborted publish was already sent: the server commits it, so the later ones follow it.
-    expect(statuses.slice(10).map((status) => status.lastSequence)).toEqual(Array.from({ length: 10 }, (_, i) => i + 12));
-    expect((await client.publish(storeId, "s", "g", bytes("next"))).lastSequence).toBe(22);
+    // Aborted in the turn it was made, the publish was still batching: it never went out.
+    expect(statuses.slice(10).map((status) => status.lastSequence)).toEqual(Array.from({ length: 10 }, (_, i) => i + 11));
+    expect((await client.publish(storeId, "s", "g", bytes("next"))).lastSequence).toBe(21);
+    const payloads = (await collect(client.consumeSegment(storeId, { space: "s", segment: "g" }))).map((entry) => text(entry.payload));
+    expect(payloads).not.toContain("aborted");
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { deadline } from "../../pkg/server/abortable.js";
 import { responseBody } from "./body.js";
 import { type RequestContext, describe } from "./context.js";
 import { H, HttpProblem, badRequest, header, isJson, isTextual, mediaType } from "./headers.js";
@@ -70,8 +71,12 @@ async function catchUp(context: RequestContext, view: StreamView, from: number, 
 
 /** Waits up to the long-poll timeout (or until the client leaves) for an append after the view's head. */
 async function waitOnce(context: RequestContext, view: StreamView, ms: number): Promise<boolean> {
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(ms)]);
-  return waitForAppend(context.client, view, signal);
+  const wait = deadline(context.signal, ms);
+  try {
+    return await waitForAppend(context.client, view, wait.signal);
+  } finally {
+    wait.dispose();
+  }
 }
 
 async function longPoll(context: RequestContext, view: StreamView, from: number): Promise<void> {
@@ -101,21 +106,33 @@ function event(response: ServerResponse, name: string, data: string): void {
 }
 
 async function sse(context: RequestContext, view: StreamView, from: number): Promise<void> {
-  const { response, url } = context;
-  const type = mediaType(view.meta.contentType);
-  const json = isJson(type);
-  const base64 = !isTextual(type);
+  const { response } = context;
+  const base64 = !isTextual(mediaType(view.meta.contentType));
   response.statusCode = 200;
   response.setHeader("content-type", "text/event-stream");
   response.setHeader("cache-control", "no-cache");
   if (base64) response.setHeader(H.sseEncoding, "base64");
   response.flushHeaders();
-  const deadline = AbortSignal.any([context.signal, AbortSignal.timeout(context.limits.sseMaxMs)]);
+  const session = deadline(context.signal, context.limits.sseMaxMs);
+  try {
+    await sseEvents(context, view, from, session.signal);
+  } finally {
+    session.dispose();
+  }
+  response.end();
+}
+
+/** Data and control events until the stream closes, the client leaves or `until` aborts. */
+async function sseEvents(context: RequestContext, view: StreamView, from: number, until: AbortSignal): Promise<void> {
+  const { response, url } = context;
+  const type = mediaType(view.meta.contentType);
+  const json = isJson(type);
+  const base64 = !isTextual(type);
   let cursor = url.searchParams.get("cursor");
   let current = view;
   let position = from;
-  while (!deadline.aborted) {
-    const chunk = await readRange(context.streams, context.client, current, position, current.tail, context.limits.maxReadBytes, deadline);
+  while (!until.aborted) {
+    const chunk = await readRange(context.streams, context.client, current, position, current.tail, context.limits.maxReadBytes, until);
     position = chunk.next;
     if (chunk.payloads.length > 0) {
       const bytes = responseBody(chunk.payloads, json);
@@ -129,10 +146,9 @@ async function sse(context: RequestContext, view: StreamView, from: number): Pro
     if (closed) control.streamClosed = true;
     event(response, "control", JSON.stringify(control));
     if (closed) break;
-    if (upToDate && !(await waitForAppend(context.client, current, deadline))) break;
+    if (upToDate && !(await waitForAppend(context.client, current, until))) break;
     current = (await context.streams.view(context.client, context.ref)) ?? current;
   }
-  response.end();
 }
 
 /** HEAD: the stream's metadata, never cached. */

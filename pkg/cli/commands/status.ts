@@ -1,4 +1,5 @@
 import { type ErrorKind, isErrorKind, StreamsError } from "../../api/index.js";
+import { deadline } from "../../server/abortable.js";
 import { SERVER_FLAGS, serverUrls, tokenSource } from "./connect.js";
 import { OUTPUT_FLAGS, wantsTable } from "./listing.js";
 import { formatJson } from "./output.js";
@@ -66,11 +67,20 @@ async function firstStatus(urls: readonly URL[], token: string | undefined, sign
 }
 
 async function fetchStatus(url: URL, token: string | undefined, signal: AbortSignal): Promise<unknown> {
+  const timed = deadline(signal, REQUEST_TIMEOUT_MS);
+  try {
+    return await fetchJson(url, token, signal, timed.signal);
+  } finally {
+    timed.dispose();
+  }
+}
+
+async function fetchJson(url: URL, token: string | undefined, signal: AbortSignal, timed: AbortSignal): Promise<unknown> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   let response: Response;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+    response = await fetch(url, { headers, signal: timed });
   } catch (error) {
     if (signal.aborted) throw new StreamsError("cancelled", "request cancelled", { cause: signal.reason });
     if ((error as Error).name === "TimeoutError") throw new StreamsError("deadline_exceeded", `GET ${url.href}: no answer within ${REQUEST_TIMEOUT_MS} ms`);

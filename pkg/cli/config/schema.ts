@@ -1,3 +1,4 @@
+import { type RetentionDefaults, retentionDefaults } from "./retention-setting.js";
 import { httpUrl, integer, oneOf, type Setting, switchOrAuto, text } from "./settings.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -70,6 +71,8 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** `"auto"`: pretty when stderr is a TTY. */
   logPretty: boolean | "auto";
+  /** Retention of spaces (by name) that set none of their own, in every store (docs/lifecycle.md). */
+  retention: RetentionDefaults | undefined;
   auth: AuthConfig;
   limits: LimitsConfig;
 }
@@ -129,6 +132,9 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
   }),
   logLevel: oneOf({ values: LOG_LEVELS, defaultValue: "info", description: "Lowest level logged." }),
   logPretty: switchOrAuto({ defaultValue: "auto", description: "Human-readable logs instead of JSON lines; auto = when stderr is a TTY." }),
+  retention: retentionDefaults({
+    description: "Retention of spaces that set none, by space name, in every store: JSON like {\"events\":{\"maxAgeMs\":86400000}}.",
+  }),
   auth: {
     jwtSecret: text({ secret: true, description: "HMAC secret for HS256/384/512 tokens (at least 32 bytes)." }),
     jwtSecretFile: text({ description: "File holding the HMAC secret (its text, trimmed)." }),

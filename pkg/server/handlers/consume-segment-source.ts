@@ -23,6 +23,10 @@ export interface SegmentReadInit {
  */
 export class SegmentReadSource implements ReadSource {
   readonly spaces: readonly string[];
+  readonly space: string;
+  readonly segment: string;
+  /** Space position of the last entry taken or skipped; undefined until one was. */
+  lastPosition: number | undefined;
   readonly offsets = "segment";
   readonly #store: Store;
   readonly #init: SegmentReadInit;
@@ -38,6 +42,8 @@ export class SegmentReadSource implements ReadSource {
     this.#store = store;
     this.#init = init;
     this.spaces = [init.space];
+    this.space = init.space;
+    this.segment = init.segment;
     this.#next = Math.max(init.fromSequence, 1);
     this.#positioned = init.fromSequence > 0;
     this.#remaining = init.limit;
@@ -48,10 +54,43 @@ export class SegmentReadSource implements ReadSource {
     return this.#remaining <= 0 || this.#next > maxSequence || this.#pastMaxTimestamp || time.min > time.max || this.#ended;
   }
 
-  /** Only commits to this segment past what was read matter, and its lifecycle changes (docs/lifecycle.md). */
-  concerns(status: SegmentStatus): boolean {
-    if (status.segment !== this.#init.segment) return false;
-    return status.lastSequence >= this.#next || status.closed === true || status.firstSequence > this.#next;
+  /**
+   * Whether a head of this segment means the live entries can no longer be trusted to follow on:
+   * it was closed (read to its end, then stop) or truncated past the read (storage says out_of_range).
+   */
+  endsLive(status: SegmentStatus): boolean {
+    return status.segment === this.#init.segment && (status.closed === true || status.firstSequence > this.#next);
+  }
+
+  /**
+   * Takes live entries of this segment (in sequence order) that come after the read, applying the
+   * bounds, the time window and the limit as a read would; `gap` when an entry is missing before
+   * the next one (storage then answers for it).
+   */
+  takeLive(entries: readonly StoredEntry[]): { taken: StoredEntry[]; gap: boolean } {
+    const { maxSequence, time } = this.#init;
+    const taken: StoredEntry[] = [];
+    for (const stored of entries) {
+      if (this.finished) break;
+      if (stored.sequence < this.#next) continue;
+      // A read from the start takes the first entry there is; after that, sequences are contiguous.
+      if (stored.sequence > this.#next && this.#positioned) return { taken, gap: true };
+      if (stored.sequence > maxSequence) {
+        this.#next = stored.sequence;
+        break;
+      }
+      if (stored.timestamp > time.max) {
+        this.#pastMaxTimestamp = true;
+        break;
+      }
+      this.#next = stored.sequence + 1;
+      this.#positioned = true;
+      this.lastPosition = stored.position;
+      if (stored.timestamp < time.min) continue;
+      taken.push(stored);
+      this.#remaining--;
+    }
+    return { taken, gap: false };
   }
 
   async *read(): AsyncGenerator<StoredEntry[]> {
@@ -71,6 +110,7 @@ export class SegmentReadSource implements ReadSource {
         }
         this.#next = stored.sequence + 1;
         this.#positioned = true;
+        this.lastPosition = stored.position;
         if (stored.timestamp < time.min) continue;
         taken.push(stored);
         if (--this.#remaining <= 0) break;

@@ -1,5 +1,6 @@
 import { type ConsumeSegmentRequest, decodeOffsetOf } from "../../api/internal/index.js";
-import { follow, sendHistory } from "../live/follow.js";
+import { sendHistory } from "../live/follow.js";
+import { followSegment } from "../live/follow-segment.js";
 import { SegmentReadSource } from "./consume-segment-source.js";
 import type { HandlerContext } from "./context.js";
 import { readLimit, timeWindow } from "./read-options.js";
@@ -28,5 +29,5 @@ export async function handleConsumeSegment(request: ConsumeSegmentRequest, conte
     time: timeWindow(request),
     limit: readLimit(request),
   });
-  await (request.follow === true ? follow(context, source) : sendHistory(context, source));
+  await (request.follow === true ? followSegment(context, source) : sendHistory(context, source));
 }

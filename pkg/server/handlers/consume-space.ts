@@ -1,6 +1,6 @@
 import { type ConsumeSpaceRequest, decodeOffsetOf } from "../../api/internal/index.js";
 import { sendHistory } from "../live/follow.js";
-import { followSpace } from "../live/follow-space.js";
+import { followSpaces } from "../live/follow-space.js";
 import { SpacesReadSource } from "./consume-spaces-source.js";
 import type { HandlerContext } from "./context.js";
 import { readLimit, timeWindow } from "./read-options.js";
@@ -12,5 +12,5 @@ import { readLimit, timeWindow } from "./read-options.js";
 export async function handleConsumeSpace(request: ConsumeSpaceRequest, context: HandlerContext): Promise<void> {
   const after = new Map([[request.space, decodeOffsetOf("space", request.offset ?? "")]]);
   const source = new SpacesReadSource(context.store, after, timeWindow(request), readLimit(request));
-  await (request.follow === true ? followSpace(context, source) : sendHistory(context, source));
+  await (request.follow === true ? followSpaces(context, source) : sendHistory(context, source));
 }

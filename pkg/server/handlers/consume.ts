@@ -1,5 +1,6 @@
 import { type ConsumeRequest, decodeOffsetOf } from "../../api/internal/index.js";
-import { follow, sendHistory } from "../live/follow.js";
+import { sendHistory } from "../live/follow.js";
+import { followSpaces } from "../live/follow-space.js";
 import { SpacesReadSource } from "./consume-spaces-source.js";
 import type { HandlerContext } from "./context.js";
 import { checkListLength } from "./limits.js";
@@ -32,5 +33,5 @@ export const BYTES_PER_SPACE = 4096;
 async function consume(request: ConsumeRequest, context: HandlerContext): Promise<void> {
   const after = new Map(Object.entries(request.offsets).map(([space, offset]) => [space, decodeOffsetOf("space", offset, `offsets.${space}`)]));
   const source = new SpacesReadSource(context.store, after, timeWindow(request), readLimit(request));
-  await (request.follow === true ? follow(context, source) : sendHistory(context, source));
+  await (request.follow === true ? followSpaces(context, source) : sendHistory(context, source));
 }

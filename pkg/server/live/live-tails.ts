@@ -29,6 +29,19 @@ export interface LiveTailStats {
   fellBehind: number;
 }
 
+/**
+ * A store's live tails on this node, summed (operator status and metrics): tails and followers now,
+ * bytes in their windows now, and counters since the node opened (closed tails included).
+ */
+export interface LiveTailTotals {
+  tails: number;
+  followers: number;
+  windowBytes: number;
+  reads: number;
+  joins: number;
+  fellBehind: number;
+}
+
 /** A follower's hold on a space's tail; `release` once done with it. */
 export interface TailLease {
   readonly tail: SpaceTail;
@@ -48,6 +61,8 @@ interface Held {
 export class LiveTails {
   readonly #options: LiveTailsOptions;
   readonly #tails = new Map<string, Held>();
+  /** Counters of tails already closed, so the store's totals never go down. */
+  readonly #closed = { reads: 0, joins: 0, fellBehind: 0 };
 
   constructor(options: LiveTailsOptions) {
     this.#options = options;
@@ -87,6 +102,18 @@ export class LiveTails {
     }));
   }
 
+  totals(): LiveTailTotals {
+    const totals: LiveTailTotals = { tails: this.#tails.size, followers: 0, windowBytes: 0, ...this.#closed };
+    for (const { tail, followers } of this.#tails.values()) {
+      totals.followers += followers;
+      totals.windowBytes += tail.window.bytes;
+      totals.reads += tail.reads;
+      totals.joins += tail.joins;
+      totals.fellBehind += tail.fellBehind;
+    }
+    return totals;
+  }
+
   async close(): Promise<void> {
     const tails = [...this.#tails.values()];
     this.#tails.clear();
@@ -98,6 +125,9 @@ export class LiveTails {
     if (this.#tails.get(space) === held) this.#tails.delete(space);
     await held.opening.catch(() => undefined);
     await held.tail.close();
+    this.#closed.reads += held.tail.reads;
+    this.#closed.joins += held.tail.joins;
+    this.#closed.fellBehind += held.tail.fellBehind;
   }
 }
 

@@ -1,11 +1,11 @@
-import { encodeMessage, StreamsError } from "../../api/internal/index.js";
+import { encodeMessage, type SegmentStatus, StreamsError } from "../../api/internal/index.js";
 import { startTimer } from "../../api/internal/timer.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import { type EntriesBatch, EntriesPacker } from "../handlers/entries.js";
 import { spaceChunks } from "../handlers/store-chunks.js";
 import type { Logger } from "../../api/logger.js";
-import { segmentRoute } from "./notifications.js";
+import { decodeSegmentNotification, segmentRoute } from "./notifications.js";
 import { type TailBlock, TailWindow, type WindowPlace } from "./tail-window.js";
 
 export interface SpaceTailOptions {
@@ -29,6 +29,14 @@ const ENTRY_OVERHEAD_BYTES = 160;
  */
 export const TAIL_READ_INTERVAL_MS = 4;
 
+/** A follower of the tail: told when the window changes and, if it asks, of every commit's new head. */
+export interface TailListener {
+  /** A block came, the window was reset, or a read found nothing new. */
+  changed(): void;
+  /** A segment of the space has a new head (undefined: notifications may have been lost, look again). */
+  status?(status: SegmentStatus | undefined): void;
+}
+
 /**
  * The shared live tail of one space on this node (docs/configuration.md, "Live tail"): one bus
  * subscription and one reader for every follower of the space. Each commit notification makes it
@@ -46,7 +54,9 @@ export class SpaceTail {
   joins = 0;
   fellBehind = 0;
   readonly #options: SpaceTailOptions;
-  readonly #waiters = new Set<() => void>();
+  readonly #listeners = new Set<TailListener>();
+  /** Listeners that want heads: notifications are decoded only while there are some. */
+  #statusListeners = 0;
   #dirty = true;
   #reading: Promise<void> | undefined;
   #lastReadAt = Number.NEGATIVE_INFINITY;
@@ -65,12 +75,27 @@ export class SpaceTail {
   async open(): Promise<void> {
     const { bus, storeId, space } = this.#options;
     try {
-      this.#unsubscribe = await bus.subscribe(segmentRoute(storeId, space), () => this.poke());
+      this.#unsubscribe = await bus.subscribe(segmentRoute(storeId, space), (bytes) => {
+        this.poke();
+        if (this.#statusListeners > 0) this.#tellStatus(decodeSegmentNotification(bytes)?.status);
+      });
     } catch (error) {
       throw new StreamsError("unavailable", "cannot follow: the bus refused a subscription", { cause: error });
     }
     // After a bus outage notifications may have been lost: look again.
-    this.#stopRefreshing = bus.onReconnect(() => this.poke());
+    this.#stopRefreshing = bus.onReconnect(() => {
+      this.poke();
+      this.#tellStatus(undefined);
+    });
+  }
+
+  /** Adds a follower; returns its removal. */
+  listen(listener: TailListener): () => void {
+    this.#listeners.add(listener);
+    if (listener.status !== undefined) this.#statusListeners++;
+    return () => {
+      if (this.#listeners.delete(listener) && listener.status !== undefined) this.#statusListeners--;
+    };
   }
 
   /** Something may have been committed: read after the head (once the window is anchored). */
@@ -93,23 +118,6 @@ export class SpaceTail {
     if (place.kind === "ahead") this.poke();
     if (place.kind === "in") this.joins++;
     return place;
-  }
-
-  /** Resolves at the window's next change (a block appended, the window reset); rejects when `signal` aborts. */
-  changed(signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters.delete(wake);
-        reject(signal.reason);
-      };
-      const wake = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      this.#waiters.add(wake);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   /** Unsubscribes and stops reading. Idempotent. */
@@ -196,8 +204,10 @@ export class SpaceTail {
   }
 
   #wake(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
+    for (const listener of this.#listeners) listener.changed();
+  }
+
+  #tellStatus(status: SegmentStatus | undefined): void {
+    for (const listener of this.#listeners) listener.status?.(status);
   }
 }

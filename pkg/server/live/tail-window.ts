@@ -1,6 +1,14 @@
 import type { EntriesMessage } from "../../api/internal/index.js";
 import type { StoredEntry } from "../../../store/types.js";
 
+/** One segment's entries of a block, and their `entries` message with segment offsets once a segment follower asked. */
+export interface SegmentPart {
+  readonly entries: readonly StoredEntry[];
+  /** Absent when the entries do not fit one message (they are then packed per follower). */
+  readonly message?: EntriesMessage;
+  readonly bytes?: Uint8Array;
+}
+
 /** Entries of one space, read from storage once and encoded once, for every follower to send. */
 export interface TailBlock {
   /** The position the read resumed after: the block holds every entry of the space in (after, last]. */
@@ -12,8 +20,14 @@ export interface TailBlock {
   readonly message: EntriesMessage;
   /** `message` encoded: the bytes every follower that takes the whole block sends. */
   readonly bytes: Uint8Array;
-  /** What the block counts against the window's byte limit: its encoded bytes and its entries. */
-  readonly size: number;
+  /**
+   * What the block counts against the window's byte limit: its encoded bytes and its entries, plus
+   * the segment parts encoded for it later (TailWindow.grow).
+   */
+  size: number;
+  /** Its entries by segment, and their encodings, made on first use by segment followers (segment-part.ts). */
+  bySegment?: Map<string, StoredEntry[]>;
+  parts?: Map<string, SegmentPart>;
 }
 
 /** Where a follower at some position stands against the window. */
@@ -117,6 +131,20 @@ export class TailWindow {
     this.#blocks.push(block);
     this.#bytes += block.size;
     if (this.#bytes > this.#highWater) this.#highWater = this.#bytes;
+  }
+
+  /**
+   * Counts `bytes` more against block `number` (an encoding made for it after it came), dropping the
+   * oldest blocks to stay under the limit; false when the block is no longer held.
+   */
+  grow(number: number, bytes: number): boolean {
+    const block = this.block(number);
+    if (block === undefined || block === "evicted") return false;
+    block.size += bytes;
+    this.#bytes += bytes;
+    while (this.#bytes > this.limit && this.blockCount > 0) this.#evictOldest();
+    if (this.#bytes > this.#highWater) this.#highWater = this.#bytes;
+    return true;
   }
 
   /** Block `number`: "evicted" once dropped, undefined while not read yet. */

@@ -40,7 +40,7 @@ export interface ActivitySnapshot extends TrafficTotals {
 export interface ServerActivityOptions {
   /** How many errors `recentErrors()` keeps. Default 50. */
   recentErrors?: number;
-  /** A store's traffic counts are forgotten after this long without traffic. Default 15 min. */
+  /** A store's traffic counts are forgotten after this long without traffic, or when its node is closed. Default 15 min. */
   forgetStoreAfterMs?: number;
 }
 
@@ -119,8 +119,11 @@ export class ServerActivity implements ServerObserver {
     this.#error(storeId, "open", error);
   }
 
-  nodeEvicted(_storeId: string, reason: EvictionReason): void {
+  nodeEvicted(storeId: string, reason: EvictionReason): void {
     increment(this.#evictions, reason);
+    // A closed store has no traffic to rate: kept, a server with many tenants would hold an entry
+    // for every store it ever served until forgetStoreAfterMs (docs/tenants.md).
+    this.#stores.delete(storeId);
   }
 
   circuitOpened(_storeId: string): void {
@@ -141,7 +144,7 @@ export class ServerActivity implements ServerObserver {
     };
   }
 
-  /** Traffic totals per store that had traffic recently (stores quiet for `forgetStoreAfterMs` are dropped). */
+  /** Traffic totals per open store that had traffic recently (stores quiet for `forgetStoreAfterMs` or closed are dropped). */
   storeTraffic(now = Date.now()): Map<string, TrafficTotals> {
     const traffic = new Map<string, TrafficTotals>();
     for (const [storeId, store] of this.#stores) {

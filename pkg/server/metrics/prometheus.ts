@@ -71,6 +71,23 @@ function storeGauge(registry: Registry, name: string, help: string, nodes: () =>
   });
 }
 
+/** A counter per open store (label `store`), from its node; stores it reads undefined for are left out. */
+function storeCounter(registry: Registry, name: string, help: string, nodes: () => readonly NodeInfo[], read: (node: NodeInfo) => number | undefined): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ["store"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of nodes()) {
+        const value = read(node);
+        if (value !== undefined) this.inc({ store: node.storeId }, value);
+      }
+    },
+  });
+}
+
 /** A labelled counter whose values live elsewhere. */
 function externalCounters(registry: Registry, name: string, help: string, label: string, values: readonly string[], read: () => Counts): void {
   new Counter({
@@ -135,6 +152,16 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
   counter("streamkit_circuit_opens_total", "Times a store's circuit breaker opened.", (s) => s.circuitOpens);
   externalCounter(registry, "streamkit_bus_published_total", "Messages handed to the bus.", () => bus?.stats.published ?? 0);
   externalCounter(registry, "streamkit_bus_dropped_total", "Messages the bus dropped (queue full or connection down).", () => bus?.stats.dropped ?? 0);
+  const nodes = () => manager?.nodes() ?? [];
+  // Per store, only where something was followed: an instance of 10,000 quiet stores adds no series.
+  const tails = (read: (totals: NodeInfo["liveTails"]) => number) => (node: NodeInfo) =>
+    node.liveTails.tails > 0 || node.liveTails.joins > 0 ? read(node.liveTails) : undefined;
+  storeGauge(registry, "streamkit_live_tail_spaces", "Spaces with a shared live tail (followed) on this instance, per store.", nodes, tails((t) => t.tails));
+  storeGauge(registry, "streamkit_live_tail_followers", "Follow reads on the shared live tails, per store.", nodes, tails((t) => t.followers));
+  storeGauge(registry, "streamkit_live_tail_window_bytes", "Bytes the live tails' windows hold, per store (each at most liveWindowBytes).", nodes, tails((t) => t.windowBytes));
+  storeCounter(registry, "streamkit_live_tail_fell_behind_total", "Followers the live tail window left behind (they read storage, then rejoin), per store.", nodes, tails((t) => t.fellBehind));
+  storeCounter(registry, "streamkit_live_tail_joins_total", "Followers joining a live tail window, per store.", nodes, tails((t) => t.joins));
+  storeCounter(registry, "streamkit_live_tail_reads_total", "Storage reads made by the live tails (one per commit group, whoever follows), per store.", nodes, tails((t) => t.reads));
   gauge("streamkit_subscriptions", "Status subscriptions open on this instance.", () => activity.snapshot().subscriptions);
   gauge("streamkit_leases_held", "Leases granted through this instance that are still live.", () => activity.snapshot().leases);
   gauge("streamkit_workers", "Workers registered through streams on this instance.", () => activity.snapshot().workers);

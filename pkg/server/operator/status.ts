@@ -3,6 +3,7 @@ import type { Bus } from "../../../bus/types.js";
 import type { CircuitInfo, CircuitState } from "../circuit-breaker.js";
 import type { ActivitySnapshot, RecentError, ServerActivity } from "../metrics/activity.js";
 import { descriptorLimit, openDescriptors } from "../descriptors.js";
+import type { LiveTailTotals } from "../live/live-tails.js";
 import type { NodeInfo, OpenStoresInfo } from "../node-manager.js";
 import type { InstanceBeacon, InstanceStatus } from "./instances.js";
 import type { RateWindow, TrafficRates } from "./rates.js";
@@ -48,10 +49,12 @@ export interface StoreStatusRow {
   entriesConsumedPerSec: number;
   /** Kept entries of an open store (null until measured, or closed). */
   entries: number | null;
-  /** Bytes its data takes where it lives: files of a level store, payload bytes in memory (null until measured). */
+  /** Bytes its data takes where it lives: files of a level store, payload bytes in memory or of the rows stored in PostgreSQL (null until measured). */
   bytes: number | null;
   /** Entries removed by this instance's retention sweeps (docs/lifecycle.md). */
   sweptEntries: number;
+  /** Its shared live tails on this instance (docs/configuration.md, "Live tail"); zeros when closed. */
+  liveTails: LiveTailTotals;
 }
 
 export interface OperatorStatus {
@@ -83,6 +86,12 @@ export interface OperatorStatus {
     descriptors: number | null;
     descriptorLimit: number | null;
   };
+  /**
+   * The shared live tails of every open store on this instance, summed: spaces followed and their
+   * followers, bytes in their windows, and since each store opened its tails' storage reads,
+   * followers joining a window, and followers that fell behind one (and read storage to catch up).
+   */
+  liveTails: LiveTailTotals;
   /** This instance's rates over the last `windowMs`. */
   rates: TrafficRates & { windowMs: number };
   totals: Pick<ActivitySnapshot, "entriesProduced" | "bytesProduced" | "entriesConsumed" | "bytesConsumed" | "circuitOpens" | "evictions" | "errors">;
@@ -132,6 +141,15 @@ function connectionStatus(info: ConnectionInfo): ConnectionStatus {
   };
 }
 
+const noTails = (): LiveTailTotals => ({ tails: 0, followers: 0, windowBytes: 0, reads: 0, joins: 0, fellBehind: 0 });
+
+/** Every open store's live tails summed. */
+function liveTailTotals(nodes: readonly NodeInfo[]): LiveTailTotals {
+  const totals = noTails();
+  for (const { liveTails } of nodes) for (const key of Object.keys(totals) as (keyof LiveTailTotals)[]) totals[key] += liveTails[key];
+  return totals;
+}
+
 /** Nodes, circuits and per-store rates merged into one row per store id, sorted. */
 function storeRows(nodes: NodeInfo[], circuits: CircuitInfo[], rates: Map<string, TrafficRates>): StoreStatusRow[] {
   const rows = new Map<string, StoreStatusRow>();
@@ -151,6 +169,7 @@ function storeRows(nodes: NodeInfo[], circuits: CircuitInfo[], rates: Map<string
         entries: null,
         bytes: null,
         sweptEntries: 0,
+        liveTails: noTails(),
       };
       rows.set(storeId, existing);
     }
@@ -164,6 +183,7 @@ function storeRows(nodes: NodeInfo[], circuits: CircuitInfo[], rates: Map<string
       entries: node.usage?.entries ?? null,
       bytes: node.usage?.bytes ?? null,
       sweptEntries: node.sweptEntries,
+      liveTails: node.liveTails,
     });
   }
   for (const circuit of circuits) {
@@ -213,6 +233,7 @@ export function buildStatus(sources: StatusSources, now = Date.now()): OperatorS
       workers: activity.workers,
     },
     resources: resources(sources.manager.openStores?.(), nodes.length),
+    liveTails: liveTailTotals(nodes),
     rates: { windowMs: sources.rates.windowMs, ...sources.rates.instance() },
     totals: {
       entriesProduced: activity.entriesProduced,

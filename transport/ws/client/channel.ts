@@ -101,6 +101,20 @@ export class Channel implements ClientStream {
     this.#flush();
   }
 
+  withdraw(message?: Uint8Array): boolean {
+    if (this.done) return false;
+    if (message === undefined) {
+      // The open is still waiting for a connection: end the channel before the server hears of it.
+      if (this.#opened) return false;
+      this.cancel();
+      return true;
+    }
+    const index = this.#outbox.findIndex((queued) => queued.message === message);
+    if (index < 0) return false;
+    this.#outbox.splice(index, 1)[0]?.resolve();
+    return true;
+  }
+
   cancel(reason?: unknown): void {
     const announce = this.#openId !== undefined && !this.done;
     this.#inbox.length = 0;

@@ -20,6 +20,11 @@ export interface WsProviderOptions {
   retry?: Partial<RetryPolicy>;
   /** Time allowed for one dial, token fetch included; past it the next address is tried. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Longest a call waits for a connection (over every dial and backoff) before it fails with
+   * `unavailable`, nothing of it sent. Default 30 s; `Infinity` waits until the call is aborted.
+   */
+  connectDeadlineMs?: number;
   /** Dial several addresses in a random order (default), so clients spread over the servers; false keeps the given order. */
   randomize?: boolean;
   /** Called after each failed dial with its error, the failed dials in a row (1-based) and the address dialed (undefined when the urls function failed). */
@@ -38,6 +43,7 @@ export interface ResolvedOptions {
   WebSocket: WebSocketConstructor | undefined;
   retry: RetryPolicy;
   connectTimeoutMs: number;
+  connectDeadlineMs: number;
   onDialFailure: ((error: StreamsError, attempt: number, url: string | undefined) => void) | undefined;
   refreshAt: number;
   maxFrameBytes: number;
@@ -52,8 +58,12 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxAttempts: Number.POSITIVE_INFINITY,
 };
 
+/** Longest delay a timer takes (setTimeout fires at once past it). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 const DEFAULTS = {
   connectTimeoutMs: 10_000,
+  connectDeadlineMs: 30_000,
   refreshAt: 0.8,
   maxFrameBytes: 8 * 1024 * 1024,
   logger: silentLogger,
@@ -75,12 +85,16 @@ export function resolveOptions(urls: unknown, options: WsProviderOptions): Resol
   checkRetryPolicy(retry, "retry");
   const merged = {
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    connectDeadlineMs: options.connectDeadlineMs ?? DEFAULTS.connectDeadlineMs,
     refreshAt: options.refreshAt ?? DEFAULTS.refreshAt,
     maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
     logger: options.logger ?? DEFAULTS.logger,
   };
   if (!Number.isSafeInteger(merged.connectTimeoutMs) || merged.connectTimeoutMs < 1)
     throw new TypeError("connectTimeoutMs must be an integer >= 1");
+  const { connectDeadlineMs } = merged;
+  if (connectDeadlineMs !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(connectDeadlineMs) || connectDeadlineMs < 1 || connectDeadlineMs > MAX_TIMER_MS))
+    throw new TypeError(`connectDeadlineMs must be an integer in 1..${MAX_TIMER_MS} or Infinity`);
   const { refreshAt } = merged;
   if (typeof refreshAt !== "number" || !(refreshAt > 0 && refreshAt <= 1)) throw new TypeError("refreshAt must be a number in (0, 1]");
   if (!Number.isSafeInteger(merged.maxFrameBytes) || merged.maxFrameBytes < 1024) throw new TypeError("maxFrameBytes must be an integer >= 1024");

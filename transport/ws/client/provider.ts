@@ -28,7 +28,8 @@ const FRAME_OVERHEAD_BYTES = 16;
  *
  * - A dropped connection fails the streams open on it with `unavailable` (resuming them is the SDK's
  *   job; a produce is never resent) and redials, another address first when there are several.
- *   Streams opened meanwhile wait for the next connection, bounded only by their own cancel.
+ *   Streams opened meanwhile wait for the next connection, at most `connectDeadlineMs`: then they
+ *   fail with `unavailable`, nothing of them sent (the dialing goes on for later streams).
  * - Each dial fetches a fresh token. A 401 is `unauthenticated` and stops dialing: the waiting streams
  *   fail with it, and the next `open` dials again. So do `retry.maxAttempts` transient failures in a row.
  * - `state.reconnects` counts connections re-established after one was lost; `state.url` names the
@@ -46,7 +47,8 @@ export class WebSocketProvider implements WsProvider {
   /** The address of the connection in use, or of the last one while reconnecting. */
   #address: Address | undefined;
   readonly #pool: AddressPool;
-  readonly #waiting = new Set<Channel>();
+  /** Streams waiting for a connection, each with the stop of its connectDeadlineMs timer. */
+  readonly #waiting = new Map<Channel, () => void>();
   #dialing = false;
   /** Aborted by close(): ends a dial or a backoff in progress. */
   readonly #lifetime = new AbortController();
@@ -72,14 +74,39 @@ export class WebSocketProvider implements WsProvider {
   open(storeId: string, first: Uint8Array): ClientStream {
     if (typeof storeId !== "string") throw new TypeError("storeId must be a string");
     if (!(first instanceof Uint8Array)) throw new TypeError("first message must be a Uint8Array");
-    const channel = new Channel(storeId, first, (done) => this.#waiting.delete(done));
+    const channel = new Channel(storeId, first, (done) => this.#stopWaiting(done));
     if (this.#status === "closed") channel.abandon(new StreamsError("cancelled", "provider closed"));
     else if (this.#connection) this.#connection.attach(channel);
     else {
-      this.#waiting.add(channel);
+      this.#wait(channel);
       this.#startDialing();
     }
     return channel;
+  }
+
+  /** Holds `channel` until a connection is up, at most connectDeadlineMs. */
+  #wait(channel: Channel): void {
+    const { connectDeadlineMs } = this.#options;
+    if (!Number.isFinite(connectDeadlineMs)) {
+      this.#waiting.set(channel, () => undefined);
+      return;
+    }
+    const stop = startTimer(
+      () => {
+        const error = new StreamsError("unavailable", `no connection to the server within connectDeadlineMs (${connectDeadlineMs} ms); nothing was sent`, {
+          details: { connectDeadlineMs },
+        });
+        channel.connectionLost(error);
+      },
+      connectDeadlineMs,
+      { unref: true },
+    );
+    this.#waiting.set(channel, stop);
+  }
+
+  #stopWaiting(channel: Channel): void {
+    this.#waiting.get(channel)?.();
+    this.#waiting.delete(channel);
   }
 
   close(): Promise<void> {
@@ -95,7 +122,7 @@ export class WebSocketProvider implements WsProvider {
     this.#status = "closed";
     const error = new StreamsError("cancelled", "provider closed");
     this.#lifetime.abort(error);
-    for (const channel of [...this.#waiting]) channel.connectionLost(error);
+    for (const channel of [...this.#waiting.keys()]) channel.connectionLost(error);
     const connection = this.#connection;
     if (!connection) return;
     this.#connection = undefined;
@@ -146,7 +173,7 @@ export class WebSocketProvider implements WsProvider {
           logger.error({ err: hookError }, "onDialFailure threw");
         }
         if (!error.transient || failures >= retry.maxAttempts) {
-          for (const channel of [...this.#waiting]) channel.connectionLost(error);
+          for (const channel of [...this.#waiting.keys()]) channel.connectionLost(error);
           return;
         }
         // No address was dialed (the urls function failed): back off here, as no address does.
@@ -215,8 +242,8 @@ export class WebSocketProvider implements WsProvider {
     if (token !== undefined && typeof source === "function") {
       connection.startRefresher(token, { fetchToken: () => callToken(source), refreshAt: this.#options.refreshAt, logger: this.#options.logger });
     }
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
+    const waiting = [...this.#waiting.keys()];
+    for (const channel of waiting) this.#stopWaiting(channel);
     for (const channel of waiting) connection.attach(channel);
   }
 
