@@ -19,7 +19,7 @@ import {
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
 import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
-import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
+import type { DeleteOptions, ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -169,17 +169,19 @@ export abstract class AbstractStore implements Store {
     return this._updateLease(key, releaseDecision(holder));
   }
 
-  async deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
+  async deleteSegment(space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus> {
     assertName(space, "space");
     assertName(segment, "segment");
+    const purge = purgeOf(options);
     this.#assertLifecycle();
-    return this._deleteSegment(space, segment);
+    return this._deleteSegment(space, segment, purge);
   }
 
-  async deleteSpace(space: string): Promise<SegmentStatus[]> {
+  async deleteSpace(space: string, options?: DeleteOptions): Promise<SegmentStatus[]> {
     assertName(space, "space");
+    const purge = purgeOf(options);
     this.#assertLifecycle();
-    return this._deleteSpace(space);
+    return this._deleteSpace(space, purge);
   }
 
   async deleteStore(): Promise<void> {
@@ -277,10 +279,12 @@ export abstract class AbstractStore implements Store {
 
   // Lifecycle operations of backends that declare `features.lifecycle` (docs/lifecycle.md); the
   // public methods refuse them with failed_precondition on other backends, so these are never reached.
-  protected _deleteSegment(_space: string, _segment: string): Promise<SegmentStatus> {
+  /** With `purge`, forgets the segment (tombstone included; a deleted one too). */
+  protected _deleteSegment(_space: string, _segment: string, _purge: boolean): Promise<SegmentStatus> {
     return Promise.reject(unsupported());
   }
-  protected _deleteSpace(_space: string): Promise<SegmentStatus[]> {
+  /** With `purge`, forgets every segment of the space, deleted ones too. */
+  protected _deleteSpace(_space: string, _purge: boolean): Promise<SegmentStatus[]> {
     return Promise.reject(unsupported());
   }
   protected _deleteStore(): Promise<void> {
@@ -348,6 +352,15 @@ export function checkBatchSequences(lastSequence: number, records: readonly Reco
     if (record.sequence !== expected) throw sequenceConflict(expected, record.sequence);
     expected++;
   }
+}
+
+/** The `purge` of delete options: absent or a boolean. */
+function purgeOf(options: DeleteOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (typeof options !== "object" || options === null) throw invalidArgument("options", "must be an object");
+  const { purge } = options;
+  if (purge !== undefined && typeof purge !== "boolean") throw invalidArgument("options.purge", "must be a boolean");
+  return purge === true;
 }
 
 function unsupported(): StreamsError {
