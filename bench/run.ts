@@ -76,6 +76,16 @@ const durableRows: Row[] = [
   row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
 ];
 
+/** Catch-up read of 1M stored entries from the start, server in its own process, beside Redis XRANGE and a JetStream ordered consumer. */
+const CATCH_UP = quick ? 100_000 : 1_000_000;
+const catchUp = (system: string) => measure("catch-up", [system, CATCH_UP], 600_000);
+const CATCH_UP_LABEL = `catch-up read of ${CATCH_UP.toLocaleString("en-US")} entries`;
+const catchUpRows: Row[] = [
+  row(`${CATCH_UP_LABEL}, streamkit consumeSpace`, catchUp("streamkit"), { target: relative(1, catchUp("redis"), "Redis XRANGE") }),
+  row(`${CATCH_UP_LABEL}, Redis XRANGE`, catchUp("redis")),
+  row(`${CATCH_UP_LABEL}, NATS JetStream ordered consumer`, catchUp("nats")),
+];
+
 // Many tenants (docs/tenants.md): stores written once then read once, server in its own process.
 const TENANTS = quick ? 10_000 : 100_000;
 const TENANTS_PER_STORE = quick ? 2_000 : 10_000;
@@ -148,6 +158,7 @@ const ROWS: Row[] = [
   ...fanoutRows(1000),
   ...fanoutRows(0),
   ...durableRows,
+  ...catchUpRows,
 ];
 
 const selected = ROWS.filter((r) => options.filters.length === 0 || options.filters.some((f) => r.name.toLowerCase().includes(f)));

@@ -8,12 +8,7 @@
 //   redis-everysec     dir) with appendonly yes and appendfsync always / everysec
 //   nats               JetStream publish to a file-storage stream at 127.0.0.1:4222
 // A peer that cannot run here reports "not measured".
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { connect as natsConnect, StorageType } from "nats";
 import type { Record } from "../../pkg/api/index.js";
@@ -22,6 +17,7 @@ import { signToken } from "../../pkg/server/index.js";
 import { createWsProvider } from "../../transport/ws/index.js";
 import { reachable, runPublisher } from "../fanout-support.js";
 import { cpuPerOp, report, timed } from "../harness.js";
+import { startPrivateRedis } from "../private-redis.js";
 import { startServeChild } from "../serve-child.js";
 import { BENCH_SECRET, RECORD_BYTES } from "../system.js";
 
@@ -62,45 +58,11 @@ async function streamkit(produce: boolean): Promise<Writer> {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of this case's own (temp dir, loopback port), so its fsync setting touches no one else. */
+/** A redis-server of this case's own, so its fsync setting touches no one else. */
 async function privateRedis(fsync: "always" | "everysec"): Promise<Writer | string> {
-  if (spawnSync("redis-server", ["--version"]).error !== undefined) return "redis-server is not on PATH";
-  const dir = await mkdtemp(join(tmpdir(), "streamkit-bench-redis-"));
-  const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", fsync, "--dir", dir];
-  const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-  const started = await new Promise<boolean>((resolve) => {
-    let output = "";
-    const timer = setTimeout(() => resolve(false), 10_000);
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      output += chunk;
-      if (/ready to accept connections/i.test(output)) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    child.once("exit", () => resolve(false));
-  });
-  const stop = async () => {
-    child.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
-  };
-  if (!started) {
-    await stop();
-    return "the private redis-server did not start";
-  }
-  const redis = new Redis({ host: "127.0.0.1", port });
+  const server = await startPrivateRedis(["--save", "", "--appendonly", "yes", "--appendfsync", fsync]);
+  if (typeof server === "string") return server;
+  const redis = new Redis({ host: "127.0.0.1", port: server.port });
   const buffer = Buffer.from(payload);
   return {
     description: `XADD to a private redis-server (appendonly yes, appendfsync ${fsync}), ${inFlight} in flight (pipelined on one connection)`,
@@ -108,7 +70,7 @@ async function privateRedis(fsync: "always" | "everysec"): Promise<Writer | stri
     perWrite: 1,
     async close() {
       redis.disconnect();
-      await stop();
+      await server.stop();
     },
   };
 }

@@ -57,6 +57,8 @@ class MemoryBus extends AbstractBus {
     this.#hub.on(route, listener);
     const remove = () => {
       this.#hub.off(route, listener);
+      // mitt keeps a route's empty handler list; a server following many stores would keep one per route ever followed.
+      if (this.#hub.all.get(route)?.length === 0) this.#hub.all.delete(route);
       this.#subscriptions.delete(remove);
     };
     this.#subscriptions.add(remove);

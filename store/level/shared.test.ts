@@ -70,6 +70,25 @@ describe("level shared layout", () => {
     }
   });
 
+  it("splits the commits of one turn into writes of about 1 MiB each, in the order they were handed over", async () => {
+    const root = new ClassicLevel<Buffer, Buffer>(join(dataDir, "root"), BUFFERS);
+    await root.open();
+    try {
+      const writer = new SharedWriter(root);
+      const writes = vi.spyOn(root, "batch");
+      const sublevels = ["a", "b"].map((name) => root.sublevel<Buffer, Buffer>(name, BUFFERS));
+      const key = Buffer.from("k");
+      // Eight commits of 300 KB: the first write takes four (1.2 MB, past the cap), the next the other four.
+      const values = Array.from({ length: 8 }, (_, i) => Buffer.alloc(300 * 1024, i));
+      await Promise.all(values.map((value, i) => writer.forStore(sublevels[i % 2] as Sub).write((batch) => batch.put(key, value))));
+      expect(writes).toHaveBeenCalledTimes(2);
+      // Each store's later commit, in the later write, is the one that stays.
+      expect(await Promise.all(sublevels.map((sublevel) => sublevel.get(key)))).toEqual([values[6], values[7]]);
+    } finally {
+      await root.close();
+    }
+  });
+
   it("moves a store kept in a database of its own into the shared one when it is first opened", async () => {
     const id = randomUUID();
     const before = createLevelStoreFactory({ dataDir, nodeId: "n", layout: "per-store" });

@@ -21,6 +21,26 @@ if (missing !== undefined && !mustRun) console.log(`dashboard tests skipped: ${m
 
 const servers = useServers();
 
+/** Answers the page's confirm() dialogs in turn (accept or dismiss); returns their messages as they come. */
+function answerConfirms(page: Page, answers: boolean[]): string[] {
+  const asked: string[] = [];
+  page.on("dialog", (dialog) => {
+    asked.push(dialog.message());
+    void (answers.shift() === true ? dialog.accept() : dialog.dismiss());
+  });
+  return asked;
+}
+
+/** Paths of the POSTs the page sends to the admin API, as they are sent. */
+function adminPosts(page: Page): string[] {
+  const posts: string[] = [];
+  page.on("request", (request) => {
+    const { pathname } = new URL(request.url());
+    if (request.method() === "POST" && pathname.startsWith("/api/admin/")) posts.push(pathname);
+  });
+  return posts;
+}
+
 describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in headless Chromium", () => {
   let dir: string;
   let browser: BrowserContext;
@@ -102,14 +122,46 @@ describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in he
       await page.screenshot({ path: screenshot });
       if (UPDATE_SCREENSHOT) await copyFile(screenshot, DOCS_SCREENSHOT);
 
-      // The Close button calls POST /api/admin/connections/:id/close: the client is closed, the row goes.
+      // The Close button asks first; refused, it sends nothing. Accepted, it calls
+      // POST /api/admin/connections/:id/close: the client is closed, the row goes.
+      const asked = answerConfirms(page, [false, true]);
+      const posts = adminPosts(page);
+      await row.locator('button[data-action="close"]').click();
       await row.locator('button[data-action="close"]').click();
       expect((await raw.closed).code).toBe(4002);
       await row.waitFor({ state: "detached", timeout: WAIT_MS });
       expect(await page.textContent("#toast")).toBe(`Connection ${id} closed`);
+      expect(asked).toEqual([`Close connection ${id}? Its streams end and its client has to reconnect.`, `Close connection ${id}? Its streams end and its client has to reconnect.`]);
+      expect(posts).toEqual([`/api/admin/connections/${encodeURIComponent(id)}/close`]);
       expect(errors).toEqual([]);
     } finally {
       await Promise.all(clients.map((each) => each.close()));
+      await page.close();
+    }
+  });
+
+  it("deletes a store with its Delete button only once the confirmation is accepted", { timeout: 60_000 }, async () => {
+    const server = await servers.start();
+    const { page, errors } = await open(server);
+    const orders = await client(server, "orders-service");
+    const storeId = crypto.randomUUID();
+    try {
+      await orders.produce(storeId, "orders", "order-1", records(1, 3));
+      const row = page.locator(`#stores tbody tr[data-key="${storeId}"]`);
+      const asked = answerConfirms(page, [false, true]);
+      const posts = adminPosts(page);
+      await row.locator('button[data-action="delete"]').click({ timeout: WAIT_MS });
+      // Refused: nothing was sent, the data is all there.
+      expect(asked).toEqual([`Delete store ${storeId}? Every entry, lease and retention of it goes, for good.`]);
+      expect(posts).toEqual([]);
+      expect((await orders.getStatus(storeId)).spaces).toHaveLength(1);
+      await row.locator('button[data-action="delete"]').click({ timeout: WAIT_MS });
+      await page.waitForFunction((id) => document.getElementById("toast")?.textContent === `Store ${id} deleted`, storeId, { timeout: WAIT_MS });
+      expect(posts).toEqual([`/api/admin/stores/${storeId}/delete`]);
+      expect((await orders.getStatus(storeId)).spaces).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await orders.close();
       await page.close();
     }
   });
@@ -122,6 +174,9 @@ describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in he
     try {
       await orders.produce(storeId, "orders", "order-1", records(1, 3));
       const row = page.locator(`#stores tbody tr[data-key="${storeId}"]`);
+      const asked = answerConfirms(page, [false, true]);
+      const posts = adminPosts(page);
+      await row.locator('button[data-action="evict"]').click({ timeout: WAIT_MS });
       await row.locator('button[data-action="evict"]').click({ timeout: WAIT_MS });
       await page.waitForFunction(
         (id) => document.querySelector(`#stores tbody tr[data-key="${id}"] td:nth-child(2)`)?.textContent === "closed",
@@ -129,6 +184,9 @@ describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in he
         { timeout: WAIT_MS },
       );
       expect((await getStatus(server.url)).counts.nodes).toBe(0);
+      expect(asked).toHaveLength(2);
+      expect(asked[0]).toMatch(/^Evict store /);
+      expect(posts).toEqual([`/api/admin/stores/${storeId}/evict`]);
       expect(errors).toEqual([]);
     } finally {
       await orders.close();

@@ -328,12 +328,20 @@
     toastTimer = setTimeout(() => (element.hidden = true), bad ? 6000 : 3000);
   }
 
+  // Destructive actions ask first (docs/operator.md, docs/lifecycle.md); sweep and reset do not.
   const ACTIONS = {
-    close: { path: (id) => `/api/admin/connections/${encodeURIComponent(id)}/close`, done: (id) => `Connection ${id} closed` },
-    evict: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/evict`, done: (id) => `Store ${id.slice(0, 8)}… evicted` },
+    close: {
+      path: (id) => `/api/admin/connections/${encodeURIComponent(id)}/close`,
+      done: (id) => `Connection ${id} closed`,
+      confirm: (id) => `Close connection ${id}? Its streams end and its client has to reconnect.`,
+    },
+    evict: {
+      path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/evict`,
+      done: (id) => `Store ${id.slice(0, 8)}… evicted`,
+      confirm: (id) => `Evict store ${id}? Its open streams end; the next use opens it again.`,
+    },
     reset: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/circuit/reset`, done: (id) => `Circuit of ${id.slice(0, 8)}… reset` },
     sweep: { path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/sweep`, done: (id) => `Retention of ${id.slice(0, 8)}… enforced` },
-    // Destructive: the page asks first (docs/lifecycle.md).
     delete: {
       path: (id) => `/api/admin/stores/${encodeURIComponent(id)}/delete`,
       done: (id) => `Store ${id} deleted`,
