@@ -9,6 +9,8 @@ import {
   invalidArgument,
   type LeaseResult,
   normalizeRetention,
+  checkProducer,
+  type Producer,
   type Record,
   type Retention,
   type SegmentStatus,
@@ -18,8 +20,9 @@ import {
 } from "../pkg/api/internal/index.js";
 import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
 import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
+import { ProducerIndex } from "./producers.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
-import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
+import type { ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -27,11 +30,15 @@ import type { ProduceChain, SegmentRange, SpaceRange, Store, StoredEntry, StoreF
  */
 export abstract class AbstractStore implements Store {
   #closing: Promise<void> | undefined;
+  readonly #producers: ProducerIndex;
 
   protected constructor(
     readonly storeId: string,
     readonly features: StoreFeatures,
-  ) {}
+    options: StoreOptions = {},
+  ) {
+    this.#producers = new ProducerIndex(options.maxProducers ?? DEFAULT_MAX_PRODUCERS);
+  }
 
   protected get closed(): boolean {
     return this.#closing !== undefined;
@@ -59,12 +66,14 @@ export abstract class AbstractStore implements Store {
     }
   }
 
-  async publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus> {
+  async publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }, producer?: Producer): Promise<SegmentStatus> {
     assertName(space, "space");
     assertName(segment, "segment");
     checkBytes(payload, "payload");
     if (metadata !== undefined) checkMetadata(metadata, "metadata");
+    if (producer !== undefined) checkProducer(producer, "producer");
     this.#assertOpen();
+    if (producer !== undefined) return this.#producers.publish(this, space, segment, payload, metadata ?? {}, producer);
     return this._publish(space, segment, payload, metadata ?? {});
   }
 
@@ -349,6 +358,9 @@ export function checkBatchSequences(lastSequence: number, records: readonly Reco
     expected++;
   }
 }
+
+/** Producer states a store keeps by default (docs/design.md, Idempotent publish). */
+export const DEFAULT_MAX_PRODUCERS = 10_000;
 
 function unsupported(): StreamsError {
   return failedPrecondition("this storage backend does not support delete, truncate, close or retention");

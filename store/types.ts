@@ -1,4 +1,4 @@
-import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/internal/index.js";
+import type { LeaseResult, Producer, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/internal/index.js";
 
 /** An entry as a store keeps it: the wire Entry without its offset, plus its commit position in the space. */
 export interface StoredEntry {
@@ -69,6 +69,15 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
+/** Options every backend takes (each factory passes them to its stores). */
+export interface StoreOptions {
+  /**
+   * Idempotent-publish producer states a store keeps in memory, summed over its segments (default
+   * 10,000); past it the least recently used segments' states go and are read again from the data.
+   */
+  maxProducers?: number;
+}
+
 /** What one retention sweep removed. */
 export interface SweepResult {
   /** Segments truncated. */
@@ -99,8 +108,13 @@ export interface Store {
    * `chain` links it to the other batches of its produce stream (see ProduceChain).
    */
   produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus>;
-  /** Appends one record at the segment's next sequence. Never conflicts. */
-  publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus>;
+  /**
+   * Appends one record at the segment's next sequence. Never conflicts. With a `producer` stamp it is
+   * idempotent (docs/design.md, Idempotent publish): stored once per producer, epoch and sequence in
+   * the segment — a repeat resolves to the first attempt's acknowledgement — and an epoch older than
+   * the producer's latest in the segment fails with `failed_precondition`.
+   */
+  publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }, producer?: Producer): Promise<SegmentStatus>;
   /** One ordered range scan over a segment, in sequence order. Releases its resources when the loop ends. */
   readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry>;
   /** One ordered range scan over a space, in commit order. */

@@ -4,7 +4,7 @@ import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
 import { closedHead, deletedHead, type EntryPlace, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage } from "../types.js";
+import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
 import { EntryCommitted, GroupCommit, type LevelDb } from "./group-commit.js";
 import { type KeyRange, numberKey, retentionKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
@@ -40,8 +40,9 @@ export class LevelStore extends HeadsStore {
     commits: GroupCommit,
     retentions: Map<string, Retention>,
     onClosing: (closed: Promise<void>) => void,
+    options: StoreOptions,
   ) {
-    super(storeId, FEATURES, commits.committed);
+    super(storeId, FEATURES, commits.committed, options);
     this.#place = place;
     this.#db = place.db;
     this.#commits = commits;
@@ -72,6 +73,7 @@ export class LevelStore extends HeadsStore {
     place: string | (() => Promise<StorePlace>),
     nodeId: string,
     onClosing: (closed: Promise<void>) => void = () => undefined,
+    options: StoreOptions = {},
   ): Promise<LevelStore> {
     let opened: StorePlace;
     try {
@@ -83,7 +85,7 @@ export class LevelStore extends HeadsStore {
     try {
       const heads = await recoverHeads(opened.db);
       const retentions = await readRetentions(opened.db);
-      return new LevelStore(storeId, opened, new GroupCommit(opened.db, heads, nodeId, opened.writer), retentions, onClosing);
+      return new LevelStore(storeId, opened, new GroupCommit(opened.db, heads, nodeId, opened.writer), retentions, onClosing, options);
     } catch (error) {
       await opened.close(false);
       throw new StreamsError("unavailable", `cannot recover store ${storeId}: ${describe(error)}`, { cause: error });

@@ -5,7 +5,7 @@ import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
 import { closedHead, deletedHead, segmentOutOfRange, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage } from "../types.js";
+import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
 import { MemoryLeases } from "./memory-leases.js";
 
 interface SpaceEntries {
@@ -41,8 +41,8 @@ export class MemoryStore extends HeadsStore {
   readonly #data: MemoryStoreData;
   readonly #nodeId: string;
 
-  constructor(storeId: string, data: MemoryStoreData, nodeId: string) {
-    super(storeId, FEATURES, data.heads);
+  constructor(storeId: string, data: MemoryStoreData, nodeId: string, options: StoreOptions = {}) {
+    super(storeId, FEATURES, data.heads, options);
     this.#data = data;
     this.#nodeId = nodeId;
   }
