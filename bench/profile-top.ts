@@ -1,6 +1,8 @@
 // Prints the heaviest frames of a V8 CPU profile (`node --cpu-prof`, or STREAMKIT_BENCH_SERVER_PROFILE):
-// self time per function and per file, as shares of the samples.
-//   node --import tsx bench/profile-top.ts <file.cpuprofile> [top=25]
+// self time per function and per file, as shares of the busy (not idle) samples, between `fromS` and
+// `toS` seconds after the profile began (default: all of it), after a timeline of busy samples per
+// second that shows where the measured section lies (a server's start-up is mostly module loading).
+//   node --import tsx bench/profile-top.ts <file.cpuprofile> [top=25] [fromS=0] [toS=∞]
 import { readFile } from "node:fs/promises";
 
 interface ProfileNode {
@@ -11,16 +13,28 @@ interface ProfileNode {
 
 interface Profile {
   nodes: ProfileNode[];
-  samples?: number[];
+  samples: number[];
+  /** Microseconds between samples. */
+  timeDeltas: number[];
 }
 
-const [file, topArg = "25"] = process.argv.slice(2);
-if (file === undefined) throw new TypeError("usage: profile-top.ts <file.cpuprofile> [top]");
+const [file, topArg = "25", fromArg = "0", toArg = "Infinity"] = process.argv.slice(2);
+if (file === undefined) throw new TypeError("usage: profile-top.ts <file.cpuprofile> [top] [fromS] [toS]");
 const top = Number(topArg);
+const [from, to] = [Number(fromArg) * 1e6, Number(toArg) * 1e6];
 const profile = JSON.parse(await readFile(file, "utf8")) as Profile;
+const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
 const hits = new Map<number, number>();
-if (profile.samples !== undefined) for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
-else for (const node of profile.nodes) hits.set(node.id, node.hitCount ?? 0);
+const perSecond: number[] = [];
+let at = 0;
+for (const [index, id] of profile.samples.entries()) {
+  at += profile.timeDeltas[index] ?? 0;
+  if (idle.has(id)) continue;
+  const second = Math.floor(at / 1e6);
+  perSecond[second] = (perSecond[second] ?? 0) + 1;
+  if (at >= from && at <= to) hits.set(id, (hits.get(id) ?? 0) + 1);
+}
+process.stdout.write(`busy samples per second: ${Array.from(perSecond, (count = 0, second) => `${second}s:${count}`).join(" ")}\n`);
 
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
@@ -44,6 +58,6 @@ const print = (title: string, table: Map<string, number>) => {
     process.stdout.write(`${((count / total) * 100).toFixed(1).padStart(5)} %  ${name}\n`);
   }
 };
-process.stdout.write(`${total} samples\n`);
+process.stdout.write(`${total} busy samples in the window\n`);
 print("self time by function:", byFunction);
 print("self time by file:", byFile);
