@@ -8,7 +8,7 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_SECRET } from "./system.js";
 
-const START_MS = 30_000;
+const START_MS = 60_000;
 
 export interface ServeChild {
   /** ws://127.0.0.1:<port> */
