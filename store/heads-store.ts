@@ -1,7 +1,7 @@
 import type { SegmentStatus, StoreStatus } from "../pkg/api/index.js";
 import { AbstractStore } from "./abstract-store.js";
 import type { Heads } from "./heads.js";
-import type { StoreFeatures } from "./types.js";
+import type { StoreFeatures, StoreOptions } from "./types.js";
 
 /**
  * Base of a backend that keeps its committed heads in memory (Heads): the status and listing
@@ -11,8 +11,8 @@ export abstract class HeadsStore extends AbstractStore {
   readonly #committed: Heads;
 
   /** `committed`: the heads as of the last commit, advanced by the backend as it commits. */
-  protected constructor(storeId: string, features: StoreFeatures, committed: Heads) {
-    super(storeId, features);
+  protected constructor(storeId: string, features: StoreFeatures, committed: Heads, options: StoreOptions = {}) {
+    super(storeId, features, options);
     this.#committed = committed;
   }
 

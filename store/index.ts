@@ -1,2 +1,3 @@
 export { AbstractStore, checkBatchSequences } from "./abstract-store.js";
-export type { SegmentRange, SpaceRange, Store, StoredEntry, StoreFactory, StoreFeatures } from "./types.js";
+export { isRepeatedAck } from "./producers.js";
+export type { SegmentRange, SpaceRange, Store, StoredEntry, StoreFactory, StoreFeatures, StoreOptions } from "./types.js";

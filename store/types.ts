@@ -1,4 +1,4 @@
-import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/internal/index.js";
+import type { LeaseResult, Producer, Record, Retention, SegmentStatus, StoreStatus, Trx } from "../pkg/api/internal/index.js";
 
 /** An entry as a store keeps it: the wire Entry without its offset, plus its commit position in the space. */
 export interface StoredEntry {
@@ -69,6 +69,24 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
+/** Options of deleteSegment and deleteSpace. */
+export interface DeleteOptions {
+  /**
+   * A hard purge: the segment is forgotten, tombstone and all, so its sequences start at 1 again
+   * (docs/lifecycle.md). Also purges segments that are already deleted.
+   */
+  purge?: boolean;
+}
+
+/** Options every backend takes (each factory passes them to its stores). */
+export interface StoreOptions {
+  /**
+   * Idempotent-publish producer states a store keeps in memory, summed over its segments (default
+   * 10,000); past it the least recently used segments' states go and are read again from the data.
+   */
+  maxProducers?: number;
+}
+
 /** What one retention sweep removed. */
 export interface SweepResult {
   /** Segments truncated. */
@@ -99,8 +117,13 @@ export interface Store {
    * `chain` links it to the other batches of its produce stream (see ProduceChain).
    */
   produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus>;
-  /** Appends one record at the segment's next sequence. Never conflicts. */
-  publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }): Promise<SegmentStatus>;
+  /**
+   * Appends one record at the segment's next sequence. Never conflicts. With a `producer` stamp it is
+   * idempotent (docs/design.md, Idempotent publish): stored once per producer, epoch and sequence in
+   * the segment — a repeat resolves to the first attempt's acknowledgement — and an epoch older than
+   * the producer's latest in the segment fails with `failed_precondition`.
+   */
+  publish(space: string, segment: string, payload: Uint8Array, metadata?: { [key: string]: string }, producer?: Producer): Promise<SegmentStatus>;
   /** One ordered range scan over a segment, in sequence order. Releases its resources when the loop ends. */
   readSegment(range: SegmentRange): AsyncIterableIterator<StoredEntry>;
   /** One ordered range scan over a space, in commit order. */
@@ -134,10 +157,13 @@ export interface Store {
    * reused: a deleted segment keeps a tombstone (its head, `deleted: true`) until a produce revives
    * it after its old head. Reads that start inside a removed range fail with `out_of_range`.
    */
-  /** Removes every entry of a segment and hides it from listings; resolves to its tombstone. `not_found` if it never existed. */
-  deleteSegment(space: string, segment: string): Promise<SegmentStatus>;
+  /**
+   * Removes every entry of a segment and hides it from listings; resolves to its tombstone. `not_found`
+   * if it never existed (or, without `purge`, is already purged). With `purge`, the tombstone goes too.
+   */
+  deleteSegment(space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus>;
   /** Deletes every segment of a space; resolves to their tombstones. `not_found` if it has none. */
-  deleteSpace(space: string): Promise<SegmentStatus[]>;
+  deleteSpace(space: string, options?: DeleteOptions): Promise<SegmentStatus[]>;
   /** Removes the whole store (entries, tombstones, leases, retention) and closes it; opening it again gives an empty store. */
   deleteStore(): Promise<void>;
   /** Removes the entries with sequence < beforeSequence (at most up to the head); resolves to the new head. */

@@ -12,6 +12,7 @@ import {
   type Entry,
   type ProduceOptions,
   type Provider,
+  type ProducerIdentity,
   type PublishOptions,
   type Record,
   type SegmentStatus,
@@ -42,7 +43,8 @@ describe("public client types", () => {
       (storeId: string, space: string, segment: string, payload: Uint8Array, options?: PublishOptions) => Promise<SegmentStatus>
     >();
     expectTypeOf<ProduceOptions>().toEqualTypeOf<{ batchSize?: number; signal?: AbortSignal }>();
-    expectTypeOf<PublishOptions>().toEqualTypeOf<{ metadata?: { [key: string]: string }; signal?: AbortSignal }>();
+    expectTypeOf<PublishOptions>().toEqualTypeOf<{ metadata?: { [key: string]: string }; producer?: ProducerIdentity; signal?: AbortSignal }>();
+    expectTypeOf<ProducerIdentity>().toEqualTypeOf<{ id: string; epoch: number }>();
   });
 
   it("types the reads", () => {

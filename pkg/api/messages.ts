@@ -1,5 +1,5 @@
 import type { ErrorInfo } from "./errors.js";
-import type { Entry, LeaseResult, Record, Retention, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
+import type { Entry, LeaseResult, Producer, Record, Retention, SegmentStatus, SpaceStatus, WorkerInventory } from "./types.js";
 import type { EntryGroup } from "./internal/entry-groups.js";
 
 export const API_PREFIX = "streamkit://api/v1/";
@@ -65,6 +65,8 @@ export interface PublishRequest {
   segment: string;
   payload: Uint8Array;
   metadata?: { [key: string]: string };
+  /** Makes the publish idempotent (docs/protocol.md, Idempotent publish). */
+  producer?: Producer;
   /**
    * Opens a publish lane: more publishes (`publish`, or several in a `publish_batch`) follow on the
    * stream, and `publish_results` answer every publish in the order sent; the stream ends when the
@@ -82,6 +84,7 @@ export interface PublishItem {
   segment: string;
   payload: Uint8Array;
   metadata?: { [key: string]: string };
+  producer?: Producer;
 }
 
 /**

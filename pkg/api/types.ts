@@ -30,6 +30,20 @@ export interface Entry {
   offset: string;
 }
 
+/**
+ * The idempotent-publish stamp a publish carries (docs/protocol.md, Idempotent publish): the server
+ * stores a publish with a given `id`, `epoch` and `sequence` once per segment, answers a retry with
+ * the original acknowledgement, and fences an `epoch` older than the producer's latest.
+ */
+export interface Producer {
+  /** Names the producer; non-empty, at most 256 bytes, no control characters. */
+  id: string;
+  /** Raised by a restarted producer; publishes of an older epoch are refused (`failed_precondition`). */
+  epoch: number;
+  /** Per producer, epoch and segment, from 0 up; the SDK assigns it. */
+  sequence: number;
+}
+
 export interface SegmentStatus {
   space: string;
   segment: string;

@@ -16,6 +16,7 @@ import { consumeIterable } from "./consume.js";
 import { leaseMethods } from "./lease.js";
 import { lifecycleMethods } from "./lifecycle.js";
 import { produce } from "./produce.js";
+import { ProducerSequences, requireProducerIdentity } from "./producer-sequences.js";
 import { PublishLanes } from "./publish-lane.js";
 import { toEntry, withoutType } from "./replies.js";
 import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
@@ -52,6 +53,7 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
   const defaultBatchSize = settings.batchSize === undefined ? DEFAULT_BATCH_SIZE : requireCount(settings.batchSize, "options.batchSize");
   const connection = createConnection(provider, resolveRetryPolicy(settings.retry));
   const lanes = new PublishLanes(connection);
+  const producers = new ProducerSequences();
   const close = async () => {
     await lanes.close();
     await connection.close();
@@ -88,6 +90,9 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       if (fields.metadata !== undefined) {
         requireStringMap(fields.metadata, "options.metadata");
         request.metadata = fields.metadata;
+      }
+      if (fields.producer !== undefined) {
+        request.producer = producers.stamp(storeId, space, segment, requireProducerIdentity(fields.producer, "options.producer"));
       }
       return lanes.publish(storeId, request, signal);
     },

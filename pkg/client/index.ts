@@ -8,6 +8,7 @@ export type {
   ConsumeSpaceQuery,
   ConsumeState,
   ProduceOptions,
+  ProducerIdentity,
   PublishOptions,
   ReadQuery,
   RecordSource,

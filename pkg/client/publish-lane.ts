@@ -10,6 +10,7 @@ import {
   type PublishItem,
   type PublishRequest,
   type Response,
+  retryDelay,
   type SegmentStatus,
   StreamsError,
 } from "../api/internal/index.js";
@@ -38,8 +39,9 @@ const BATCH_OVERHEAD_BYTES = 64;
 const MAX_IDLE_LANES = 8;
 
 /** An upper bound of a publish's encoded size in a batch (UTF-8 takes at most 3 bytes per UTF-16 unit). */
-function encodedSizeBound({ space, segment, payload, metadata }: PublishRequest): number {
+function encodedSizeBound({ space, segment, payload, metadata, producer }: PublishRequest): number {
   let bytes = 48 + 3 * (space.length + segment.length) + payload.byteLength;
+  if (producer !== undefined) bytes += 64 + 3 * producer.id.length;
   if (metadata !== undefined) for (const [key, value] of Object.entries(metadata)) bytes += 10 + 3 * (key.length + value.length);
   return bytes;
 }
@@ -54,6 +56,8 @@ interface LaneOwner {
   idle(lane: PublishLane): void;
   /** A call waits on the lane again. */
   busy(lane: PublishLane): void;
+  /** Idempotent publishes the broken lane left unanswered, in the order sent: to be sent again. */
+  retry(calls: LaneCall[], error: StreamsError): void;
 }
 
 /** Where an aborted call goes: the lane that holds it decides whether it can still be taken back. */
@@ -73,6 +77,8 @@ class LaneCall {
   #release: () => void = () => undefined;
   /** The lane holding the call now (a call taken back from an unopened lane moves to the next). */
   holder: CallHolder | undefined;
+  /** Times the call was sent again after its lane broke. */
+  retries = 0;
 
   constructor(
     readonly request: PublishRequest,
@@ -117,8 +123,11 @@ interface SentMessage {
 }
 
 /** A publish as an item of a publish_batch. */
-function batchItem({ space, segment, payload, metadata }: PublishRequest): PublishItem {
-  return metadata === undefined ? { space, segment, payload } : { space, segment, payload, metadata };
+function batchItem({ space, segment, payload, metadata, producer }: PublishRequest): PublishItem {
+  const item: PublishItem = { space, segment, payload };
+  if (metadata !== undefined) item.metadata = metadata;
+  if (producer !== undefined) item.producer = producer;
+  return item;
 }
 
 /**
@@ -126,8 +135,8 @@ function batchItem({ space, segment, payload, metadata }: PublishRequest): Publi
  * together (in one microtask checkpoint: a loop, a Promise.all) go in one publish_batch, and are
  * answered in order.
  * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`
- * after a dropped connection: a publish is never retried). It half-closes once no call has waited for
- * LANE_IDLE_MS. An aborted call that has not gone out (still batching, or waiting in the transport
+ * after a dropped connection), but an idempotent one (with a producer) is sent again. It half-closes
+ * once no call has waited for LANE_IDLE_MS. An aborted call that has not gone out (still batching, or waiting in the transport
  * for a connection or credit) is taken back and never sent; one that may have gone out rejects with
  * outcome unknown (docs/design.md, "Cancelled before sent").
  */
@@ -326,7 +335,20 @@ class PublishLane implements CallHolder {
     this.#outboxBytes = 0;
     if (calls.length === 0) return;
     this.#stream.cancel();
-    for (const call of calls) call.fail(callFailure(error, call.signal, this.#connection.closed));
+    // An idempotent publish is sent again after a dropped connection: the server stores it once and
+    // answers a repeat with the first acknowledgement (docs/protocol.md, Idempotent publish).
+    const retried: LaneCall[] = [];
+    let retryError: StreamsError | undefined;
+    for (const call of calls) {
+      const failure = callFailure(error, call.signal, this.#connection.closed);
+      if (call.request.producer !== undefined && failure.kind === "unavailable" && !this.#connection.closed && !call.settled) {
+        retried.push(call);
+        retryError = failure;
+      } else {
+        call.fail(failure);
+      }
+    }
+    if (retryError !== undefined) this.#owner.retry(retried, retryError);
   }
 
   #stopIdleTimer(): void {
@@ -348,6 +370,11 @@ export class PublishLanes {
   readonly #lanes = new Map<string, PublishLane>();
   /** Lanes no call waits on, the one idle longest first. */
   readonly #idle = new Set<PublishLane>();
+  /**
+   * Per store, the calls waiting to be sent again after a lane broke, then the publishes made since:
+   * they go out together, in order, so a producer's publishes to a segment keep their order.
+   */
+  readonly #retrying = new Map<string, LaneCall[]>();
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -357,6 +384,17 @@ export class PublishLanes {
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
     const lane = this.#lanes.get(storeId);
     const call = new LaneCall(request, signal);
+    const waiting = this.#retrying.get(storeId);
+    if (waiting !== undefined) {
+      try {
+        this.#connection.assertOpen();
+        assertTransmittable(request);
+        this.#wait(waiting, call, cancelledError);
+      } catch (error) {
+        call.fail(error);
+      }
+      return call.promise;
+    }
     try {
       if (lane?.accepting === true) lane.publish(call);
       else this.#open(storeId, call);
@@ -380,9 +418,55 @@ export class PublishLanes {
         if (this.#idle.size > MAX_IDLE_LANES) this.#idle.values().next().value?.end();
       },
       busy: (busy) => this.#idle.delete(busy),
+      retry: (calls, error) => this.#retry(storeId, calls, error),
     });
     this.#lanes.set(storeId, opened);
     return opened;
+  }
+
+  /**
+   * Sends calls again after the retry policy's delay (none the first time), with the publishes made
+   * meanwhile. An abort while they wait fails them: `aborted` says with what.
+   */
+  #retry(storeId: string, calls: LaneCall[], error: StreamsError): void {
+    const policy = this.#connection.retry;
+    const retries = Math.max(...calls.map((call) => ++call.retries));
+    if (retries > policy.maxAttempts) {
+      for (const call of calls) call.fail(error);
+      return;
+    }
+    // These may have been stored: an abort now cannot say they were not.
+    const sent = (signal: AbortSignal): StreamsError => outcomeUnknown("publish aborted", signal.reason);
+    const waiting = this.#retrying.get(storeId);
+    if (waiting !== undefined) {
+      const since = waiting.splice(0);
+      for (const call of calls) this.#wait(waiting, call, sent);
+      waiting.push(...since);
+      return;
+    }
+    const due: LaneCall[] = [];
+    this.#retrying.set(storeId, due);
+    for (const call of calls) this.#wait(due, call, sent);
+    startTimer(
+      () => {
+        this.#retrying.delete(storeId);
+        this.#reroute(storeId, due.filter((call) => !call.settled));
+      },
+      retryDelay(policy, retries - 1),
+      { unref: false },
+    );
+  }
+
+  /** Puts a call in a retry wait; aborted there, it leaves it and fails with `aborted`'s error. */
+  #wait(waiting: LaneCall[], call: LaneCall, aborted: (signal: AbortSignal) => StreamsError): void {
+    call.holder = {
+      abort: (gone, signal) => {
+        const index = waiting.indexOf(gone);
+        if (index >= 0) waiting.splice(index, 1);
+        gone.fail(aborted(signal));
+      },
+    };
+    waiting.push(call);
   }
 
   /** Calls of a lane taken back before it opened: the first opens the next lane, the rest follow it. */

@@ -1,10 +1,12 @@
 import type { ConnectionState, Entry, Record, SegmentStatus, StoreStatus } from "../api/index.js";
+import type { ProducerIdentity } from "./producer-sequences.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import type { LeaseClient } from "./lease-types.js";
 import type { LifecycleClient } from "./lifecycle-types.js";
 import type { StatusListener, StatusSubscription, SubscribeOptions } from "./subscribe-types.js";
 import type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
 
+export type { ProducerIdentity } from "./producer-sequences.js";
 export type { StatusListener, StatusSubscription, SubscribeOptions, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
 
 /** The trailing options every call takes. */
@@ -20,6 +22,12 @@ export interface ProduceOptions extends CallOptions {
 
 export interface PublishOptions extends CallOptions {
   metadata?: { [key: string]: string };
+  /**
+   * Makes the publish idempotent (docs/protocol.md, Idempotent publish): the SDK numbers the
+   * identity's publishes to each segment and, after a dropped connection, sends an unanswered one
+   * again; the server stores it once and answers with the first acknowledgement.
+   */
+  producer?: ProducerIdentity;
 }
 
 /** Bounds shared by every read. Inclusive; 0 or absent means unbounded. */

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import type { Record } from "../../pkg/api/index.js";
-import type { Store, StoreFactory, StoreFeatures } from "../types.js";
+import type { Store, StoreFactory, StoreFeatures, StoreOptions } from "../types.js";
 import { describeChainConformance } from "./chains.js";
 import type { StoreSuiteContext } from "./context.js";
 import { describeDurabilityConformance } from "./durability.js";
 import { describeLeaseConformance } from "./leases.js";
 import { describeLifecycleConformance } from "./lifecycle.js";
+import { describeProducerConformance } from "./producers.js";
 import { describeReadConformance } from "./reads.js";
 import { type SuiteRunner, suiteOf } from "./runner.js";
 import { bytes, clockAt, collect, expectCommitOrder, failure, greater, matches, payloads, realClock, records } from "./support.js";
@@ -20,8 +21,8 @@ export type { SuiteRunner, TestBody } from "./runner.js";
  * it from the `features` of a store the backend opens.
  */
 export interface StoreHarness {
-  /** A factory over fresh, empty data. */
-  createFactory(): Promise<StoreFactory>;
+  /** A factory over fresh, empty data; its stores take `options` (StoreOptions) where given. */
+  createFactory(options?: StoreOptions): Promise<StoreFactory>;
   /**
    * A new factory over the same data as `factory` (whose stores are closed), as a restarted process
    * would make. Defaults to `factory` itself, for backends whose data lives in the factory; a backend
@@ -268,6 +269,12 @@ export async function runStoreConformance(runner: SuiteRunner, name: string, har
     describeLeaseConformance(context);
 
     describeLifecycleConformance(context);
+
+    describeProducerConformance(context, async (maxProducers) => {
+      const bounded = await harness.createFactory({ maxProducers });
+      factories.push(bounded);
+      return open(randomUUID(), bounded);
+    });
 
     describe("large reads", () => {
       const total = 20_000;

@@ -2,7 +2,8 @@ import { mkdir, readdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { isValidStoreId, normalizeStoreId } from "../../pkg/api/internal/index.js";
-import type { Store, StoreFactory } from "../types.js";
+import { checkStoreOptions } from "../store-options.js";
+import type { Store, StoreFactory, StoreOptions } from "../types.js";
 import { LevelStore } from "./level-store.js";
 import { importOwnDatabase } from "./migrate.js";
 import { openSharedPlace } from "./shared.js";
@@ -20,7 +21,7 @@ export const LEVEL_LAYOUTS: readonly LevelLayout[] = ["shared", "per-store"];
 /** The shared database's directory under the data directory (never a store id: those are UUIDs). */
 export const SHARED_DATABASE = "stores";
 
-export interface LevelStoreOptions {
+export interface LevelStoreOptions extends StoreOptions {
   /** Directory holding the stores' databases. */
   dataDir: string;
   /** Written into each entry's `trx.node`; defaults to the host name. */
@@ -42,6 +43,7 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
   if (typeof dataDir !== "string" || dataDir === "") throw new TypeError("dataDir must be a non-empty string");
   if (typeof nodeId !== "string" || nodeId === "") throw new TypeError("nodeId must be a non-empty string");
   if (!LEVEL_LAYOUTS.includes(layout)) throw new TypeError(`layout must be one of ${LEVEL_LAYOUTS.join(", ")}, got ${String(layout)}`);
+  const storeOptions = checkStoreOptions(options);
   const closing = new Map<string, Promise<void>>();
   const track = (storeId: string, closed: Promise<void>): void => {
     closing.set(storeId, closed);
@@ -73,7 +75,7 @@ export function createLevelStoreFactory(options: LevelStoreOptions): StoreFactor
       await closing.get(id);
       ready ??= prepare();
       ready.catch(() => (ready = undefined));
-      return LevelStore.open(id, place(id, await ready), nodeId, (closed) => track(id, closed));
+      return LevelStore.open(id, place(id, await ready), nodeId, (closed) => track(id, closed), storeOptions);
     },
   };
 }

@@ -70,6 +70,54 @@ describe("level shared layout", () => {
     }
   });
 
+  it("splits the commits of one turn into writes of about 1 MiB each, in the order they were handed over", async () => {
+    const root = new ClassicLevel<Buffer, Buffer>(join(dataDir, "root"), BUFFERS);
+    await root.open();
+    try {
+      const writer = new SharedWriter(root);
+      const writes = vi.spyOn(root, "batch");
+      const sublevels = ["a", "b"].map((name) => root.sublevel<Buffer, Buffer>(name, BUFFERS));
+      const key = Buffer.from("k");
+      // Eight commits of 300 KB: the first write takes four (1.2 MB, past the cap), the next the other four.
+      const values = Array.from({ length: 8 }, (_, i) => Buffer.alloc(300 * 1024, i));
+      await Promise.all(values.map((value, i) => writer.forStore(sublevels[i % 2] as Sub).write((batch) => batch.put(key, value))));
+      expect(writes).toHaveBeenCalledTimes(2);
+      // Each store's later commit, in the later write, is the one that stays.
+      expect(await Promise.all(sublevels.map((sublevel) => sublevel.get(key)))).toEqual([values[6], values[7]]);
+    } finally {
+      await root.close();
+    }
+  });
+
+  it("reopens a store with its heads and retentions read in one scan past its leases, in both layouts", async () => {
+    for (const layout of ["shared", "per-store"] as const) {
+      const factory = createLevelStoreFactory({ dataDir: join(dataDir, layout), nodeId: "n", layout });
+      const id = randomUUID();
+      const store = await factory.open(id);
+      await store.produce("a", "g", records(1, 3));
+      await store.produce("z", "g", records(1, 2));
+      // More leases than one step of the scan, between the heads and the retentions.
+      for (let i = 0; i < 300; i++) await store.acquireLease(`lease-${i}`, "holder", 60_000);
+      await store.setRetention("a", { maxEntriesPerSegment: 2 });
+      await store.setRetention("z", { maxAgeMs: 60_000 });
+      await store.close();
+
+      const reopened = await factory.open(id);
+      try {
+        expect((await reopened.status()).spaces.map((space) => [space.space, space.entryCount])).toEqual([
+          ["a", 3],
+          ["z", 2],
+        ]);
+        expect(await reopened.getRetention("a")).toEqual({ maxEntriesPerSegment: 2 });
+        expect(await reopened.getRetention("z")).toEqual({ maxAgeMs: 60_000 });
+        expect((await reopened.produce("a", "g", records(4, 4))).lastSequence).toBe(4);
+        expect(await reopened.acquireLease("lease-299", "other", 60_000)).toMatchObject({ ok: false, holder: "holder" });
+      } finally {
+        await reopened.close();
+      }
+    }
+  });
+
   it("moves a store kept in a database of its own into the shared one when it is first opened", async () => {
     const id = randomUUID();
     const before = createLevelStoreFactory({ dataDir, nodeId: "n", layout: "per-store" });

@@ -1,13 +1,14 @@
 import { normalizeStoreId } from "../../pkg/api/internal/index.js";
-import type { Store, StoreFactory } from "../types.js";
+import { checkStoreOptions } from "../store-options.js";
+import type { Store, StoreFactory, StoreOptions } from "../types.js";
 import { MemoryStore, MemoryStoreData } from "./memory-store.js";
 
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions extends StoreOptions {
   /** Written into each entry's `trx.node`. */
   nodeId?: string;
 }
 
-const DEFAULTS: Required<MemoryStoreOptions> = { nodeId: "memory" };
+const DEFAULTS = { nodeId: "memory" };
 
 /**
  * A factory of in-memory stores. Each store's data lives as long as the factory, so a store that is
@@ -16,6 +17,7 @@ const DEFAULTS: Required<MemoryStoreOptions> = { nodeId: "memory" };
 export function createMemoryStoreFactory(options: MemoryStoreOptions = {}): StoreFactory {
   const nodeId = options.nodeId ?? DEFAULTS.nodeId;
   if (typeof nodeId !== "string" || nodeId === "") throw new TypeError("nodeId must be a non-empty string");
+  const storeOptions = checkStoreOptions(options);
   const stores = new Map<string, MemoryStoreData>();
   return {
     async open(storeId: string): Promise<Store> {
@@ -25,7 +27,7 @@ export function createMemoryStoreFactory(options: MemoryStoreOptions = {}): Stor
         data = new MemoryStoreData();
         stores.set(id, data);
       }
-      return new MemoryStore(id, data, nodeId);
+      return new MemoryStore(id, data, nodeId, storeOptions);
     },
   };
 }

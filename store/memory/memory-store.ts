@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
+import { compareNames, type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
 import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
 import { closedHead, deletedHead, segmentOutOfRange, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage } from "../types.js";
+import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
 import { MemoryLeases } from "./memory-leases.js";
 
 interface SpaceEntries {
@@ -41,8 +41,8 @@ export class MemoryStore extends HeadsStore {
   readonly #data: MemoryStoreData;
   readonly #nodeId: string;
 
-  constructor(storeId: string, data: MemoryStoreData, nodeId: string) {
-    super(storeId, FEATURES, data.heads);
+  constructor(storeId: string, data: MemoryStoreData, nodeId: string, options: StoreOptions = {}) {
+    super(storeId, FEATURES, data.heads, options);
     this.#data = data;
     this.#nodeId = nodeId;
   }
@@ -137,14 +137,22 @@ export class MemoryStore extends HeadsStore {
     return this.#data.leases.update(key, decide);
   }
 
-  protected override async _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
-    return this.#change(space, segment, deletedHead);
+  protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {
+    const status = this.#change(space, segment, deletedHead);
+    if (purge) this.#forget(space, segment);
+    return status;
   }
 
-  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
-    const segments = this.#data.heads.listSegments(space);
+  protected override async _deleteSpace(space: string, purge: boolean): Promise<SegmentStatus[]> {
+    const segments = purge ? [...(this.#data.heads.spaces.get(space)?.segments.keys() ?? [])].sort(compareNames) : this.#data.heads.listSegments(space);
     if (segments.length === 0) throw notFound(`space ${space} has no segments`);
-    return segments.map((segment) => this.#change(space, segment, deletedHead));
+    return Promise.all(segments.map((segment) => this._deleteSegment(space, segment, purge)));
+  }
+
+  /** A hard purge: the tombstone goes too (its entries are gone already). */
+  #forget(space: string, segment: string): void {
+    this.#data.heads.removeSegment(space, segment);
+    this.#data.spaces.get(space)?.segments.delete(segment);
   }
 
   protected override async _deleteStore(): Promise<void> {

@@ -1,14 +1,15 @@
 import { hostname } from "node:os";
 import type pg from "pg";
 import { normalizeStoreId, StreamsError } from "../../pkg/api/internal/index.js";
-import type { Store, StoreFactory } from "../types.js";
+import { checkStoreOptions } from "../store-options.js";
+import type { Store, StoreFactory, StoreOptions } from "../types.js";
 import type { Ordering } from "./context.js";
 import type { LeaseClock } from "./leases.js";
 import { checkSchemaName, migrate, quoted } from "./migrations.js";
 import { createPool, databaseError, type PostgresPoolOptions, resolvePoolOptions } from "./outage.js";
 import { PostgresStore } from "./postgres-store.js";
 
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends StoreOptions {
   /** `postgres://user@host:port/database`; the role needs no superuser, only CREATE on the database (or an existing schema). */
   connectionString: string;
   /** Schema holding the tables (default "streamkit"); a lower-case identifier. */
@@ -42,6 +43,7 @@ export function createPostgresStoreFactoryWith(options: PostgresStoreOptions, in
   if (typeof nodeId !== "string" || nodeId === "") throw new TypeError("nodeId must be a non-empty string");
   const ordering = internals.ordering ?? "counter";
   const leaseClock = internals.leaseClock ?? "database";
+  const storeOptions = checkStoreOptions(options);
   const pool: pg.Pool = createPool(connectionString, resolvePoolOptions(options.pool));
 
   let migrated: Promise<void> | undefined;
@@ -61,7 +63,7 @@ export function createPostgresStoreFactoryWith(options: PostgresStoreOptions, in
     async open(storeId: string): Promise<Store> {
       const id = normalizeStoreId(storeId);
       await ready();
-      return new PostgresStore({ pool, schema: quoted(schema), storeId: id, nodeId, ordering }, leaseClock);
+      return new PostgresStore({ pool, schema: quoted(schema), storeId: id, nodeId, ordering }, leaseClock, storeOptions);
     },
     close(): Promise<void> {
       closing ??= pool.end();

@@ -1,7 +1,7 @@
 import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
 import { AbstractStore } from "../abstract-store.js";
 import type { LeaseDecision } from "../leases.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "../types.js";
+import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage, SweepOptions, SweepResult } from "../types.js";
 import type { StoreContext } from "./context.js";
 import { type LeaseClock, PostgresLeases } from "./leases.js";
 import * as lifecycle from "./lifecycle.js";
@@ -28,8 +28,8 @@ export class PostgresStore extends AbstractStore {
   /** Rows of a deleted store still being deleted (the store itself is closed by then). */
   #purging: Promise<void> = Promise.resolve();
 
-  constructor(context: StoreContext, leaseClock: LeaseClock) {
-    super(context.storeId, featuresOf(context));
+  constructor(context: StoreContext, leaseClock: LeaseClock, options: StoreOptions = {}) {
+    super(context.storeId, featuresOf(context), options);
     this.#context = context;
     this.#commits = new GroupCommit(context);
     this.#leases = new PostgresLeases(context, leaseClock);
@@ -88,12 +88,12 @@ export class PostgresStore extends AbstractStore {
     return this.#leases.update(key, decide);
   }
 
-  protected override async _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
-    return this.#changed(await lifecycle.changeSegment(this.#context, space, segment, { kind: "delete", purge: false }));
+  protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {
+    return this.#changed(await lifecycle.changeSegment(this.#context, space, segment, { kind: "delete", purge }));
   }
 
-  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
-    return (await lifecycle.deleteSpace(this.#context, space, false)).map((changed) => this.#changed(changed));
+  protected override async _deleteSpace(space: string, purge: boolean): Promise<SegmentStatus[]> {
+    return (await lifecycle.deleteSpace(this.#context, space, purge)).map((changed) => this.#changed(changed));
   }
 
   /**

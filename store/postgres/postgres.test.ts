@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeEach, describe, it } from "vitest";
 import { postgres, skipping } from "../../test/support/services.js";
 import { dropSchema, randomSchema } from "../../test/support/pg-schema.js";
 import { runStoreConformance, type StoreHarness } from "../conformance/index.js";
+import type { StoreOptions } from "../types.js";
 import { createPostgresStoreFactoryWith } from "./factory.js";
 
 const url = postgres.url;
@@ -13,9 +14,9 @@ const schema = randomSchema();
  * lease-clock.test.ts covers the database clock.
  */
 function postgresHarness(connectionString: string): StoreHarness {
-  const make = async () =>
-    createPostgresStoreFactoryWith({ connectionString, schema, nodeId: "conformance", pool: { max: 4 } }, { leaseClock: "local" });
-  return { createFactory: make, reopenFactory: make };
+  const make = async (options: StoreOptions = {}) =>
+    createPostgresStoreFactoryWith({ connectionString, schema, nodeId: "conformance", pool: { max: 4 }, ...options }, { leaseClock: "local" });
+  return { createFactory: make, reopenFactory: () => make() };
 }
 
 if (!skipping(postgres, "store conformance: postgres") && url !== undefined) {

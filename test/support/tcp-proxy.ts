@@ -10,7 +10,10 @@ export class TcpProxy implements AsyncDisposable {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #target: { host: string; port: number };
+  /** Each proxied connection's upstream socket and its client. */
+  readonly #pairs = new Map<Socket, Socket>();
   #cut = false;
+  #holding = false;
   /** Connections accepted since the start (a test can wait for clients to come back). */
   accepted = 0;
 
@@ -44,10 +47,22 @@ export class TcpProxy implements AsyncDisposable {
     this.#cut = true;
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
+    this.#pairs.clear();
   }
 
+  /** Stops passing the service's bytes on to clients (they pile up unsent) until `cut()`: a test can cut a connection between a request's arrival and its answer. */
+  holdReplies(): void {
+    this.#holding = true;
+    for (const [upstream, client] of this.#pairs) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Takes connections again, passing bytes both ways. */
   restore(): void {
     this.#cut = false;
+    this.#holding = false;
   }
 
   #accept(client: Socket): void {
@@ -57,15 +72,17 @@ export class TcpProxy implements AsyncDisposable {
     }
     this.accepted++;
     const upstream = connect(this.#target);
+    this.#pairs.set(upstream, client);
     for (const [from, to] of [
       [client, upstream],
       [upstream, client],
     ] as const) {
       this.#sockets.add(from);
-      from.pipe(to);
+      if (from === client || !this.#holding) from.pipe(to);
       from.on("error", () => to.destroy());
       from.on("close", () => {
         this.#sockets.delete(from);
+        this.#pairs.delete(upstream);
         to.destroy();
       });
     }

@@ -1,4 +1,5 @@
 import type { Entry } from "../../pkg/api/index.js";
+import { PRODUCER_METADATA } from "../../pkg/api/internal/index.js";
 import type { StreamsClient } from "../../pkg/client/index.js";
 import type { ProducerHeaders } from "./headers.js";
 import type { StreamRef } from "./meta.js";
@@ -13,9 +14,10 @@ export const META = {
   more: "ds.more",
   /** On the entry that closes the stream (empty payload, not data). */
   close: "ds.close",
-  producer: "ds.producer",
-  epoch: "ds.epoch",
-  seq: "ds.seq",
+  // The idempotent-producer stamp, the same keys as the WebSocket's idempotent publish (one dedupe state).
+  producer: PRODUCER_METADATA.producer,
+  epoch: PRODUCER_METADATA.epoch,
+  seq: PRODUCER_METADATA.sequence,
   streamSeq: "ds.stream-seq",
 } as const;
 

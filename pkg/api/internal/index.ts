@@ -14,6 +14,7 @@ export * from "./timer.js";
 export {
   checkBytes,
   checkMetadata,
+  checkProducer,
   checkPublishItem,
   checkRecord,
   checkRetention,
@@ -25,3 +26,4 @@ export {
   validateMessage,
 } from "./validate.js";
 export * from "./options.js";
+export { PRODUCER_METADATA } from "./producer-metadata.js";

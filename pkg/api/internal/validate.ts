@@ -73,6 +73,17 @@ export const checkRecord: FieldCheck = (value, field) => {
   optional(checkMetadata)(record.metadata, `${field}.metadata`);
 };
 
+/** An idempotent publish's stamp (Producer): a name-like id, an epoch and a sequence, each an integer >= 0. */
+export const checkProducer: FieldCheck = (value, field) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw invalidArgument(field, "must be a producer object { id, epoch, sequence }");
+  }
+  const producer = value as { [key: string]: unknown };
+  name(producer.id, `${field}.id`);
+  uint(producer.epoch, `${field}.epoch`);
+  uint(producer.sequence, `${field}.sequence`);
+};
+
 /** One publish of a publish_batch; a server checks each on its own, so that a bad one fails alone. */
 export const checkPublishItem: FieldCheck = (value, field) => {
   if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
@@ -83,6 +94,7 @@ export const checkPublishItem: FieldCheck = (value, field) => {
   name(item.segment, `${field}.segment`);
   checkBytes(item.payload, `${field}.payload`);
   optional(checkMetadata)(item.metadata, `${field}.metadata`);
+  optional(checkProducer)(item.producer, `${field}.producer`);
 };
 
 /** Payload bytes of a publish_batch item not checked yet: 0 when it has no binary payload (it fails its check later). */
@@ -147,7 +159,7 @@ const readBounds = {
 const SCHEMAS: { [type: string]: { [field: string]: FieldCheck } } = {
   [MessageTypes.produce]: { space: name, segment: name },
   [MessageTypes.recordBatch]: { records },
-  [MessageTypes.publish]: { space: name, segment: name, payload: checkBytes, metadata: optional(checkMetadata), lane: optional(bool) },
+  [MessageTypes.publish]: { space: name, segment: name, payload: checkBytes, metadata: optional(checkMetadata), producer: optional(checkProducer), lane: optional(bool) },
   [MessageTypes.publishBatch]: { publishes: publishItems },
   [MessageTypes.consumeSegment]: {
     space: name,

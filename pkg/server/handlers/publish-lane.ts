@@ -12,6 +12,7 @@ import {
   uncheckedPayloadBytes,
 } from "../../api/internal/index.js";
 import { forClient } from "../conceal.js";
+import { isRepeatedAck } from "../../../store/producers.js";
 import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
 import { checkMetadataSize, checkPayloadSize } from "./limits.js";
@@ -83,8 +84,9 @@ function resultOf(publish: PublishItem, context: HandlerContext): Promise<Publis
 async function commit(publish: PublishItem, context: HandlerContext): Promise<SegmentStatus> {
   checkPayloadSize(publish.payload, "payload", context.limits);
   checkMetadataSize(publish.metadata, "metadata", context.limits);
-  const status = await context.timeCommit(context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined));
-  context.notifyCommitted(status);
+  const status = await context.timeCommit(context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined, publish.producer ?? undefined));
+  // A repeated publish (stored by an earlier attempt) commits nothing new.
+  if (!isRepeatedAck(status)) context.notifyCommitted(status);
   return status;
 }
 

@@ -1,4 +1,5 @@
 import { MessageTypes, type PublishRequest } from "../../api/internal/index.js";
+import { isRepeatedAck } from "../../../store/producers.js";
 import type { HandlerContext } from "./context.js";
 import { checkMetadataSize, checkPayloadSize } from "./limits.js";
 import { handlePublishLane } from "./publish-lane.js";
@@ -8,7 +9,7 @@ export async function handlePublish(request: PublishRequest, context: HandlerCon
   if (request.lane === true) return handlePublishLane(request, context);
   checkPayloadSize(request.payload, "payload", context.limits);
   checkMetadataSize(request.metadata, "metadata", context.limits);
-  const status = await context.timeCommit(context.store.publish(request.space, request.segment, request.payload, request.metadata ?? undefined));
-  context.notifyCommitted(status);
+  const status = await context.timeCommit(context.store.publish(request.space, request.segment, request.payload, request.metadata ?? undefined, request.producer ?? undefined));
+  if (!isRepeatedAck(status)) context.notifyCommitted(status);
   await context.send({ $type: MessageTypes.segmentStatus, ...status });
 }
