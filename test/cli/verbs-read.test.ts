@@ -3,6 +3,8 @@ import { jsonLines, runVerb, startTestServer, type TestServer } from "./verbs-su
 
 let server: TestServer;
 const encoder = new TextEncoder();
+/** Tests that run several CLI processes: each takes seconds to start on a loaded CI machine. */
+const PROCESSES_TIMEOUT_MS = 90_000;
 
 /** orders/o-1: 1..5, orders/o-2: 1..2, payments/p-1: 1..2, committed in that order. */
 beforeAll(async () => {
@@ -78,7 +80,7 @@ describe("streamkit consume", () => {
       [["consume", "orders", "o-1", "--space", "payments"], /a segment can be read from one space only/],
       [["consume", "orders", "--from", "3"], /--from: a sequence needs a segment/],
       [["consume", "orders", "o-1", "--from", "p3"], /--from: is a space offset, expected a segment offset/],
-      [["consume", "--space", "orders", "--space", "payments", "--from", "p1"], /give <space>=<offset>/],
+      [["consume", "--space", "orders", "--space", "payments", "--from", "p1"], /give <space>=<from>/],
       [["consume", "orders", "--limit", "-1"], /--limit/],
       [["consume", "orders", "--payload", "hex"], /--payload: must be one of auto, text, base64/],
       [["consume", "*"], /space: '\*' is reserved/],
@@ -105,16 +107,37 @@ describe("streamkit peek, spaces, segments", () => {
     });
   });
 
-  it("spaces and segments as JSON, sorted", async () => {
-    expect(JSON.parse(await read(["spaces"]))).toEqual(["blobs", "orders", "payments"]);
-    expect(JSON.parse(await read(["segments", "orders"]))).toEqual(["o-1", "o-2"]);
-    expect(JSON.parse(await read(["segments", "nowhere"]))).toEqual([]);
+  it("spaces and segments as JSON, sorted, with the fields of their tables", { timeout: PROCESSES_TIMEOUT_MS }, async () => {
+    const [spacesOut, segmentsOut, nowhereOut] = await Promise.all([read(["spaces"]), read(["segments", "orders"]), read(["segments", "nowhere"])]);
+    const spaces = JSON.parse(spacesOut) as { space: string; segments: number; entries: number; lastTimestamp: number }[];
+    expect(spaces.map((space) => space.space)).toEqual(["blobs", "orders", "payments"]);
+    expect(spaces[1]).toEqual({ space: "orders", segments: 2, entries: 7, lastTimestamp: expect.any(Number) });
+    const segments = JSON.parse(segmentsOut) as Record<string, unknown>[];
+    expect(segments).toEqual([
+      { segment: "o-1", firstSequence: 1, lastSequence: 5, firstTimestamp: expect.any(Number), lastTimestamp: expect.any(Number), state: "open" },
+      { segment: "o-2", firstSequence: 1, lastSequence: 2, firstTimestamp: expect.any(Number), lastTimestamp: expect.any(Number), state: "open" },
+    ]);
+    expect(JSON.parse(nowhereOut)).toEqual([]);
   });
 
-  it("spaces and segments as tables", async () => {
-    const spaces = (await read(["spaces", "--output", "table"])).split("\n");
-    expect(spaces[0]).toMatch(/^SPACE\s+SEGMENTS\s+ENTRIES\s+LAST WRITE$/);
-    expect(spaces[2]).toMatch(/^orders\s+2\s+7\s+\d{4}-\d\d-\d\dT/);
-    expect(await read(["segments", "orders", "-o", "table"])).toBe("SEGMENT\no-1\no-2\n");
+  it("spaces and segments as tables: every field, times as ISO 8601", { timeout: PROCESSES_TIMEOUT_MS }, async () => {
+    const iso = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+    const [spacesTable, segmentsTable] = await Promise.all([read(["spaces", "--output", "table"]), read(["segments", "orders", "-o", "table"])]);
+    const spaces = spacesTable.split("\n");
+    expect(spaces[0]).toMatch(/^SPACE\s+SEGMENTS\s+ENTRIES\s+LAST TIMESTAMP$/);
+    expect(spaces[2]).toMatch(new RegExp(`^orders\\s+2\\s+7\\s+${iso}$`));
+    const segments = segmentsTable.split("\n");
+    expect(segments[0]).toMatch(/^SEGMENT\s+FIRST SEQUENCE\s+LAST SEQUENCE\s+FIRST TIMESTAMP\s+LAST TIMESTAMP\s+STATE$/);
+    expect(segments[1]).toMatch(new RegExp(`^o-1\\s+1\\s+5\\s+${iso}\\s+${iso}\\s+open$`));
+    expect(segments[2]).toMatch(new RegExp(`^o-2\\s+1\\s+2\\s+${iso}\\s+${iso}\\s+open$`));
+    expect(segments).toHaveLength(4);
+  });
+
+  it("--store still names the store on client commands, with a note to use --store-id", { timeout: PROCESSES_TIMEOUT_MS }, async () => {
+    const { STREAMKIT_STORE_ID: storeId, ...env } = server.env;
+    const result = await runVerb(["spaces", "--store", storeId!], { env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/--store is deprecated here .*use --store-id/);
+    expect((JSON.parse(result.stdout) as unknown[]).length).toBe(3);
   });
 });

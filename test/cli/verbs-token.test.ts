@@ -35,7 +35,7 @@ describe("streamkit token", () => {
     expect(JSON.parse(published.stdout)).toMatchObject({ published: 1, status: { lastSequence: 1 } });
 
     // The scope is what the server enforces: this token does not cover another store.
-    const elsewhere = await runVerb(["spaces", "--token", token, "--store", randomUUID()], { env });
+    const elsewhere = await runVerb(["spaces", "--token", token, "--store-id", randomUUID()], { env });
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toMatch(/permission_denied/);
   });

@@ -37,7 +37,7 @@ describe("--url with several addresses", () => {
     for (const [index, result] of results.slice(0, 3).entries()) {
       expect(result.stderr, String(index)).toBe("");
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout)).toEqual(["urls"]);
+      expect((JSON.parse(result.stdout) as { space: string }[]).map((space) => space.space)).toEqual(["urls"]);
     }
     expect(results[3].code).toBe(0);
     expect(JSON.parse(results[3].stdout)).toHaveProperty("instance");

@@ -30,8 +30,8 @@ export const SERVER_FLAGS = {
 
 export const STORE_FLAGS = {
   "store-id": { type: "string", value: "<uuid>", env: "STREAMKIT_STORE_ID", description: "Store id (a UUID)." },
-  // `serve --store` names a storage backend; the older spelling stays accepted here, where it cannot be mistaken for one.
-  store: { type: "string", value: "<uuid>", description: "Older spelling of --store-id." },
+  // `serve --store` names a storage backend; the older spelling stays accepted here (with a note), where it cannot be mistaken for one.
+  store: { type: "string", value: "<uuid>", description: "Deprecated spelling of --store-id (on serve, --store names the storage backend)." },
   ...SERVER_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
@@ -53,11 +53,12 @@ export interface StoreArgs {
 }
 
 /**
- * The store id from `--store-id` (or its older spelling `--store`), else STREAMKIT_STORE_ID, in lower
- * case; UsageError when missing or not a UUID.
+ * The store id from `--store-id` (or its deprecated spelling `--store`, noted on stderr), else
+ * STREAMKIT_STORE_ID, in lower case; UsageError when missing or not a UUID.
  */
-export function storeIdOf({ flags, fromEnv }: StoreArgs): string {
+export function storeIdOf({ flags, fromEnv }: StoreArgs, context: Pick<VerbContext, "note">): string {
   const explicit = fromEnv.has("store-id") ? undefined : flags["store-id"];
+  if (explicit === undefined && flags.store !== undefined) context.note("--store is deprecated here (on serve it names the storage backend): use --store-id");
   const [flag, value] = explicit !== undefined ? ["--store-id", explicit] : flags.store !== undefined ? ["--store", flags.store] : ["STREAMKIT_STORE_ID", flags["store-id"]];
   if (value === undefined) throw new UsageError("give the store id with --store-id or STREAMKIT_STORE_ID");
   try {

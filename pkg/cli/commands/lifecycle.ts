@@ -28,7 +28,7 @@ export const deleteVerb = defineVerb({
     examples: ["streamkit delete orders order-42 --yes --store-id $STORE", "streamkit delete --all --yes --store-id $STORE"],
   },
   async run({ flags: values, positionals, fromEnv }, context) {
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     if (values.all === (positionals.length > 0)) throw new UsageError("give a space (and a segment), or --all for the whole store");
     const target = values.all ? `store ${storeId}` : positionals.join("/");
     if (!values.yes) throw new UsageError(`this deletes ${target} for good: add --yes to confirm`);
@@ -71,7 +71,7 @@ export const truncateVerb = defineVerb({
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     const before = integerFlag(values.before, "before", 1);
     if (before === undefined) throw new UsageError("--before: required");
     if (!values.yes) throw new UsageError(`this removes the entries of ${space}/${segment} below ${before} for good: add --yes to confirm`);
@@ -102,7 +102,7 @@ export const closeVerb = defineVerb({
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}` }, async (client) => {
       const status = await client.closeSegment(storeId, space, segment, { signal: context.signal });
       await context.out(formatJson(status, context.stdoutIsTty));
@@ -136,7 +136,7 @@ export const retentionVerb = defineVerb({
   },
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     const bounds: Retention = {};
     const maxAgeMs = integerFlag(values["max-age-ms"], "max-age-ms", 0);
     const maxEntries = integerFlag(values["max-entries"], "max-entries", 0);

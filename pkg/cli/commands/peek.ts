@@ -26,7 +26,7 @@ export const peekVerb = defineVerb({
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     const mode = choiceFlag(values.payload, "payload", PAYLOAD_MODES, "auto");
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}:read` }, async (client) => {
       const entry = await client.peek(storeId, space, segment, { signal: context.signal });

@@ -40,7 +40,7 @@ export const produceVerb = defineVerb({
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     const format = choiceFlag(values.format, "format", INPUT_FORMATS, "raw");
     const startSequence = integerFlag(values["start-sequence"], "start-sequence", 1);
     const batchSize = integerFlag(values["batch-size"], "batch-size", 1);

@@ -31,7 +31,7 @@ export const publishVerb = defineVerb({
   async run({ flags: values, positionals, fromEnv }, context) {
     const space = nameOf(positionals[0]!, "space");
     const segment = nameOf(positionals[1]!, "segment");
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     const format = choiceFlag(values.format, "format", INPUT_FORMATS, "raw");
     const input = await openInput(values.file);
     if (input === process.stdin && process.stdin.isTTY) context.note("reading records from stdin, one per line; end with Ctrl-D");

@@ -13,24 +13,28 @@ export const spacesVerb = defineVerb({
   help: {
     usage: "spaces [flags]",
     about: [
-      "Prints the store's spaces, sorted: a JSON array of names, or as a table (on a terminal, or with",
-      "--output table) each space with its segment and entry counts and its last write.",
+      "Prints the store's spaces, sorted, each with its segment and entry counts and its last write: a",
+      'JSON array of {"space","segments","entries","lastTimestamp"}, or the same fields as a table, the',
+      "time as ISO 8601 (on a terminal, or with --output table).",
     ],
     flags,
-    examples: ["streamkit spaces --store-id $STORE", "streamkit spaces -o json | jq -r '.[]'"],
+    examples: ["streamkit spaces --store-id $STORE", "streamkit spaces -o json | jq -r '.[].space'"],
   },
   async run({ flags: values, fromEnv }, context) {
-    const storeId = storeIdOf({ flags: values, fromEnv });
+    const storeId = storeIdOf({ flags: values, fromEnv }, context);
     const table = wantsTable(values.output, context.stdoutIsTty);
     const { signal } = context;
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}:read` }, async (client) => {
+      const { spaces: statuses } = await client.getStatus(storeId, { signal });
+      const spaces = statuses
+        .map((space) => ({ space: space.space, segments: space.segmentCount, entries: space.entryCount, lastTimestamp: space.lastTimestamp }))
+        .sort((a, b) => (a.space < b.space ? -1 : a.space > b.space ? 1 : 0));
       if (!table) {
-        await context.out(formatJson(await client.getSpaces(storeId, { signal }), context.stdoutIsTty));
+        await context.out(formatJson(spaces, context.stdoutIsTty));
         return 0;
       }
-      const { spaces } = await client.getStatus(storeId, { signal });
-      const rows = spaces.map((space) => [space.space, space.segmentCount, space.entryCount, formatTime(space.lastTimestamp)]);
-      await context.out(formatTable(["space", "segments", "entries", "last write"], rows));
+      const rows = spaces.map((space) => [space.space, space.segments, space.entries, formatTime(space.lastTimestamp)]);
+      await context.out(formatTable(["space", "segments", "entries", "last timestamp"], rows));
       return 0;
     });
   },
