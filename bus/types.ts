@@ -13,12 +13,17 @@ export interface BusStats {
  * or fails a publisher: `publish` returns at once and a message it cannot carry is dropped and counted.
  */
 export interface Bus {
-  /** Queues `message` for every subscriber of `route`, on every instance. Never throws, never waits. */
+  /**
+   * Queues `message` for every subscriber of `route`, on every instance. Never waits, and never throws
+   * at run time (closed, disconnected, full: the message is dropped and counted); a route that is not
+   * a non-empty string or a message that is not a Uint8Array is a programmer's mistake: TypeError.
+   */
   publish(route: string, message: Uint8Array): void;
   /**
    * Resolves once the subscription is active; the returned function removes it. A bus that cannot
    * reach its backend may resolve sooner (after a bound) and then calls the `onReconnect` listeners
-   * once the subscription is active, as after an outage.
+   * once the subscription is active, as after an outage. Rejects with TypeError for a bad route or
+   * handler, and with an `unavailable` StreamsError once the bus is closed.
    */
   subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>>;
   /**
@@ -34,3 +39,14 @@ export interface Bus {
 }
 
 export type BusFactory = () => Bus;
+
+/** A bus that also reports its connection and can let pending messages out: every AbstractBus. */
+export interface ObservableBus extends Bus {
+  /** Calls `listener` with the new value whenever `connected` changes. Returns a function that removes it. */
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+  /**
+   * Resolves once every message published so far was handed on (answered by Redis, sent to
+   * PostgreSQL) or dropped, so that a shutdown can let pending notifications out. Never rejects.
+   */
+  flush(): Promise<void>;
+}

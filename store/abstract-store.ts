@@ -314,7 +314,7 @@ export abstract class AbstractStore implements Store {
     return { entries: status.spaces.reduce((sum, space) => sum + space.entryCount, 0), bytes: 0 };
   }
 
-  /** A backend declaring `pipelinedProduce` sets `chain.failure` when the batch fails (ProduceChain). */
+  /** A backend declaring `pipelinedProduce` sets `chain.failure` as it places a failing batch; produce() sets it after any failure too (ProduceChain). */
   protected abstract _produce(space: string, segment: string, records: readonly Record[], chain?: ProduceChain): Promise<SegmentStatus>;
   protected abstract _publish(
     space: string,

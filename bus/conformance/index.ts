@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type SuiteRunner, suiteOf } from "../../store/conformance/runner.js";
+import { StreamsError } from "../../pkg/api/index.js";
 import type { Bus } from "../types.js";
 
 export type { SuiteRunner, TestBody } from "../../store/conformance/runner.js";
@@ -271,13 +272,19 @@ export function runBusConformance<B extends Bus>(runner: SuiteRunner, name: stri
       assert.deepStrictEqual(inbox.texts, ["one", "two"]);
     });
 
-    it("rejects a subscribe with an empty route or a handler that is not a function", async () => {
+    it("refuses arguments of the wrong kind with a TypeError: empty or non-string routes, non-functions, non-bytes", async () => {
       const bus = await open();
       await assert.rejects(bus.subscribe("", () => undefined), TypeError);
+      await assert.rejects(bus.subscribe(7 as unknown as string, () => undefined), TypeError);
       await assert.rejects(bus.subscribe("t.route", "handler" as unknown as () => void), TypeError);
+      assert.throws(() => bus.publish("", bytes("x")), TypeError);
+      assert.throws(() => bus.publish("t.route", "x" as unknown as Uint8Array), TypeError);
+      assert.throws(() => bus.onReconnect(null as unknown as () => void), TypeError);
+      // Nothing was counted as published.
+      assert.deepStrictEqual(bus.stats, { published: 0, dropped: 0 });
     });
 
-    it("closes idempotently; afterwards publish neither throws nor delivers and counts a drop", async () => {
+    it("closes idempotently; afterwards publish neither throws nor delivers and counts a drop, subscribe is unavailable", async () => {
       const closing = await open();
       const peer = await open();
       const [atClosing, atPeer] = [new Inbox(), new Inbox()];
@@ -292,7 +299,7 @@ export function runBusConformance<B extends Bus>(runner: SuiteRunner, name: stri
       const before = closing.stats;
       assert.doesNotThrow(() => closing.publish("t.closed", bytes("after close")));
       assert.deepStrictEqual(closing.stats, { published: before.published + 1, dropped: before.dropped + 1 });
-      await assert.rejects(closing.subscribe("t.closed", atClosing.handler), TypeError);
+      await assert.rejects(closing.subscribe("t.closed", atClosing.handler), (error: unknown) => error instanceof StreamsError && error.kind === "unavailable");
 
       peer.publish("t.closed", bytes("marker"));
       await atPeer.receive(1);

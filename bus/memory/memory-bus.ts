@@ -1,6 +1,7 @@
 import mittImport, { type Emitter } from "mitt";
 import { type Logger, silentLogger } from "../../pkg/api/logger.js";
-import type { Bus, BusFactory, BusHandler, BusStats } from "../types.js";
+import { AbstractBus } from "../abstract-bus.js";
+import type { BusFactory, BusHandler } from "../types.js";
 
 type Events = Record<string, Uint8Array>;
 
@@ -19,42 +20,31 @@ export interface MemoryBusOptions {
  * in a process ("several servers") see each other's messages, as they would through Redis.
  * Delivery is asynchronous (a microtask) so a publisher never runs subscriber code, and in order.
  */
-class MemoryBus implements Bus {
+class MemoryBus extends AbstractBus {
   readonly #hub: Emitter<Events>;
   readonly #logger: Logger;
   readonly #subscriptions = new Set<() => void>();
-  readonly #stats: BusStats = { published: 0, dropped: 0 };
-  #closed = false;
 
   constructor(hub: Emitter<Events>, logger: Logger) {
+    super("memory bus", logger);
     this.#hub = hub;
     this.#logger = logger;
   }
 
-  get connected(): boolean {
-    return !this.#closed;
+  protected _ready(): boolean {
+    // An in-process bus never loses its connection.
+    return true;
   }
 
-  get stats(): BusStats {
-    return { ...this.#stats };
-  }
-
-  publish(route: string, message: Uint8Array): void {
-    this.#stats.published++;
-    if (this.#closed) {
-      this.#stats.dropped++;
-      return;
-    }
+  protected _publish(route: string, message: Uint8Array): boolean {
     // A copy, as a network bus would carry: the publisher may reuse its buffer once publish returns.
     // (Not message.slice(): on a Buffer that is a view, not a copy.)
     const copy = new Uint8Array(message);
     queueMicrotask(() => this.#hub.emit(route, copy));
+    return true;
   }
 
-  async subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {
-    if (typeof route !== "string" || route === "") throw new TypeError("route must be a non-empty string");
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (this.#closed) throw new TypeError("bus is closed");
+  protected async _subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {
     const listener = (message: Uint8Array | undefined) => {
       if (message === undefined) return;
       try {
@@ -75,14 +65,7 @@ class MemoryBus implements Bus {
     return async () => remove();
   }
 
-  onReconnect(_listener: () => void): () => void {
-    // An in-process bus never loses its connection.
-    return () => undefined;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected async _close(): Promise<void> {
     for (const remove of [...this.#subscriptions]) remove();
   }
 }

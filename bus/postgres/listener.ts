@@ -33,15 +33,15 @@ const quoted = (channel: string): string => `"${channel.replaceAll('"', '""')}"`
 
 /**
  * The listening side of the PostgreSQL bus. All handlers of a channel share one LISTEN. Each time a
- * connection comes up it listens to every channel again and, once PostgreSQL acknowledged, calls the
- * reconnect listeners (after an outage, or when a `subscribe` resolved before its LISTEN was
- * acknowledged) so that they refresh what they may have missed.
+ * connection comes up it listens to every channel again and, once PostgreSQL acknowledged, calls
+ * `reconnected` (after an outage, or when a `subscribe` resolved before its LISTEN was
+ * acknowledged) so that subscribers refresh what they may have missed.
  */
 export class ChannelListener {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  readonly #reconnected: () => void;
   readonly #channels = new Map<string, Channel>();
-  readonly #reconnectListeners = new Set<() => void>();
   readonly #assembler = new ChunkAssembler();
   #client: pg.Client | undefined;
   /** Whether the current connection listens to every channel (readiness). */
@@ -52,7 +52,9 @@ export class ChannelListener {
   #closed = false;
   readonly #onReady: () => void;
 
-  constructor(timeoutMs: number, logger: Logger, onReady: () => void) {
+  /** `onReady`: the connection listens to every channel; `reconnected`: subscribers should refresh (see the class comment). */
+  constructor(timeoutMs: number, logger: Logger, onReady: () => void, reconnected: () => void) {
+    this.#reconnected = reconnected;
     this.#timeoutMs = timeoutMs;
     this.#logger = logger;
     this.#onReady = onReady;
@@ -95,11 +97,6 @@ export class ChannelListener {
     return unsubscribe;
   }
 
-  onReconnect(listener: () => void): () => void {
-    this.#reconnectListeners.add(listener);
-    return () => void this.#reconnectListeners.delete(listener);
-  }
-
   /** Hands a notification to its channel's handlers once its message is whole. */
   dispatch(channelName: string, payload: string): void {
     const channel = this.#channels.get(channelName);
@@ -121,7 +118,6 @@ export class ChannelListener {
     this.#closed = true;
     this.#listening = false;
     this.#channels.clear();
-    this.#reconnectListeners.clear();
     this.#settleNextResubscription(false);
   }
 
@@ -168,13 +164,7 @@ export class ChannelListener {
     if (!this.#refreshOwed || this.#closed) return;
     this.#refreshOwed = false;
     this.#logger.info({ channels: this.#channels.size }, "postgres bus subscriptions re-established");
-    for (const listener of [...this.#reconnectListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.#logger.error({ err: error }, "postgres bus reconnect listener threw");
-      }
-    }
+    this.#reconnected();
   }
 
   async #send(client: pg.Client, statement: string): Promise<boolean> {

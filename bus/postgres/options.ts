@@ -1,3 +1,4 @@
+import { checkLogger, definedOnly, positiveInteger, requireObject } from "../../pkg/api/internal/index.js";
 import { type Logger, silentLogger } from "../../pkg/api/logger.js";
 
 export interface PostgresBusOptions {
@@ -33,24 +34,19 @@ const DEFAULTS: Omit<ResolvedPostgresBusOptions, "connectionString"> = {
   logger: silentLogger,
 };
 
-function requirePositiveInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be an integer >= 1`);
-}
-
 /** Merges `options` over the defaults and checks every field. */
 export function resolvePostgresBusOptions(options: PostgresBusOptions): ResolvedPostgresBusOptions {
-  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<PostgresBusOptions>;
-  const resolved: ResolvedPostgresBusOptions = { ...DEFAULTS, ...defined, connectionString: options.connectionString };
+  requireObject(options, "options");
+  const resolved: ResolvedPostgresBusOptions = { ...DEFAULTS, ...definedOnly(options), connectionString: options.connectionString };
   if (typeof resolved.connectionString !== "string" || !/^postgres(ql)?:\/\//.test(resolved.connectionString)) {
     throw new TypeError("connectionString must be a postgres:// or postgresql:// URL");
   }
   if (typeof resolved.channelPrefix !== "string") throw new TypeError("channelPrefix must be a string");
-  requirePositiveInteger("maxQueue", resolved.maxQueue);
-  requirePositiveInteger("maxReconnectDelayMs", resolved.maxReconnectDelayMs);
-  requirePositiveInteger("connectTimeoutMs", resolved.connectTimeoutMs);
-  requirePositiveInteger("subscribeTimeoutMs", resolved.subscribeTimeoutMs);
-  requirePositiveInteger("closeTimeoutMs", resolved.closeTimeoutMs);
-  if (typeof resolved.logger !== "object" || resolved.logger === null) throw new TypeError("logger must be a Logger");
+  positiveInteger(resolved.maxQueue, "maxQueue");
+  positiveInteger(resolved.maxReconnectDelayMs, "maxReconnectDelayMs");
+  positiveInteger(resolved.connectTimeoutMs, "connectTimeoutMs");
+  positiveInteger(resolved.subscribeTimeoutMs, "subscribeTimeoutMs");
+  positiveInteger(resolved.closeTimeoutMs, "closeTimeoutMs");
+  checkLogger(resolved.logger, silentLogger);
   return resolved;
 }

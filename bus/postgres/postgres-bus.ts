@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Bus, BusHandler, BusStats } from "../types.js";
+import { AbstractBus } from "../abstract-bus.js";
+import type { BusHandler, ObservableBus } from "../types.js";
 import { channelOf, encodeChunks } from "./chunks.js";
 import { ReconnectingConnection } from "./connection.js";
 import { ChannelListener } from "./listener.js";
@@ -7,12 +8,7 @@ import { type PostgresBusOptions, type ResolvedPostgresBusOptions, resolvePostgr
 import { BatchingPublisher } from "./publisher.js";
 
 /** A bus over PostgreSQL LISTEN/NOTIFY, with what an operator surface needs beyond Bus. */
-export interface PostgresBus extends Bus {
-  /** Calls `listener` with the new value whenever `connected` changes. Returns a function that removes it. */
-  onConnectionChange(listener: (connected: boolean) => void): () => void;
-  /** Resolves once every message published so far was sent or dropped. Never rejects. */
-  flush(): Promise<void>;
-}
+export type PostgresBus = ObservableBus;
 
 export type PostgresBusFactory = () => PostgresBus;
 
@@ -21,7 +17,7 @@ export type PostgresBusFactory = () => PostgresBus;
  * notifies, reconnecting by itself. A route maps to a channel named after a digest of the prefix and
  * the route; messages are cut into NOTIFY-sized chunks (see chunks.ts).
  */
-class PostgresNotifyBus implements PostgresBus {
+class PostgresNotifyBus extends AbstractBus implements PostgresBus {
   readonly #options: ResolvedPostgresBusOptions;
   /** Distinguishes this bus's chunks from every other sender's. */
   readonly #sender = randomBytes(6).toString("base64url").replaceAll(/[-_]/g, "x");
@@ -29,15 +25,18 @@ class PostgresNotifyBus implements PostgresBus {
   readonly #connection: ReconnectingConnection;
   readonly #listener: ChannelListener;
   readonly #publisher: BatchingPublisher;
-  readonly #connectionListeners = new Set<(connected: boolean) => void>();
-  #lastConnected = false;
-  #closing: Promise<void> | undefined;
 
   constructor(options: ResolvedPostgresBusOptions) {
+    super("postgres bus", options.logger);
     this.#options = options;
     const { logger, maxQueue, subscribeTimeoutMs } = options;
-    this.#publisher = new BatchingPublisher(maxQueue, logger);
-    this.#listener = new ChannelListener(subscribeTimeoutMs, logger, () => this.#reportConnection());
+    this.#publisher = new BatchingPublisher(maxQueue, logger, (count) => this.countDropped(count));
+    this.#listener = new ChannelListener(
+      subscribeTimeoutMs,
+      logger,
+      () => this.connectionChanged(),
+      () => this.reconnected(),
+    );
     this.#connection = new ReconnectingConnection(options, {
       up: (client) => {
         this.#publisher.up(client);
@@ -46,70 +45,32 @@ class PostgresNotifyBus implements PostgresBus {
       down: () => {
         this.#publisher.down();
         this.#listener.down();
-        this.#reportConnection();
+        this.connectionChanged();
       },
       notification: (channel, payload) => this.#listener.dispatch(channel, payload),
     });
   }
 
-  get connected(): boolean {
-    return this.#closing === undefined && this.#listener.ready;
+  protected _ready(): boolean {
+    return this.#listener.ready;
   }
 
-  get stats(): BusStats {
-    return this.#publisher.stats;
+  protected _publish(route: string, message: Uint8Array): boolean {
+    return this.#publisher.publish(() => ({ channel: channelOf(this.#options.channelPrefix, route), chunks: encodeChunks(this.#sender, this.#serial++, message) }));
   }
 
-  publish(route: string, message: Uint8Array): void {
-    this.#publisher.publish(() => ({ channel: channelOf(this.#options.channelPrefix, route), chunks: encodeChunks(this.#sender, this.#serial++, message) }));
-  }
-
-  async subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {
-    if (typeof route !== "string" || route === "") throw new TypeError("route must be a non-empty string");
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (this.#closing !== undefined) throw new TypeError("bus is closed");
+  protected _subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {
     return this.#listener.subscribe(channelOf(this.#options.channelPrefix, route), handler);
   }
 
-  onReconnect(listener: () => void): () => void {
-    if (typeof listener !== "function") throw new TypeError("listener must be a function");
-    return this.#listener.onReconnect(listener);
-  }
-
-  onConnectionChange(listener: (connected: boolean) => void): () => void {
-    if (typeof listener !== "function") throw new TypeError("listener must be a function");
-    this.#connectionListeners.add(listener);
-    return () => void this.#connectionListeners.delete(listener);
-  }
-
-  flush(): Promise<void> {
+  protected override _flush(): Promise<void> {
     return this.#publisher.flush();
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
+  protected async _close(): Promise<void> {
     this.#publisher.close();
     this.#listener.close();
-    this.#reportConnection();
-    this.#connectionListeners.clear();
     await this.#connection.close(this.#options.closeTimeoutMs);
-  }
-
-  #reportConnection(): void {
-    const connected = this.connected;
-    if (connected === this.#lastConnected) return;
-    this.#lastConnected = connected;
-    for (const listener of [...this.#connectionListeners]) {
-      try {
-        listener(connected);
-      } catch (error) {
-        this.#options.logger.error({ err: error }, "postgres bus connection listener threw");
-      }
-    }
   }
 }
 

@@ -1,6 +1,5 @@
 import type pg from "pg";
 import type { Logger } from "../../pkg/api/logger.js";
-import type { BusStats } from "../types.js";
 
 export interface Pending {
   readonly channel: string;
@@ -24,7 +23,7 @@ const NOTIFY_BATCH = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[])
 export class BatchingPublisher {
   readonly #maxQueue: number;
   readonly #logger: Logger;
-  readonly #stats: BusStats = { published: 0, dropped: 0 };
+  readonly #dropped: (count: number) => void;
   #queue: Pending[] = [];
   /** Messages queued or in the statement in flight. */
   #waiting = 0;
@@ -33,13 +32,11 @@ export class BatchingPublisher {
   #closed = false;
   #failureLogged = false;
 
-  constructor(maxQueue: number, logger: Logger) {
+  /** `dropped` counts messages that failed after `publish` took them. */
+  constructor(maxQueue: number, logger: Logger, dropped: (count: number) => void) {
     this.#maxQueue = maxQueue;
     this.#logger = logger;
-  }
-
-  get stats(): BusStats {
-    return { ...this.#stats };
+    this.#dropped = dropped;
   }
 
   up(client: pg.Client): void {
@@ -48,21 +45,18 @@ export class BatchingPublisher {
 
   down(): void {
     this.#client = undefined;
-    this.#stats.dropped += this.#queue.length;
+    if (this.#queue.length > 0) this.#dropped(this.#queue.length);
     this.#waiting -= this.#queue.length;
     this.#queue = [];
   }
 
-  /** `encode` runs only when the message is queued, so a dropped message costs no encoding. */
-  publish(encode: () => Pending): void {
-    this.#stats.published++;
-    if (this.#closed || this.#client === undefined || this.#waiting >= this.#maxQueue) {
-      this.#stats.dropped++;
-      return;
-    }
+  /** False: dropped now (no connection, or the queue is full). `encode` runs only for a message queued. */
+  publish(encode: () => Pending): boolean {
+    if (this.#closed || this.#client === undefined || this.#waiting >= this.#maxQueue) return false;
     this.#queue.push(encode());
     this.#waiting++;
     this.#sending ??= this.#drain();
+    return true;
   }
 
   /** Resolves once every message published so far was sent or dropped. Never rejects. */
@@ -86,7 +80,7 @@ export class BatchingPublisher {
         await client.query(NOTIFY_BATCH, [channels, payloads]);
         this.#failureLogged = false;
       } catch (error) {
-        this.#stats.dropped += batch.length;
+        this.#dropped(batch.length);
         if (!this.#failureLogged) this.#logger.warn({ err: error }, "postgres bus publish failed; dropping until it succeeds again");
         this.#failureLogged = true;
       } finally {

@@ -1,3 +1,4 @@
+import { checkLogger, definedOnly, positiveInteger, requireObject } from "../../pkg/api/internal/index.js";
 import { type Logger, silentLogger } from "../../pkg/api/logger.js";
 
 export interface RedisBusOptions {
@@ -27,27 +28,18 @@ const DEFAULTS: Omit<ResolvedRedisBusOptions, "url"> = {
   logger: silentLogger,
 };
 
-function requirePositiveInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be an integer >= 1`);
-}
-
 /** Merges `options` over the defaults and checks every field. */
 export function resolveRedisBusOptions(options: RedisBusOptions): ResolvedRedisBusOptions {
-  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  const resolved: ResolvedRedisBusOptions = { ...DEFAULTS, ...stripUndefined(options), url: options.url };
+  requireObject(options, "options");
+  const resolved: ResolvedRedisBusOptions = { ...DEFAULTS, ...definedOnly(options), url: options.url };
   if (typeof resolved.url !== "string" || !/^(rediss?:\/\/|unix:\/\/\/)/.test(resolved.url)) {
     throw new TypeError("url must be a redis:// or rediss:// URL, or unix:///path/to/socket");
   }
   if (typeof resolved.channelPrefix !== "string") throw new TypeError("channelPrefix must be a string");
-  requirePositiveInteger("maxQueue", resolved.maxQueue);
-  requirePositiveInteger("maxReconnectDelayMs", resolved.maxReconnectDelayMs);
-  requirePositiveInteger("subscribeTimeoutMs", resolved.subscribeTimeoutMs);
-  requirePositiveInteger("closeTimeoutMs", resolved.closeTimeoutMs);
-  if (typeof resolved.logger !== "object" || resolved.logger === null) throw new TypeError("logger must be a Logger");
+  positiveInteger(resolved.maxQueue, "maxQueue");
+  positiveInteger(resolved.maxReconnectDelayMs, "maxReconnectDelayMs");
+  positiveInteger(resolved.subscribeTimeoutMs, "subscribeTimeoutMs");
+  positiveInteger(resolved.closeTimeoutMs, "closeTimeoutMs");
+  checkLogger(resolved.logger, silentLogger);
   return resolved;
-}
-
-/** `{ maxQueue: undefined }` means the default, as if the key were absent. */
-function stripUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

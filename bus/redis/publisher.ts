@@ -1,6 +1,5 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../../pkg/api/logger.js";
-import type { BusStats } from "../types.js";
 
 /**
  * Publishes over one connection without ever waiting: a message is sent at once, or dropped and
@@ -10,7 +9,7 @@ export class BoundedPublisher {
   readonly #redis: Redis;
   readonly #maxQueue: number;
   readonly #logger: Logger;
-  readonly #stats: BusStats = { published: 0, dropped: 0 };
+  readonly #dropped: () => void;
   #waiting = 0;
   /** Settles after the latest sent publish; Redis answers in order, so after every earlier one too. */
   #latest: Promise<void> = Promise.resolve();
@@ -18,26 +17,21 @@ export class BoundedPublisher {
   /** Whether a failure was logged since the last success, so an outage logs one line, not one per message. */
   #failureLogged = false;
 
-  constructor(redis: Redis, maxQueue: number, logger: Logger) {
+  /** `dropped` counts a message that failed after `publish` took it. */
+  constructor(redis: Redis, maxQueue: number, logger: Logger, dropped: () => void) {
     this.#redis = redis;
     this.#maxQueue = maxQueue;
     this.#logger = logger;
-  }
-
-  get stats(): BusStats {
-    return { ...this.#stats };
+    this.#dropped = dropped;
   }
 
   get ready(): boolean {
     return !this.#closed && this.#redis.status === "ready";
   }
 
-  publish(channel: string, message: Uint8Array): void {
-    this.#stats.published++;
-    if (!this.ready || this.#waiting >= this.#maxQueue) {
-      this.#stats.dropped++;
-      return;
-    }
+  /** False: dropped now (not ready, or the queue is full). */
+  publish(channel: string, message: Uint8Array): boolean {
+    if (!this.ready || this.#waiting >= this.#maxQueue) return false;
     this.#waiting++;
     // ioredis copies the bytes into its write buffer synchronously, so a view of the caller's bytes is enough.
     const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
@@ -48,12 +42,13 @@ export class BoundedPublisher {
       },
       (error: unknown) => {
         this.#waiting--;
-        this.#stats.dropped++;
+        this.#dropped();
         if (this.#failureLogged) return;
         this.#failureLogged = true;
         this.#logger.warn({ err: error, channel }, "redis bus publish failed; dropping until it succeeds again");
       },
     );
+    return true;
   }
 
   /** Resolves once every publish sent so far was answered by Redis or failed. */

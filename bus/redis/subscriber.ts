@@ -31,23 +31,25 @@ function newOutcome(): Outcome {
 /**
  * The subscribing side of the Redis bus, on a dedicated connection. All handlers of a channel share
  * one Redis subscription. Each time the connection becomes ready it subscribes every channel again
- * and, once Redis acknowledged them, calls the reconnect listeners — after an outage, or when a
+ * and, once Redis acknowledged them, calls `reconnected` — after an outage, or when a
  * `subscribe` had to resolve before Redis acknowledged it — so that they refresh what they missed.
  */
 export class ResubscribingSubscriber {
   readonly #redis: Redis;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  readonly #reconnected: () => void;
   readonly #channels = new Map<string, Channel>();
-  readonly #reconnectListeners = new Set<() => void>();
   #nextResubscription = newOutcome();
   #everEstablished = false;
   /** A subscribe resolved without Redis's acknowledgement: the next one owes the listeners a call. */
   #refreshOwed = false;
   #closed = false;
 
-  constructor(redis: Redis, timeoutMs: number, logger: Logger) {
+  /** `reconnected` is called once re-established subscriptions are active (see the class comment). */
+  constructor(redis: Redis, timeoutMs: number, logger: Logger, reconnected: () => void) {
     this.#redis = redis;
+    this.#reconnected = reconnected;
     this.#timeoutMs = timeoutMs;
     this.#logger = logger;
     redis.on("messageBuffer", (channel: Buffer, message: Buffer) => this.#dispatch(channel.toString(), message));
@@ -62,7 +64,7 @@ export class ResubscribingSubscriber {
   /**
    * Resolves once Redis acknowledged the channel's subscription. When Redis is unreachable it resolves
    * after at most `timeoutMs` anyway, with the channel kept: it is subscribed as soon as the connection
-   * is back, and the reconnect listeners are called then.
+   * is back, and `reconnected` is called then.
    */
   async subscribe(channelName: string, handler: BusHandler): Promise<() => Promise<void>> {
     const entry: HandlerEntry = { handler };
@@ -83,15 +85,9 @@ export class ResubscribingSubscriber {
     return unsubscribe;
   }
 
-  onReconnect(listener: () => void): () => void {
-    this.#reconnectListeners.add(listener);
-    return () => void this.#reconnectListeners.delete(listener);
-  }
-
   close(): void {
     this.#closed = true;
     this.#channels.clear();
-    this.#reconnectListeners.clear();
     this.#settleNextResubscription(false);
   }
 
@@ -136,13 +132,7 @@ export class ResubscribingSubscriber {
     if (!this.#refreshOwed || this.#closed) return;
     this.#refreshOwed = false;
     this.#logger.info({ channels: this.#channels.size }, "redis bus subscriptions re-established");
-    for (const listener of [...this.#reconnectListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.#logger.error({ err: error }, "redis bus reconnect listener threw");
-      }
-    }
+    this.#reconnected();
   }
 
   #dispatch(name: string, message: Buffer): void {

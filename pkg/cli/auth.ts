@@ -25,6 +25,9 @@ export async function createServerAuth(auth: AuthConfig, dataDir: string, logger
   const claims = { issuer: auth.jwtIssuer, audience: auth.jwtAudience };
   const base: JwtAuthOptions = { ...claims, clockToleranceSec: auth.clockToleranceSec };
   if (hasKey(auth)) {
+    // Configured keys sign real users' tokens: by default they must expire, within the maximum.
+    base.requireExp = auth.requireExp !== false;
+    base.maxTokenLifetimeSec = auth.maxTokenLifetimeSec === 0 ? Number.POSITIVE_INFINITY : auth.maxTokenLifetimeSec;
     const secretFromFile = auth.jwtSecretFile === undefined ? undefined : (await readFile(resolve(auth.jwtSecretFile), "utf8")).trim();
     const secret = auth.jwtSecret ?? secretFromFile;
     const publicKey = auth.jwtPublicKeyFile === undefined ? undefined : await readFile(resolve(auth.jwtPublicKeyFile), "utf8");
@@ -41,5 +44,7 @@ export async function createServerAuth(auth: AuthConfig, dataDir: string, logger
   else logger.info({ path: dev.path }, "no JWT key configured: using the HMAC secret kept in the data directory");
   if (dev.exposed) logger.warn({ path: dev.path }, "the JWT secret file is readable by group or others; chmod 600 it");
   const devToken = await signToken({ ...claims, secret: dev.secret, scopes: [DEV_TOKEN_SCOPE], subject: "dev", ttlSec: DEV_TOKEN_TTL_SEC });
-  return { authenticator: createJwtAuthenticator({ ...base, secrets: [dev.secret] }), devToken };
+  // The dev secret is for one machine: no lifetime rules unless asked for.
+  const devRules: JwtAuthOptions = { requireExp: auth.requireExp === true, maxTokenLifetimeSec: Number.POSITIVE_INFINITY };
+  return { authenticator: createJwtAuthenticator({ ...base, ...devRules, secrets: [dev.secret] }), devToken };
 }

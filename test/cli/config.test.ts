@@ -65,6 +65,8 @@ describe("config sources and precedence", () => {
         jwtAudience: undefined,
         anonymousScopes: undefined,
         clockToleranceSec: 5,
+        requireExp: "auto",
+        maxTokenLifetimeSec: 30 * 24 * 3600,
       },
       limits: {
         maxFrameBytes: 8 * 1024 * 1024,
@@ -169,6 +171,8 @@ describe("config sources and precedence", () => {
       "auth.jwtAudience": ["audience", "audience"],
       "auth.anonymousScopes": ["streamkit::*", "streamkit::*"],
       "auth.clockToleranceSec": ["7", 7],
+      "auth.requireExp": ["false", false],
+      "auth.maxTokenLifetimeSec": ["0", 0],
       "limits.maxFrameBytes": ["9000000", 9_000_000],
       "limits.maxPayloadBytes": ["1000", 1000],
       "limits.liveWindowBytes": ["65536", 65536],

@@ -11,6 +11,8 @@ import { ConfigError, type RunningServer, startServer } from "../../pkg/cli/inde
 import { createClient } from "../../pkg/client/index.js";
 import { signToken } from "../../pkg/server/auth/index.js";
 import { createWsProvider } from "../../transport/ws/index.js";
+import { SignJWT } from "jose";
+import { refusedUpgrade } from "../support/ws-raw-client.js";
 import { redis, skipping } from "../support/services.js";
 
 let dir: string;
@@ -162,6 +164,31 @@ describe("startServer: probes, auth and shutdown", () => {
       expect((await client.peek(storeId, "space", "segment")).sequence).toBe(1);
     } finally {
       await client.close();
+    }
+  });
+
+  it("refuses tokens of a configured key without exp or past the maximum lifetime at the upgrade, by default (issue 11)", async () => {
+    const secret = "a-configured-secret-of-32-bytes!!";
+    const key = new TextEncoder().encode(secret);
+    const nowSec = Math.floor(Date.now() / 1000);
+    const forever = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt(nowSec).sign(key);
+    const yearLong = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt(nowSec).setExpirationTime(nowSec + 365 * 86_400).sign(key);
+    const strict = await start({ auth: { jwtSecret: secret } });
+    const refusedForever = await refusedUpgrade(`${strict.wsUrl}/streamz`, { token: forever });
+    expect(refusedForever.status).toBe(401);
+    expect(refusedForever.body).toContain("token has no expiry (exp)");
+    const refusedLong = await refusedUpgrade(`${strict.wsUrl}/streamz`, { token: yearLong });
+    expect(refusedLong.status).toBe(401);
+    expect(refusedLong.body).toContain("token lifetime over the maximum of 2592000 s");
+
+    const lenient = await start({ port: 0, dataDir: join(dir, "lenient"), auth: { jwtSecret: secret, requireExp: false, maxTokenLifetimeSec: 0 } });
+    for (const token of [forever, yearLong]) {
+      const client = createClient(createWsProvider(lenient.wsUrl, { token }));
+      try {
+        expect((await client.peek(randomUUID(), "space", "segment")).sequence).toBe(0);
+      } finally {
+        await client.close();
+      }
     }
   });
 

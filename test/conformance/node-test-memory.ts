@@ -7,5 +7,5 @@ import { runStoreConformance } from "../../store/conformance/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 
 const nodeTest = { describe, it, beforeEach, afterEach };
-await runStoreConformance(nodeTest, "memory", { createFactory: async () => createMemoryStoreFactory() });
+await runStoreConformance(nodeTest, "memory", { createFactory: async (options) => createMemoryStoreFactory(options) });
 runBusConformance(nodeTest, "memory", { createFactory: async () => createMemoryBusFactory() });

@@ -17,6 +17,10 @@ export interface AuthConfig {
   /** Scopes granted to requests without a token (HTTP and WebSocket), comma-separated; none by default. */
   anonymousScopes: string | undefined;
   clockToleranceSec: number;
+  /** Refuse tokens without `exp`; auto = on for configured keys, off for the dev secret. */
+  requireExp: boolean | "auto";
+  /** Longest token lifetime (`exp - iat`) accepted; 0 = no maximum. */
+  maxTokenLifetimeSec: number;
 }
 
 export interface LimitsConfig {
@@ -144,6 +148,13 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     jwtAudience: text({ description: "Required `aud` claim." }),
     anonymousScopes: text({ description: "Scopes granted to requests without a token, comma-separated (e.g. 'streamkit::*' on loopback); default none." }),
     clockToleranceSec: integer({ defaultValue: 5, min: 0, max: 3600, description: "Leeway for `exp` and `nbf`, in seconds." }),
+    requireExp: switchOrAuto({ defaultValue: "auto", description: "Refuse tokens without `exp` (they never expire); auto = on for configured keys, off for the dev secret." }),
+    maxTokenLifetimeSec: integer({
+      defaultValue: 30 * 24 * 3600,
+      min: 0,
+      max: 100 * 365 * 24 * 3600,
+      description: "Longest token lifetime accepted (exp - iat, or exp - now without iat), in seconds; 0 = no maximum. Applies to configured keys.",
+    }),
   },
   limits: {
     maxFrameBytes: integer({ defaultValue: 8 * MIB, min: 1024, max: GIB, description: "Largest WebSocket frame accepted." }),

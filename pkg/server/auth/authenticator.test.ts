@@ -106,19 +106,49 @@ describe("HMAC tokens", () => {
     const lenient = createJwtAuthenticator({ secrets: SECRET, clockToleranceSec: 30 });
     const strict = createJwtAuthenticator({ secrets: SECRET, clockToleranceSec: 0 });
     const justExpired = await hmacToken({ exp: nowSec() - 10 });
-    const almostValid = await hmacToken({ nbf: nowSec() + 10 });
+    const almostValid = await hmacToken({ nbf: nowSec() + 10, exp: nowSec() + 60 });
     await expect(lenient.authenticate(justExpired)).resolves.toBeDefined();
     await expect(lenient.authenticate(almostValid)).resolves.toBeDefined();
     expect((await refusal(strict.authenticate(justExpired))).message).toBe("token expired");
     expect((await refusal(strict.authenticate(almostValid))).message).toBe("token not yet valid");
   });
 
-  it("accepts a token without exp, with no expiry", async () => {
-    const plain = createJwtAuthenticator({ secrets: SECRET });
+  it("accepts a token without exp, with no expiry, when requireExp is off", async () => {
+    const plain = createJwtAuthenticator({ secrets: SECRET, requireExp: false });
     const result = await plain.authenticate(await hmacToken({ scp: ["streamkit::*:read"] }));
     expect(result.expiresAt).toBeUndefined();
     expect(result.principal.can(STORE, "read")).toBe(true);
     expect(result.principal.can(STORE, "write")).toBe(false);
+  });
+
+  it("refuses a token without exp by default: it would never expire (issue 11)", async () => {
+    const byDefault = createJwtAuthenticator({ secrets: SECRET });
+    expect((await refusal(byDefault.authenticate(await hmacToken({ scope: "streamkit::*" })))).message).toBe("token has no expiry (exp)");
+    expect((await refusal(byDefault.authenticate(await hmacToken({ scope: "streamkit::*", iat: nowSec() })))).message).toBe("token has no expiry (exp)");
+  });
+
+  it("refuses a token living longer than maxTokenLifetimeSec (30 days by default), from iat or else from now", async () => {
+    const day = 24 * 60 * 60;
+    const byDefault = createJwtAuthenticator({ secrets: SECRET, clockToleranceSec: 0 });
+    const iat = nowSec();
+    await expect(byDefault.authenticate(await hmacToken({ iat, exp: iat + 30 * day }))).resolves.toBeDefined();
+    expect((await refusal(byDefault.authenticate(await hmacToken({ iat, exp: iat + 30 * day + 1 })))).message).toBe(
+      "token lifetime over the maximum of 2592000 s",
+    );
+    expect((await refusal(byDefault.authenticate(await hmacToken({ exp: iat + 31 * day })))).message).toMatch(/lifetime over the maximum/);
+    const hourly = createJwtAuthenticator({ secrets: SECRET, maxTokenLifetimeSec: 3600 });
+    // An old iat counts: the token was issued for a year, whatever is left of it.
+    expect((await refusal(hourly.authenticate(await hmacToken({ iat: iat - 365 * day, exp: iat + 60 })))).message).toMatch(/lifetime/);
+    await expect(hourly.authenticate(await hmacToken({ iat, exp: iat + 3600 }))).resolves.toBeDefined();
+    const unbounded = createJwtAuthenticator({ secrets: SECRET, maxTokenLifetimeSec: Number.POSITIVE_INFINITY });
+    await expect(unbounded.authenticate(await hmacToken({ iat, exp: iat + 10 * 365 * day }))).resolves.toBeDefined();
+  });
+
+  it("refuses a wrong requireExp or maxTokenLifetimeSec", () => {
+    expect(() => createJwtAuthenticator({ secrets: SECRET, requireExp: "yes" as unknown as boolean })).toThrow(/requireExp/);
+    for (const maxTokenLifetimeSec of [0, -1, Number.NaN]) {
+      expect(() => createJwtAuthenticator({ secrets: SECRET, maxTokenLifetimeSec })).toThrow(/maxTokenLifetimeSec/);
+    }
   });
 
   it("restricts algorithms to the configured list", async () => {
@@ -143,9 +173,9 @@ describe("public keys", () => {
     const previous = await generateKeyPair("RS256", { extractable: true });
     const stranger = await generateKeyPair("ES256", { extractable: true });
     const authenticator = createJwtAuthenticator({ publicKeys: [await exportSPKI(previous.publicKey), await exportSPKI(current.publicKey)] });
-    const byCurrent = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "ES256" }).sign(current.privateKey);
-    const byPrevious = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "RS256" }).sign(previous.privateKey);
-    const byStranger = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "ES256" }).sign(stranger.privateKey);
+    const byCurrent = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "ES256" }).setExpirationTime("1h").sign(current.privateKey);
+    const byPrevious = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("1h").sign(previous.privateKey);
+    const byStranger = await new SignJWT({ scope: "streamkit::*" }).setProtectedHeader({ alg: "ES256" }).setExpirationTime("1h").sign(stranger.privateKey);
     await expect(authenticator.authenticate(byCurrent)).resolves.toBeDefined();
     await expect(authenticator.authenticate(byPrevious)).resolves.toBeDefined();
     expect((await refusal(authenticator.authenticate(byStranger))).message).toBe("invalid signature");

@@ -55,6 +55,22 @@ function verify(token: string, key: VerificationKey, options: JWTVerifyOptions) 
   return typeof key === "function" ? jwtVerify(token, key, options) : jwtVerify(token, key, options);
 }
 
+/**
+ * The lifetime rules of docs/limits.md, "Tokens": a token that never expires, or lives longer than
+ * the maximum, is refused even when validly signed.
+ */
+function checkLifetime(payload: JWTPayload, options: { requireExp: boolean; maxTokenLifetimeSec: number; clockToleranceSec: number }): void {
+  if (typeof payload.exp !== "number") {
+    if (options.requireExp) throw unauthenticated("token has no expiry (exp)");
+    return;
+  }
+  if (!Number.isFinite(options.maxTokenLifetimeSec)) return;
+  const from = typeof payload.iat === "number" ? payload.iat : Date.now() / 1000;
+  if (payload.exp - from > options.maxTokenLifetimeSec + options.clockToleranceSec) {
+    throw unauthenticated(`token lifetime over the maximum of ${options.maxTokenLifetimeSec} s`);
+  }
+}
+
 function resultOf(payload: JWTPayload): AuthResult {
   const principal = principalFromScopes(scopesOf(payload), typeof payload.sub === "string" ? payload.sub : undefined);
   return typeof payload.exp === "number" ? { principal, expiresAt: payload.exp * 1000 } : { principal };
@@ -62,7 +78,8 @@ function resultOf(payload: JWTPayload): AuthResult {
 
 /**
  * Verifies bearer JWTs with jose: HMAC secrets, PEM public keys or a JWKS URL; checks issuer,
- * audience, `exp` and `nbf` with a clock tolerance; restricts `alg` to what the key sources can verify.
+ * audience, `exp` and `nbf` with a clock tolerance; restricts `alg` to what the key sources can verify;
+ * refuses tokens without `exp` or living longer than `maxTokenLifetimeSec` (unless configured off).
  * Scopes become a Principal (see principalFromScopes).
  */
 export function createJwtAuthenticator(options: JwtAuthOptions): Authenticator {
@@ -80,12 +97,16 @@ export function createJwtAuthenticator(options: JwtAuthOptions): Authenticator {
       if (resolved.audience !== undefined) verifyOptions.audience = resolved.audience;
       let failure: unknown;
       for (const key of await keys.candidates(alg)) {
+        let payload: JWTPayload;
         try {
-          return resultOf((await verify(token, key, verifyOptions)).payload);
+          payload = (await verify(token, key, verifyOptions)).payload;
         } catch (error) {
           if (!isKeyMismatch(error)) throw unauthenticated(reasonOf(error), error);
           failure = error;
+          continue;
         }
+        checkLifetime(payload, resolved);
+        return resultOf(payload);
       }
       if (failure === undefined) throw unauthenticated(`no configured key verifies ${alg} tokens`);
       throw unauthenticated(reasonOf(failure), failure);

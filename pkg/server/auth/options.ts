@@ -15,7 +15,17 @@ export interface JwtAuthOptions {
   clockToleranceSec?: number;
   /** Accepted `alg` values; default: every algorithm the configured key sources can verify. */
   algorithms?: readonly string[];
+  /** Refuse tokens without `exp` (they would never expire). Default true. */
+  requireExp?: boolean;
+  /**
+   * Longest lifetime a token may have, in seconds: `exp - iat` (or `exp` - now without `iat`). Default
+   * 30 days; `Infinity` sets no maximum.
+   */
+  maxTokenLifetimeSec?: number;
 }
+
+/** Default maximum token lifetime: long enough for service tokens, short of "forever". */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SEC = 30 * 24 * 60 * 60;
 
 export const HMAC_ALGORITHMS: readonly string[] = ["HS256", "HS384", "HS512"];
 export const PUBLIC_KEY_ALGORITHMS: readonly string[] = [
@@ -42,6 +52,8 @@ export interface ResolvedJwtAuthOptions {
   audience: string[] | undefined;
   clockToleranceSec: number;
   algorithms: string[];
+  requireExp: boolean;
+  maxTokenLifetimeSec: number;
 }
 
 const encoder = new TextEncoder();
@@ -106,7 +118,15 @@ export function resolveJwtAuthOptions(options: JwtAuthOptions): ResolvedJwtAuthO
   for (const alg of algorithms) {
     if (!usable.includes(alg)) throw new TypeError(`algorithms: ${String(alg)} is not usable with the configured key sources`);
   }
+  const requireExp = options.requireExp ?? true;
+  if (typeof requireExp !== "boolean") throw new TypeError("requireExp must be a boolean");
+  const maxTokenLifetimeSec = options.maxTokenLifetimeSec ?? DEFAULT_MAX_TOKEN_LIFETIME_SEC;
+  if (typeof maxTokenLifetimeSec !== "number" || Number.isNaN(maxTokenLifetimeSec) || maxTokenLifetimeSec < 1) {
+    throw new TypeError("maxTokenLifetimeSec must be a number >= 1 (Infinity: no maximum)");
+  }
   return {
+    requireExp,
+    maxTokenLifetimeSec,
     secrets,
     publicKeys,
     jwksUrl,
