@@ -73,6 +73,8 @@ function fanoutRows(rate: number, followers = 1000, connections = 50): Row[] {
 const durableRows: Row[] = [
   row("durable publish 64 in flight, streamkit serve", measure("durable-publish", ["streamkit-publish", DURABLE, 64])),
   row("durable produce (batches of 100), streamkit serve", measure("durable-publish", ["streamkit-produce", DURABLE, 64])),
+  row("durable idempotent publish 64 in flight, one segment, streamkit serve", measure("durable-publish", ["streamkit-idempotent", DURABLE, 64])),
+  row("durable idempotent publish 64 in flight, 16 segments, streamkit serve", measure("durable-publish", ["streamkit-idempotent-16", DURABLE, 64])),
   row("Redis XADD 64 in flight, appendfsync always", measure("durable-publish", ["redis-always", DURABLE, 64])),
   row("Redis XADD 64 in flight, appendfsync everysec", measure("durable-publish", ["redis-everysec", DURABLE, 64])),
   row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
@@ -157,6 +159,9 @@ const ROWS: Row[] = [
   row("PostgreSQL ordering: counter, 3 instances × 4 producers, a space each", measure("pg-ordering", ["counter", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("PostgreSQL ordering: xid, 3 instances × 4 producers, a space each", measure("pg-ordering", ["xid", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
+  row("follow lag p99 (ms) across 3 serve processes at 10k entries/s, PostgreSQL + Redis", measure("pg-follow-lag", [3, 10_000, FOLLOW_SECONDS, 50], 300_000), {
+    target: atMost(50),
+  }),
   // The lag target: 200 followers on 20 connections at 1,000 publishes/s.
   ...fanoutRows(1000, 200, 20),
   ...fanoutRows(1000),
