@@ -22,7 +22,7 @@ import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, re
 import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
 import { ProducerIndex } from "./producers.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
-import type { ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
+import type { DeleteOptions, ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -178,17 +178,23 @@ export abstract class AbstractStore implements Store {
     return this._updateLease(key, releaseDecision(holder));
   }
 
-  async deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
+  async deleteSegment(space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus> {
     assertName(space, "space");
     assertName(segment, "segment");
+    const purge = purgeOf(options);
     this.#assertLifecycle();
-    return this._deleteSegment(space, segment);
+    const tombstone = await this._deleteSegment(space, segment, purge);
+    if (purge) this.#producers.forget(space, segment);
+    return tombstone;
   }
 
-  async deleteSpace(space: string): Promise<SegmentStatus[]> {
+  async deleteSpace(space: string, options?: DeleteOptions): Promise<SegmentStatus[]> {
     assertName(space, "space");
+    const purge = purgeOf(options);
     this.#assertLifecycle();
-    return this._deleteSpace(space);
+    const tombstones = await this._deleteSpace(space, purge);
+    if (purge) for (const { segment } of tombstones) this.#producers.forget(space, segment);
+    return tombstones;
   }
 
   async deleteStore(): Promise<void> {
@@ -286,10 +292,12 @@ export abstract class AbstractStore implements Store {
 
   // Lifecycle operations of backends that declare `features.lifecycle` (docs/lifecycle.md); the
   // public methods refuse them with failed_precondition on other backends, so these are never reached.
-  protected _deleteSegment(_space: string, _segment: string): Promise<SegmentStatus> {
+  /** With `purge`, forgets the segment (tombstone included; a deleted one too). */
+  protected _deleteSegment(_space: string, _segment: string, _purge: boolean): Promise<SegmentStatus> {
     return Promise.reject(unsupported());
   }
-  protected _deleteSpace(_space: string): Promise<SegmentStatus[]> {
+  /** With `purge`, forgets every segment of the space, deleted ones too. */
+  protected _deleteSpace(_space: string, _purge: boolean): Promise<SegmentStatus[]> {
     return Promise.reject(unsupported());
   }
   protected _deleteStore(): Promise<void> {
@@ -357,6 +365,15 @@ export function checkBatchSequences(lastSequence: number, records: readonly Reco
     if (record.sequence !== expected) throw sequenceConflict(expected, record.sequence);
     expected++;
   }
+}
+
+/** The `purge` of delete options: absent or a boolean. */
+function purgeOf(options: DeleteOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (typeof options !== "object" || options === null) throw invalidArgument("options", "must be an object");
+  const { purge } = options;
+  if (purge !== undefined && typeof purge !== "boolean") throw invalidArgument("options.purge", "must be a boolean");
+  return purge === true;
 }
 
 /** Producer states a store keeps by default (docs/design.md, Idempotent publish). */

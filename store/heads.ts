@@ -135,6 +135,12 @@ export class Heads {
     this.#firstPositions.delete(space);
   }
 
+  /** Forgets one segment, tombstone and all (a hard purge): its sequences start at 1 again. */
+  removeSegment(space: string, segment: string): void {
+    this.spaces.get(space)?.segments.delete(segment);
+    this.#firstPositions.delete(space);
+  }
+
   /** Forgets a space and its segments (the store is being emptied). */
   clear(): void {
     this.spaces.clear();

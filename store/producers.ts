@@ -223,6 +223,19 @@ export class ProducerIndex {
     return head;
   }
 
+  /**
+   * Forgets a purged segment's producer states (docs/lifecycle.md): its sequences start again, so
+   * nothing read of it before applies. A publish under way finds the state again from the data.
+   */
+  forget(space: string, segment: string): void {
+    const key = `${space}\u0000${segment}`;
+    const state = this.#segments.get(key);
+    if (state === undefined) return;
+    this.#tracked -= state.producers.size;
+    state.producers.clear();
+    state.scanned = 0;
+  }
+
   /** Drops the least recently used segments' states (not those being written) while over the bound. */
   #evict(): void {
     for (const [key, state] of this.#segments) {

@@ -69,6 +69,15 @@ export interface SweepOptions {
   signal?: AbortSignal;
 }
 
+/** Options of deleteSegment and deleteSpace. */
+export interface DeleteOptions {
+  /**
+   * A hard purge: the segment is forgotten, tombstone and all, so its sequences start at 1 again
+   * (docs/lifecycle.md). Also purges segments that are already deleted.
+   */
+  purge?: boolean;
+}
+
 /** Options every backend takes (each factory passes them to its stores). */
 export interface StoreOptions {
   /**
@@ -148,10 +157,13 @@ export interface Store {
    * reused: a deleted segment keeps a tombstone (its head, `deleted: true`) until a produce revives
    * it after its old head. Reads that start inside a removed range fail with `out_of_range`.
    */
-  /** Removes every entry of a segment and hides it from listings; resolves to its tombstone. `not_found` if it never existed. */
-  deleteSegment(space: string, segment: string): Promise<SegmentStatus>;
+  /**
+   * Removes every entry of a segment and hides it from listings; resolves to its tombstone. `not_found`
+   * if it never existed (or, without `purge`, is already purged). With `purge`, the tombstone goes too.
+   */
+  deleteSegment(space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus>;
   /** Deletes every segment of a space; resolves to their tombstones. `not_found` if it has none. */
-  deleteSpace(space: string): Promise<SegmentStatus[]>;
+  deleteSpace(space: string, options?: DeleteOptions): Promise<SegmentStatus[]>;
   /** Removes the whole store (entries, tombstones, leases, retention) and closes it; opening it again gives an empty store. */
   deleteStore(): Promise<void>;
   /** Removes the entries with sequence < beforeSequence (at most up to the head); resolves to the new head. */

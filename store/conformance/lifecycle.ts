@@ -173,6 +173,67 @@ export function describeLifecycleConformance(context: StoreSuiteContext): void {
         assert.deepStrictEqual(await collect(store.readSpace({ space: "t" })), old);
       });
 
+      it("purges a segment on request: the tombstone goes too and its sequences start at 1 again", async () => {
+        const store = context.store();
+        await fill(store);
+        const purged = await store.deleteSegment("s", "g", { purge: true });
+        matches(purged, { space: "s", segment: "g", lastSequence: 10, deleted: true });
+        assert.strictEqual(await store.segmentStatus("s", "g"), undefined);
+        assert.deepStrictEqual(await store.listSegments("s"), ["h"]);
+        assert.deepStrictEqual(await segment(store), []);
+        assert.deepStrictEqual(await segment(store, { minSequence: 5 }), []);
+        assert.deepStrictEqual((await collect(store.readSpace({ space: "s" }))).map((entry) => entry.segment), ["h", "h"]);
+        assert.strictEqual((await store.usage()).entries, 2);
+        assert.strictEqual((await failure(() => store.deleteSegment("s", "g"))).kind, "not_found");
+        assert.strictEqual((await failure(() => store.deleteSegment("s", "g", { purge: true }))).kind, "not_found");
+        clockAt(40_000);
+        assert.deepStrictEqual(await store.produce("s", "g", records(1, 2, "new")), {
+          space: "s",
+          segment: "g",
+          firstSequence: 1,
+          firstTimestamp: 40_000,
+          lastSequence: 2,
+          lastTimestamp: 40_000,
+        });
+        assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["new-1", "new-2"]);
+        const space = await collect(store.readSpace({ space: "s" }));
+        assert.deepStrictEqual(
+          space.map((entry) => `${entry.segment}${entry.sequence}`),
+          ["h1", "h2", "g1", "g2"],
+        );
+        // Positions of the space go on: the new entries come after every earlier one.
+        assert.strictEqual(space[2]?.position, 13);
+        // A tombstone can be purged later; a space purge takes its tombstones too.
+        await store.deleteSegment("s", "h");
+        const statuses = await store.deleteSpace("s", { purge: true });
+        assert.deepStrictEqual(
+          statuses.map((status) => [status.segment, status.lastSequence, status.deleted]),
+          [
+            ["g", 2, true],
+            ["h", 2, true],
+          ],
+        );
+        assert.strictEqual(await store.segmentStatus("s", "h"), undefined);
+        assert.deepStrictEqual(await store.listSpaces(), []);
+        assert.strictEqual((await store.publish("s", "h", bytes("again"))).lastSequence, 1);
+        assert.strictEqual((await failure(() => store.deleteSegment("s", "h", { purge: "yes" } as never))).kind, "invalid_argument");
+        assert.strictEqual((await failure(() => store.deleteSpace("s", null as never))).kind, "invalid_argument");
+      });
+
+      itIf(context.features.reopen)("keeps a purge across reopen", async () => {
+        const first = context.store();
+        await fill(first);
+        await first.deleteSegment("s", "g", { purge: true });
+        await first.produce("s", "g", records(1, 1, "new"));
+        const store = await context.reopen(first);
+        matches(await store.segmentStatus("s", "g"), { firstSequence: 1, lastSequence: 1 });
+        assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["new-1"]);
+        assert.deepStrictEqual(
+          (await collect(store.readSpace({ space: "s" }))).map((entry) => `${entry.segment}${entry.sequence}`),
+          ["h1", "h2", "g1"],
+        );
+      });
+
       it("deletes the store: closed now, empty when opened again", async () => {
         const store = context.store();
         await fill(store);

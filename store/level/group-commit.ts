@@ -28,10 +28,11 @@ interface QueuedBatch {
 interface QueuedChange {
   space: string;
   segment: string;
-  head: SegmentHead;
+  /** Undefined: the segment is forgotten (a hard purge). */
+  head: SegmentHead | undefined;
   /** Batches of the group queued before it. */
   after: number;
-  resolve(status: SegmentStatus): void;
+  resolve(status: SegmentStatus | undefined): void;
   reject(error: unknown): void;
 }
 
@@ -145,7 +146,30 @@ export class GroupCommit {
       const head = change(this.#pending.segmentHead(space, segment));
       this.#pending.setSegment(space, segment, head);
       this.#open ??= { queued: [], changes: [] };
-      this.#open.changes.push({ space, segment, head, after: this.#open.queued.length, resolve, reject });
+      this.#open.changes.push({
+        space,
+        segment,
+        head,
+        after: this.#open.queued.length,
+        resolve: (status) => {
+          if (status !== undefined) resolve(status);
+        },
+        reject,
+      });
+      this.#scheduleFlush();
+    });
+  }
+
+  /**
+   * Queues forgetting a segment's head (a hard purge, docs/lifecycle.md), in order with the batches:
+   * `check` sees the pending head and throws to refuse. Its sequences start at 1 again after it.
+   */
+  forget(space: string, segment: string, check: (head: SegmentHead | undefined) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      check(this.#pending.segmentHead(space, segment));
+      this.#pending.removeSegment(space, segment);
+      this.#open ??= { queued: [], changes: [] };
+      this.#open.changes.push({ space, segment, head: undefined, after: this.#open.queued.length, resolve: () => resolve(), reject });
       this.#scheduleFlush();
     });
   }
@@ -218,6 +242,11 @@ export class GroupCommit {
   }
 
   #applyChange(change: QueuedChange): void {
+    if (change.head === undefined) {
+      this.#committed.removeSegment(change.space, change.segment);
+      change.resolve(undefined);
+      return;
+    }
     this.#committed.setSegment(change.space, change.segment, change.head);
     change.resolve(statusOf(change.space, change.segment, change.head));
   }
@@ -284,7 +313,9 @@ function addChanges(batch: ChainedBatch, group: Group): void {
   group.queued.forEach(({ placement }, index) => lastBatch.set(`${placement.space}\u0000${placement.segment}`, index));
   for (const change of group.changes) {
     const last = lastBatch.get(`${change.space}\u0000${change.segment}`) ?? -1;
-    if (last < change.after) batch.put(segmentHeadKey(change.space, change.segment), encodeSegmentHead(change.head));
+    if (last >= change.after) continue;
+    if (change.head === undefined) batch.del(segmentHeadKey(change.space, change.segment));
+    else batch.put(segmentHeadKey(change.space, change.segment), encodeSegmentHead(change.head));
   }
 }
 

@@ -1,4 +1,4 @@
-import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/internal/index.js";
+import { compareNames, failedPrecondition, type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/internal/index.js";
 import type { SegmentHead } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
@@ -8,10 +8,10 @@ import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures
 import { EntryCommitted, GroupCommit, type LevelDb } from "./group-commit.js";
 import { type KeyRange, numberKey, retentionKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
-import { readPlace, readRetentions } from "./lifecycle-io.js";
+import { readPlace } from "./lifecycle-io.js";
 import { openOwnPlace, type StorePlace } from "./place.js";
 import { Reclaimer } from "./reclaim.js";
-import { recoverHeads } from "./recover.js";
+import { recoverStore } from "./recover.js";
 import { entryAt, type OrdinalWindow, scanChunks, scanEntries } from "./scan.js";
 import { decodeBatch, encodeRetention } from "./values.js";
 
@@ -83,8 +83,7 @@ export class LevelStore extends HeadsStore {
       throw new StreamsError("unavailable", `cannot open store ${storeId}: ${describe(error)}`, { cause: error });
     }
     try {
-      const heads = await recoverHeads(opened.db);
-      const retentions = await readRetentions(opened.db);
+      const { heads, retentions } = await recoverStore(opened.db);
       return new LevelStore(storeId, opened, new GroupCommit(opened.db, heads, nodeId, opened.writer), retentions, onClosing, options);
     } catch (error) {
       await opened.close(false);
@@ -132,14 +131,29 @@ export class LevelStore extends HeadsStore {
     return [keys, window, bounds];
   }
 
-  protected override _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
-    return this.#change(space, segment, (head) => deletedHead(existing(space, segment, head, { deleted: true })));
+  protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {
+    const tombstone = await this.#change(space, segment, (head) => deletedHead(existing(space, segment, head, { deleted: true })));
+    if (purge) await this.#purge(space, segment);
+    return tombstone;
   }
 
-  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
-    const segments = this.#commits.committed.listSegments(space);
+  /**
+   * A hard purge of a deleted segment: its batches are deleted now (the tombstone hides them until
+   * then), and only then is its head forgotten, so a later produce from sequence 1 never meets an
+   * old batch's key. A produce that revived the segment meanwhile keeps it: the purge is refused.
+   */
+  async #purge(space: string, segment: string): Promise<void> {
+    await this.#reclaimer.reclaimNow(space, segment);
+    await this.#commits.forget(space, segment, (head) => {
+      if (head?.deleted !== true) throw failedPrecondition(`segment ${segment} of space ${space} was written to while being purged; it is deleted, not purged`);
+    });
+  }
+
+  protected override async _deleteSpace(space: string, purge: boolean): Promise<SegmentStatus[]> {
+    const heads = this.#commits.committed;
+    const segments = purge ? [...(heads.spaces.get(space)?.segments.keys() ?? [])].sort(compareNames) : heads.listSegments(space);
     if (segments.length === 0) throw notFound(`space ${space} has no segments`);
-    return Promise.all(segments.map((segment) => this._deleteSegment(space, segment)));
+    return Promise.all(segments.map((segment) => this._deleteSegment(space, segment, purge)));
   }
 
   protected override async _deleteStore(): Promise<void> {

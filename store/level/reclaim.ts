@@ -50,6 +50,12 @@ export class Reclaimer {
     });
   }
 
+  /** Deletes one segment's removed batches now (a hard purge waits for it), beside the queue. */
+  async reclaimNow(space: string, segment: string): Promise<void> {
+    this.#queue.delete(`${space}\u0000${segment}`);
+    await this.#reclaim(space, segment);
+  }
+
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void> {
     if (this.#running === undefined) return Promise.resolve();

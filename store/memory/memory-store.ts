@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
+import { compareNames, type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
 import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
 import type { LeaseDecision } from "../leases.js";
@@ -137,14 +137,22 @@ export class MemoryStore extends HeadsStore {
     return this.#data.leases.update(key, decide);
   }
 
-  protected override async _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
-    return this.#change(space, segment, deletedHead);
+  protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {
+    const status = this.#change(space, segment, deletedHead);
+    if (purge) this.#forget(space, segment);
+    return status;
   }
 
-  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
-    const segments = this.#data.heads.listSegments(space);
+  protected override async _deleteSpace(space: string, purge: boolean): Promise<SegmentStatus[]> {
+    const segments = purge ? [...(this.#data.heads.spaces.get(space)?.segments.keys() ?? [])].sort(compareNames) : this.#data.heads.listSegments(space);
     if (segments.length === 0) throw notFound(`space ${space} has no segments`);
-    return segments.map((segment) => this.#change(space, segment, deletedHead));
+    return Promise.all(segments.map((segment) => this._deleteSegment(space, segment, purge)));
+  }
+
+  /** A hard purge: the tombstone goes too (its entries are gone already). */
+  #forget(space: string, segment: string): void {
+    this.#data.heads.removeSegment(space, segment);
+    this.#data.spaces.get(space)?.segments.delete(segment);
   }
 
   protected override async _deleteStore(): Promise<void> {

@@ -88,12 +88,12 @@ export class PostgresStore extends AbstractStore {
     return this.#leases.update(key, decide);
   }
 
-  protected override async _deleteSegment(space: string, segment: string): Promise<SegmentStatus> {
-    return this.#changed(await lifecycle.changeSegment(this.#context, space, segment, { kind: "delete", purge: false }));
+  protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {
+    return this.#changed(await lifecycle.changeSegment(this.#context, space, segment, { kind: "delete", purge }));
   }
 
-  protected override async _deleteSpace(space: string): Promise<SegmentStatus[]> {
-    return (await lifecycle.deleteSpace(this.#context, space, false)).map((changed) => this.#changed(changed));
+  protected override async _deleteSpace(space: string, purge: boolean): Promise<SegmentStatus[]> {
+    return (await lifecycle.deleteSpace(this.#context, space, purge)).map((changed) => this.#changed(changed));
   }
 
   /**
