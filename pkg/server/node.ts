@@ -244,7 +244,7 @@ export class StoreNode implements Node, AsyncDisposable {
       },
       sendEncoded: (message, bytes) => {
         watch.sending(message);
-        return race.race(stream.send(bytes));
+        return race.race(stream.send(bytes, { shared: true }));
       },
       liveTails: this.#liveTails,
     };
