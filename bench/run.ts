@@ -73,6 +73,8 @@ function fanoutRows(rate: number, followers = 1000, connections = 50): Row[] {
 const durableRows: Row[] = [
   row("durable publish 64 in flight, streamkit serve", measure("durable-publish", ["streamkit-publish", DURABLE, 64])),
   row("durable produce (batches of 100), streamkit serve", measure("durable-publish", ["streamkit-produce", DURABLE, 64])),
+  row("durable idempotent publish 64 in flight, one segment, streamkit serve", measure("durable-publish", ["streamkit-idempotent", DURABLE, 64])),
+  row("durable idempotent publish 64 in flight, 16 segments, streamkit serve", measure("durable-publish", ["streamkit-idempotent-16", DURABLE, 64])),
   row("Redis XADD 64 in flight, appendfsync always", measure("durable-publish", ["redis-always", DURABLE, 64])),
   row("Redis XADD 64 in flight, appendfsync everysec", measure("durable-publish", ["redis-everysec", DURABLE, 64])),
   row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
