@@ -159,6 +159,9 @@ const ROWS: Row[] = [
   row("PostgreSQL ordering: counter, 3 instances × 4 producers, a space each", measure("pg-ordering", ["counter", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("PostgreSQL ordering: xid, 3 instances × 4 producers, a space each", measure("pg-ordering", ["xid", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
+  row("follow lag p99 (ms) across 3 serve processes at 10k entries/s, PostgreSQL + Redis", measure("pg-follow-lag", [3, 10_000, FOLLOW_SECONDS, 50], 300_000), {
+    target: atMost(50),
+  }),
   // The lag target: 200 followers on 20 connections at 1,000 publishes/s.
   ...fanoutRows(1000, 200, 20),
   ...fanoutRows(1000),
