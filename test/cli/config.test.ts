@@ -88,6 +88,7 @@ describe("config sources and precedence", () => {
         idleTtlMs: 300_000,
         idleCheckIntervalMs: 60_000,
         retentionSweepIntervalMs: 60_000,
+        maxProducers: 10_000,
         maxOpenStores: 0,
         shutdownTimeoutMs: 10_000,
       },
@@ -193,6 +194,7 @@ describe("config sources and precedence", () => {
       "limits.idleCheckIntervalMs": ["500", 500],
       "limits.retentionSweepIntervalMs": ["30000", 30_000],
       "limits.maxOpenStores": ["64", 64],
+      "limits.maxProducers": ["500", 500],
       "limits.shutdownTimeoutMs": ["2500", 2500],
     };
     expect(Object.keys(samples)).toEqual(SETTINGS.map(({ path }) => path));

@@ -48,6 +48,8 @@ export interface LimitsConfig {
   idleCheckIntervalMs: number;
   /** 0: derived from the descriptor limit. */
   maxOpenStores: number;
+  /** Idempotent-publish producer states each open store keeps in memory (docs/protocol.md). */
+  maxProducers: number;
   shutdownTimeoutMs: number;
 }
 
@@ -201,6 +203,12 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
       min: 0,
       max: 10_000_000,
       description: "Most stores open at once; the least recently used idle one is closed to make room (0: from the descriptor limit, logged at start).",
+    }),
+    maxProducers: integer({
+      defaultValue: 10_000,
+      min: 1,
+      max: 10_000_000,
+      description: "Idempotent-publish producer states each open store keeps in memory; past it the least recently used are read again from the data when needed.",
     }),
     shutdownTimeoutMs: integer({ defaultValue: 10_000, min: 1, max: HOUR_MS, description: "Graceful stop budget; past it the process exits with 1." }),
   },
