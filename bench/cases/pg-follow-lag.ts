@@ -5,13 +5,10 @@
 //   node --import tsx bench/cases/pg-follow-lag.ts [instances=3] [rate=10000] [seconds=10] [batch=50]
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient, type StreamsClient } from "../../pkg/client/index.js";
-import { signToken } from "../../pkg/server/index.js";
-import { createWsProvider } from "../../transport/ws/index.js";
+import type { StreamsClient } from "../../pkg/client/index.js";
 import { report } from "../harness.js";
-import { POSTGRES_URL, withPostgresSchema } from "../postgres.js";
-import { type ServeChild, startServeChild } from "../serve-child.js";
-import { BENCH_SECRET, numberArgs, recordsOf } from "../system.js";
+import { withServeCluster } from "../pg-cluster.js";
+import { numberArgs, recordsOf } from "../system.js";
 
 // numberArgs reads from the second argument on (the first is a mode elsewhere): this case has no mode.
 const [given = "3", ...rest] = process.argv.slice(2);
@@ -19,7 +16,6 @@ const instances = Number(given);
 const [rate, seconds, batch] = numberArgs([10_000, 10, 50]);
 if (rest.length > 3 || !Number.isInteger(instances)) throw new TypeError("arguments: [instances] [rate] [seconds] [batch]");
 if (instances < 2) throw new TypeError("the follower needs an instance of its own and at least one producing instance");
-const REDIS_URL = process.env.STREAMKIT_REDIS_URL || "redis://127.0.0.1:6379";
 const PRODUCERS_PER_INSTANCE = 2;
 
 function percentile(sorted: readonly number[], fraction: number): number {
@@ -79,19 +75,4 @@ async function measure(clients: StreamsClient[], storeId: string): Promise<void>
   });
 }
 
-await withPostgresSchema(async (schema) => {
-  const servers: ServeChild[] = [];
-  const clients: StreamsClient[] = [];
-  try {
-    const args = ["--store", "postgres", "--postgres-url", POSTGRES_URL, "--postgres-schema", schema, "--postgres-pool-max", "8"];
-    const bus = ["--bus", "redis", "--redis-url", REDIS_URL, "--bus-channel-prefix", `bench:${randomUUID()}:`];
-    // One at a time: the first migrates the schema.
-    for (let i = 0; i < instances; i++) servers.push(await startServeChild([...args, ...bus]));
-    const token = () => signToken({ secret: BENCH_SECRET, scopes: ["streamkit::*"], subject: "bench", ttlSec: 3600 });
-    for (const server of servers) clients.push(createClient(createWsProvider(server.url, { token })));
-    await measure(clients, randomUUID());
-  } finally {
-    await Promise.all(clients.map((client) => client.close()));
-    await Promise.all(servers.map((server) => server.stop()));
-  }
-});
+await withServeCluster(instances, (clients) => measure(clients, randomUUID()));

@@ -74,6 +74,8 @@ export interface ServeConfig {
   postgresPoolMax: number;
   /** Keeps deployments that share one Redis or PostgreSQL apart on the bus. */
   busChannelPrefix: string;
+  /** What `/readyz` says while the bus is down: still ready with the bus `degraded` (default), or `not_ready`. */
+  busDownReadiness: "degraded" | "not_ready";
   logLevel: LogLevel;
   /** `"auto"`: pretty when stderr is a TTY. */
   logPretty: boolean | "auto";
@@ -132,6 +134,11 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     check: (value) => (/^[a-z_][a-z0-9_]{0,62}$/.test(value) ? undefined : "must be a lower-case identifier (a-z, 0-9, _), at most 63 bytes"),
   }),
   postgresPoolMax: integer({ defaultValue: 10, min: 1, max: 1000, description: "Connections at most in the PostgreSQL store's pool." }),
+  busDownReadiness: oneOf({
+    values: ["degraded", "not_ready"] as const,
+    defaultValue: "degraded",
+    description: "What /readyz says while the bus is down: degraded (200, the bus reported degraded; produce never needs the bus) or not_ready (503).",
+  }),
   busChannelPrefix: text({
     defaultValue: "streamkit:",
     description: "Prefix of the bus channels; deployments sharing one Redis or PostgreSQL need different ones.",
