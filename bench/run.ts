@@ -4,6 +4,8 @@
 // alternate, so a slow moment on this shared machine hits both), and prints one table of medians with
 // each target's ✓/✗. `--tsx` skips the build and runs the TypeScript sources through tsx.
 // A CPU profile of each case's measured section: STREAMKIT_BENCH_PROFILE=<dir> npm run bench -- <filter>.
+// A CPU profile of the `streamkit serve` process a case starts: STREAMKIT_BENCH_SERVER_PROFILE=<dir>;
+// `node --import tsx bench/profile-top.ts <file.cpuprofile>` prints its heaviest frames.
 //
 // Adding a row is one line in ROWS below:
 //   row("notify latency p99, ws", measure("notify-latency", ["ws"]), { target: atMost(10) }),
@@ -54,11 +56,11 @@ const DURABLE = quick ? 10_000 : 50_000;
  * Fan-out (server process + client process): delivered entries/s, lag p99 and server RSS of one run
  * each, for streamkit and its peers (NATS JetStream ordered consumers, Redis XREAD BLOCK readers).
  */
-function fanoutRows(rate: number): Row[] {
+function fanoutRows(rate: number, followers = 1000, connections = 50): Row[] {
   const label = rate === 0 ? "unthrottled (512 in flight)" : `${rate.toLocaleString("en-US")} publishes/s`;
   return (["streamkit", "nats", "redis"] as const).flatMap((system) => {
-    const run = measure("fanout", [system, 1000, 50, rate, FANOUT_SECONDS], 300_000);
-    const name = `fan-out 1,000 followers / 50 conns, ${label}, ${system}`;
+    const run = measure("fanout", [system, followers, connections, rate, FANOUT_SECONDS], 300_000);
+    const name = `fan-out ${followers.toLocaleString("en-US")} followers / ${connections} conns, ${label}, ${system}`;
     return [
       row(`${name}: delivered`, run),
       row(`${name}: lag p99`, run, { field: "lag p99 ms" }),
@@ -71,6 +73,8 @@ function fanoutRows(rate: number): Row[] {
 const durableRows: Row[] = [
   row("durable publish 64 in flight, streamkit serve", measure("durable-publish", ["streamkit-publish", DURABLE, 64])),
   row("durable produce (batches of 100), streamkit serve", measure("durable-publish", ["streamkit-produce", DURABLE, 64])),
+  row("durable idempotent publish 64 in flight, one segment, streamkit serve", measure("durable-publish", ["streamkit-idempotent", DURABLE, 64])),
+  row("durable idempotent publish 64 in flight, 16 segments, streamkit serve", measure("durable-publish", ["streamkit-idempotent-16", DURABLE, 64])),
   row("Redis XADD 64 in flight, appendfsync always", measure("durable-publish", ["redis-always", DURABLE, 64])),
   row("Redis XADD 64 in flight, appendfsync everysec", measure("durable-publish", ["redis-everysec", DURABLE, 64])),
   row("NATS JetStream publish 64 in flight", measure("durable-publish", ["nats", DURABLE, 64])),
@@ -155,6 +159,11 @@ const ROWS: Row[] = [
   row("PostgreSQL ordering: counter, 3 instances × 4 producers, a space each", measure("pg-ordering", ["counter", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("PostgreSQL ordering: xid, 3 instances × 4 producers, a space each", measure("pg-ordering", ["xid", "many", 3, 4, PG_ORDERING_BATCHES, 100])),
   row("follow lag p99 (ms) under sustained produce, ws", measure("follow-lag", ["ws", FOLLOW_SECONDS])),
+  row("follow lag p99 (ms) across 3 serve processes at 10k entries/s, PostgreSQL + Redis", measure("pg-follow-lag", [3, 10_000, FOLLOW_SECONDS, 50], 300_000), {
+    target: atMost(50),
+  }),
+  // The issue's lag target: 200 followers on 20 connections at 1,000 publishes/s.
+  ...fanoutRows(1000, 200, 20),
   ...fanoutRows(1000),
   ...fanoutRows(0),
   ...durableRows,

@@ -35,7 +35,10 @@ export async function startServeChild(extraArgs: readonly string[] = []): Promis
   const dataDir = await mkdtemp(join(tmpdir(), "streamkit-bench-serve-"));
   const compiled = extname(fileURLToPath(import.meta.url)) === ".js";
   const main = fileURLToPath(new URL(`../pkg/cli/main.${compiled ? "js" : "ts"}`, import.meta.url));
+  // STREAMKIT_BENCH_SERVER_PROFILE=<dir>: the server writes a CPU profile of its whole run there on exit.
+  const profileDir = process.env.STREAMKIT_BENCH_SERVER_PROFILE;
   const args = [
+    ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []),
     ...(compiled ? [] : ["--import", "tsx"]),
     main,
     "serve",

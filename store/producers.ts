@@ -17,6 +17,9 @@ import type { Store, StoredEntry } from "./types.js";
 const ACK_WINDOW = 256;
 /** Attempts to write at a segment's head while other writers keep moving it. */
 const ATTEMPTS = 50;
+/** Stamped publishes, and payload bytes, one batch of a segment holds at most. */
+const MAX_GROUP = 256;
+const MAX_GROUP_BYTES = 1024 * 1024;
 
 interface Ack {
   sequence: number;
@@ -56,9 +59,9 @@ class ProducerTrack {
 class SegmentProducers {
   readonly producers = new Map<string, ProducerTrack>();
   scanned = 0;
-  /** Idempotent publishes to the segment run one after another (each reads what the one before wrote). */
-  tail: Promise<unknown> = Promise.resolve();
-  busy = 0;
+  /** Stamped publishes waiting: one group at a time is stored (each reads what the one before wrote). */
+  readonly queue: Pending[] = [];
+  running = false;
 
   /** Applies an entry's stamp, if it has one; returns how many producers it added. */
   apply(entry: Pick<StoredEntry, "sequence" | "timestamp" | "metadata">): number {
@@ -110,18 +113,18 @@ type Verdict = { store: true } | { ack: Ack } | { search: true };
 
 function decide(track: ProducerTrack | undefined, producer: Producer): Verdict {
   if (track === undefined || producer.epoch > track.epoch) return { store: true };
-  if (producer.epoch < track.epoch) {
-    throw new StreamsError(
-      "failed_precondition",
-      `producer ${producer.id} is fenced: epoch ${producer.epoch} is older than its current epoch ${track.epoch}`,
-      { details: { producer: producer.id, epoch: track.epoch } },
-    );
-  }
+  if (producer.epoch < track.epoch) throw fenced(producer, track.epoch);
   const ack = track.acks.get(producer.sequence);
   if (ack !== undefined) return { ack };
   if (producer.sequence > track.sequence) return { store: true };
   if (producer.sequence < track.oldest) return { search: true };
   throw notStored(producer, track.sequence);
+}
+
+function fenced(producer: Producer, epoch: number): StreamsError {
+  return new StreamsError("failed_precondition", `producer ${producer.id} is fenced: epoch ${producer.epoch} is older than its current epoch ${epoch}`, {
+    details: { producer: producer.id, epoch },
+  });
 }
 
 function notStored(producer: Producer, latest: number): StreamsError {
@@ -138,6 +141,46 @@ function conflictExpected(error: unknown): number | undefined {
   return typeof expected === "number" ? expected : 0;
 }
 
+/** A stamped publish waiting for its segment's turn. */
+interface Pending {
+  readonly payload: Uint8Array;
+  readonly metadata: { [key: string]: string };
+  readonly producer: Producer;
+  resolve(status: SegmentStatus): void;
+  reject(error: unknown): void;
+  done: boolean;
+}
+
+function answer(pending: Pending, status: SegmentStatus): void {
+  if (pending.done) return;
+  pending.done = true;
+  pending.resolve(status);
+}
+
+function refuse(pending: Pending, error: unknown): void {
+  if (pending.done) return;
+  pending.done = true;
+  pending.reject(error);
+}
+
+/** The next publishes of a segment's queue that go in one batch: at least one, at most MAX_GROUP and MAX_GROUP_BYTES. */
+function takeGroup(queue: Pending[]): Pending[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < queue.length && count < MAX_GROUP) {
+    bytes += (queue[count] as Pending).payload.byteLength;
+    if (count > 0 && bytes > MAX_GROUP_BYTES) break;
+    count++;
+  }
+  return queue.splice(0, count);
+}
+
+/** What a group's publishes come to: those to store, in order, and those repeating one of them (by index). */
+interface Plan {
+  store: Pending[];
+  repeats: [Pending, number][];
+}
+
 /** One store's idempotent publishes: the producer states of its recently written segments. */
 export class ProducerIndex {
   /** Least recently used first. */
@@ -147,62 +190,115 @@ export class ProducerIndex {
   /** `maxProducers`: producer states kept at most (summed over segments), beyond the segments being written. */
   constructor(readonly maxProducers: number) {}
 
-  /** Stores a stamped publish once: a repeat gets the first attempt's acknowledgement. */
+  /**
+   * Stores a stamped publish once: a repeat gets the first attempt's acknowledgement. The stamped
+   * publishes that queue up for a segment while its previous ones commit go in one batch.
+   */
   publish(store: StoreOps, space: string, segment: string, payload: Uint8Array, metadata: { [key: string]: string }, producer: Producer): Promise<SegmentStatus> {
     const key = `${space}\u0000${segment}`;
-    let state = this.#segments.get(key);
-    if (state === undefined) state = new SegmentProducers();
+    const state = this.#segments.get(key) ?? new SegmentProducers();
     this.#segments.delete(key);
     this.#segments.set(key, state);
-    const segmentState = state;
-    segmentState.busy++;
-    const run = segmentState.tail.then(() => this.#publish(store, segmentState, space, segment, payload, metadata, producer));
-    segmentState.tail = run.then(
-      () => this.#done(segmentState),
-      () => this.#done(segmentState),
-    );
-    return run;
+    return new Promise<SegmentStatus>((resolve, reject) => {
+      state.queue.push({ payload, metadata, producer, resolve, reject, done: false });
+      if (!state.running) void this.#drain(store, state, space, segment);
+    });
   }
 
-  #done(state: SegmentProducers): void {
-    state.busy--;
-    this.#evict();
+  async #drain(store: StoreOps, state: SegmentProducers, space: string, segment: string): Promise<void> {
+    state.running = true;
+    try {
+      while (state.queue.length > 0) {
+        const group = takeGroup(state.queue);
+        try {
+          await this.#commit(store, state, space, segment, group);
+        } catch (error) {
+          for (const pending of group) refuse(pending, error);
+        }
+      }
+    } finally {
+      state.running = false;
+      this.#evict();
+    }
   }
 
-  async #publish(
-    store: StoreOps,
-    state: SegmentProducers,
-    space: string,
-    segment: string,
-    payload: Uint8Array,
-    metadata: { [key: string]: string },
-    producer: Producer,
-  ): Promise<SegmentStatus> {
+  /** Stores a group's new publishes as one batch at the head read, answering repeats and refusals on the way. */
+  async #commit(store: StoreOps, state: SegmentProducers, space: string, segment: string, group: Pending[]): Promise<void> {
     let next = 0;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const head = await this.#catchUp(store, state, space, segment);
-      const verdict = decide(state.producers.get(producer.id), producer);
-      if ("ack" in verdict) return repeat(space, segment, head, verdict.ack);
-      if ("search" in verdict) {
-        const ack = await search(store, space, segment, head, producer);
-        if (ack === undefined) throw notStored(producer, state.producers.get(producer.id)?.sequence ?? -1);
-        return repeat(space, segment, head, ack);
-      }
+      const plan = await this.#plan(store, state, space, segment, head, group);
+      if (plan.store.length === 0) return;
       // After a conflict with writes not readable yet (queued behind a commit), past them.
-      const sequence = Math.max(state.scanned + 1, next);
+      const first = Math.max(state.scanned + 1, next);
+      const records = plan.store.map((pending, i) => ({ sequence: first + i, payload: pending.payload, metadata: stamped(pending.metadata, pending.producer) }));
       let status: SegmentStatus;
       try {
-        status = await store.produce(space, segment, [{ sequence, payload, metadata: stamped(metadata, producer) }]);
+        status = await store.produce(space, segment, records);
       } catch (error) {
         const expected = conflictExpected(error);
         if (expected === undefined) throw error;
         next = expected;
         continue;
       }
-      this.#tracked += state.apply({ sequence: status.lastSequence, timestamp: status.lastTimestamp, metadata: stamped({}, producer) });
-      return status;
+      const acks = plan.store.map((pending, i): Ack => {
+        const ack = { sequence: status.lastSequence - records.length + 1 + i, timestamp: status.lastTimestamp };
+        this.#tracked += state.apply({ ...ack, metadata: stamped({}, pending.producer) });
+        answer(pending, { ...status, lastSequence: ack.sequence, lastTimestamp: ack.timestamp });
+        return ack;
+      });
+      for (const [pending, index] of plan.repeats) answer(pending, repeat(space, segment, status, acks[index] as Ack));
+      return;
     }
     throw new StreamsError("unavailable", `segment ${segment} of space ${space} is being written by others; try again`);
+  }
+
+  /**
+   * Decides each unanswered publish of a group against the segment's producer states and the group's
+   * publishes before it: repeats of stored ones and refusals are answered here.
+   */
+  async #plan(store: StoreOps, state: SegmentProducers, space: string, segment: string, head: SegmentStatus | undefined, group: Pending[]): Promise<Plan> {
+    const plan: Plan = { store: [], repeats: [] };
+    /** Per producer id, what the group stores: its epoch, latest sequence and each sequence's index in plan.store. */
+    const local = new Map<string, { epoch: number; sequence: number; indexes: Map<number, number> }>();
+    for (const pending of group) {
+      if (pending.done) continue;
+      const { producer } = pending;
+      const track = state.producers.get(producer.id);
+      const mine = local.get(producer.id);
+      try {
+        let verdict: Verdict;
+        if (mine !== undefined && producer.epoch <= mine.epoch) {
+          if (producer.epoch < mine.epoch) throw fenced(producer, mine.epoch);
+          const index = mine.indexes.get(producer.sequence);
+          if (index !== undefined) {
+            plan.repeats.push([pending, index]);
+            continue;
+          }
+          // Below what the group stores, only a publish stored before can match.
+          verdict = producer.sequence > mine.sequence ? { store: true } : track?.epoch === producer.epoch ? decide(track, producer) : { search: true };
+          if ("store" in verdict && producer.sequence < mine.sequence) throw notStored(producer, mine.sequence);
+        } else {
+          verdict = decide(track, producer);
+        }
+        if ("store" in verdict) {
+          const index = plan.store.push(pending) - 1;
+          if (mine === undefined || producer.epoch > mine.epoch) {
+            local.set(producer.id, { epoch: producer.epoch, sequence: producer.sequence, indexes: new Map([[producer.sequence, index]]) });
+          } else {
+            mine.sequence = producer.sequence;
+            mine.indexes.set(producer.sequence, index);
+          }
+          continue;
+        }
+        const ack = "ack" in verdict ? verdict.ack : await search(store, space, segment, head, producer);
+        if (ack === undefined) throw notStored(producer, mine?.sequence ?? track?.sequence ?? -1);
+        answer(pending, repeat(space, segment, head, ack));
+      } catch (error) {
+        refuse(pending, error);
+      }
+    }
+    return plan;
   }
 
   /** Reads the segment's entries the state has not seen, up to the committed head; returns the head. */
@@ -240,7 +336,7 @@ export class ProducerIndex {
   #evict(): void {
     for (const [key, state] of this.#segments) {
       if (this.#tracked <= this.maxProducers) return;
-      if (state.busy > 0) continue;
+      if (state.running) continue;
       this.#segments.delete(key);
       this.#tracked -= state.producers.size;
     }

@@ -4,6 +4,8 @@
 // Systems:
 //   streamkit-publish  client.publish over ws to `streamkit serve` (LevelDB, synced writes)
 //   streamkit-produce  client.produce, batches of 100 records (count records in all)
+//   streamkit-idempotent     client.publish with a producer identity, to one segment
+//   streamkit-idempotent-16  the same, round-robin over 16 segments
 //   redis-always       XADD to a private redis-server (this case starts it, TCP on 127.0.0.1, temp
 //   redis-everysec     dir) with appendonly yes and appendfsync always / everysec
 //   nats               JetStream publish to a file-storage stream at 127.0.0.1:4222
@@ -23,7 +25,7 @@ import { BENCH_SECRET, RECORD_BYTES } from "../system.js";
 
 const system = process.argv[2] ?? "";
 const [count = 50_000, inFlight = 64] = process.argv.slice(3).map(Number);
-const SYSTEMS = ["streamkit-publish", "streamkit-produce", "redis-always", "redis-everysec", "nats"];
+const SYSTEMS = ["streamkit-publish", "streamkit-produce", "streamkit-idempotent", "streamkit-idempotent-16", "redis-always", "redis-everysec", "nats"];
 if (!SYSTEMS.includes(system)) throw new TypeError(`system must be one of ${SYSTEMS.join(", ")}, got ${system}`);
 const payload = new Uint8Array(RECORD_BYTES).fill(42);
 const BATCH = 100;
@@ -35,6 +37,25 @@ interface Writer {
   /** Records per write. */
   perWrite: number;
   close(): Promise<void>;
+}
+
+/** Stamped publishes (docs/protocol.md, Idempotent publish), round-robin over `segments` segments. */
+async function idempotent(segments: number): Promise<Writer> {
+  const server = await startServeChild();
+  const token = () => signToken({ secret: BENCH_SECRET, scopes: ["streamkit::*"], subject: "bench", ttlSec: 3600 });
+  const client = createClient(createWsProvider(server.url, { token }));
+  const storeId = randomUUID();
+  const producer = { id: "bench", epoch: 0 };
+  await client.publish(storeId, "warm-up", "w", payload, { producer });
+  return {
+    description: `streamkit serve (LevelDB), idempotent publish (a producer identity) to ${segments} segment(s), ${inFlight} in flight`,
+    write: (index) => client.publish(storeId, "bench", `p-${index % segments}`, payload, { producer }),
+    perWrite: 1,
+    async close() {
+      await client.close();
+      await server.stop();
+    },
+  };
 }
 
 async function streamkit(produce: boolean): Promise<Writer> {
@@ -96,6 +117,8 @@ async function nats(): Promise<Writer | string> {
 const writers: { [name: string]: () => Promise<Writer | string> } = {
   "streamkit-publish": () => streamkit(false),
   "streamkit-produce": () => streamkit(true),
+  "streamkit-idempotent": () => idempotent(1),
+  "streamkit-idempotent-16": () => idempotent(16),
   "redis-always": () => privateRedis("always"),
   "redis-everysec": () => privateRedis("everysec"),
   nats,

@@ -4,18 +4,14 @@
 // (batches of 100, one stream per segment) and for publish the calls in flight (a space and segment
 // per instance: writers of one space serialize on its position row, docs/deployment.md).
 import { randomUUID } from "node:crypto";
-import { createClient, type StreamsClient } from "../../pkg/client/index.js";
-import { signToken } from "../../pkg/server/index.js";
-import { createWsProvider } from "../../transport/ws/index.js";
+import type { StreamsClient } from "../../pkg/client/index.js";
 import { cpuPerOp, payloadOf, perSecond, report, timed } from "../harness.js";
-import { POSTGRES_URL, withPostgresSchema } from "../postgres.js";
-import { type ServeChild, startServeChild } from "../serve-child.js";
-import { BENCH_SECRET, numberArgs, RECORD_BYTES, recordsOf } from "../system.js";
+import { withServeCluster } from "../pg-cluster.js";
+import { numberArgs, RECORD_BYTES, recordsOf } from "../system.js";
 
 const mode = process.argv[2];
 if (mode !== "produce" && mode !== "publish") throw new TypeError(`mode must be produce or publish, got ${mode}`);
 const [instances, total, width] = numberArgs([3, 50_000, 12]);
-const REDIS_URL = process.env.STREAMKIT_REDIS_URL || "redis://127.0.0.1:6379";
 const BATCH = 100;
 const payload = payloadOf(RECORD_BYTES, 11);
 
@@ -52,19 +48,4 @@ async function measure(clients: StreamsClient[], storeId: string): Promise<void>
   });
 }
 
-await withPostgresSchema(async (schema) => {
-  const servers: ServeChild[] = [];
-  const clients: StreamsClient[] = [];
-  try {
-    const args = ["--store", "postgres", "--postgres-url", POSTGRES_URL, "--postgres-schema", schema, "--postgres-pool-max", "8"];
-    const bus = ["--bus", "redis", "--redis-url", REDIS_URL, "--bus-channel-prefix", `bench:${randomUUID()}:`];
-    // One at a time: the first migrates the schema.
-    for (let i = 0; i < instances; i++) servers.push(await startServeChild([...args, ...bus]));
-    const token = () => signToken({ secret: BENCH_SECRET, scopes: ["streamkit::*"], subject: "bench", ttlSec: 3600 });
-    for (const server of servers) clients.push(createClient(createWsProvider(server.url, { token })));
-    await measure(clients, randomUUID());
-  } finally {
-    await Promise.all(clients.map((client) => client.close()));
-    await Promise.all(servers.map((server) => server.stop()));
-  }
-});
+await withServeCluster(instances, (clients) => measure(clients, randomUUID()));

@@ -15,8 +15,12 @@ export interface Principal {
 export interface ServerStream {
   /** The next message from the client, or undefined once the client has half-closed. Rejects when the stream is cancelled. */
   receive(): Promise<Uint8Array | undefined>;
-  /** Sends one message; resolves when the transport has room for more (flow control). */
-  send(message: Uint8Array): Promise<void>;
+  /**
+   * Sends one message; resolves when the transport has room for more (flow control). `shared`: the
+   * same bytes go to many streams and are never modified, so the transport may send them as they
+   * are instead of copying them into a frame of this stream (docs/design.md, "Fan-out").
+   */
+  send(message: Uint8Array, options?: { shared?: boolean }): Promise<void>;
   /** Ends the stream normally. */
   end(): void;
   /** Ends the stream with an error the client receives. */

@@ -28,11 +28,11 @@ const PROBE_TIMEOUT_MS = 2_000;
 export function openStoreBackend(config: ServeConfig): StoreBackend {
   if (config.store === "postgres") return postgresBackend(config);
   if (config.store === "memory") {
-    const factory = createMemoryStoreFactory();
+    const factory = createMemoryStoreFactory({ maxProducers: config.limits.maxProducers });
     return { factory, check: () => Promise.resolve({ state: "ok", backend: "memory" }), close: async () => factory.close?.() };
   }
   const dataDir = resolve(config.dataDir);
-  const factory = createLevelStoreFactory({ dataDir, layout: config.levelLayout });
+  const factory = createLevelStoreFactory({ dataDir, layout: config.levelLayout, maxProducers: config.limits.maxProducers });
   return {
     factory,
     async check() {
@@ -56,7 +56,12 @@ function shown(url: string): string {
 
 function postgresBackend(config: ServeConfig): StoreBackend {
   const connectionString = config.postgresUrl ?? "";
-  const factory = createPostgresStoreFactory({ connectionString, schema: config.postgresSchema, pool: { max: config.postgresPoolMax } });
+  const factory = createPostgresStoreFactory({
+    connectionString,
+    schema: config.postgresSchema,
+    pool: { max: config.postgresPoolMax },
+    maxProducers: config.limits.maxProducers,
+  });
   // A connection of its own, so a pool busy with commits does not make the instance look down.
   const probe = new pg.Pool({ connectionString, max: 1, connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS, idleTimeoutMillis: 60_000 });
   probe.on("error", () => undefined);

@@ -8,12 +8,17 @@ export interface CliLoggerOptions {
   pretty: boolean | "auto";
 }
 
+/** Whether logs go out for people (pino-pretty) rather than as JSON lines: `"auto"` follows stderr being a TTY. */
+export function prettyLogs(pretty: boolean | "auto"): boolean {
+  return pretty === "auto" ? process.stderr.isTTY === true : pretty;
+}
+
 /**
  * A pino logger writing to stderr: JSON lines, or pino-pretty's format for people. Writes are
  * synchronous so nothing is lost when the process exits right after a log line.
  */
 export function createCliLogger(options: CliLoggerOptions): PinoLogger {
-  const wantsPretty = options.pretty === "auto" ? process.stderr.isTTY : options.pretty;
+  const wantsPretty = prettyLogs(options.pretty);
   const destination = wantsPretty
     ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: "pid,hostname" })
     : pino.destination({ dest: 2, sync: true });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export type DependencyState = "ok" | "starting" | "stopping" | "failing";
+/** `degraded`: failing, yet not needed to serve (a bus: live updates across instances lag, produce goes on). */
+export type DependencyState = "ok" | "degraded" | "starting" | "stopping" | "failing";
 
 export interface DependencyStatus {
   state: DependencyState;
@@ -23,7 +24,7 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 /**
  * Answers the operator probes: `/healthz` (the process is up) and `/readyz` (200 when every
- * dependency is ok, else 503). Other paths are 404; WebSocket upgrades never reach this handler.
+ * dependency is ok or degraded, else 503). Other paths are 404; WebSocket upgrades never reach this handler.
  */
 export function createProbeHandler(readiness: ReadinessCheck): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {

@@ -1,7 +1,8 @@
 import { DEV_TOKEN_SCOPE } from "./auth.js";
 import { ConfigError, loadConfig, type LoadedConfig, wantsHelp } from "./config/index.js";
 import { serveHelp, type Verb } from "./help.js";
-import { createCliLogger } from "./logger.js";
+import type { Logger as PinoLogger } from "pino";
+import { createCliLogger, prettyLogs } from "./logger.js";
 import { type RunningServer, startServer } from "./server.js";
 import { watchStopSignals } from "./signals.js";
 
@@ -13,18 +14,36 @@ function printConfigProblems(error: ConfigError): void {
   process.stderr.write(`streamkit serve: invalid configuration\n${error.problems.map((problem) => `  - ${problem}\n`).join("")}`);
 }
 
+/** What a dev server tells whoever starts it: its token and how to connect. */
+function devTokenLines(server: RunningServer, token: string): { token: string; client: string; dashboard: string; cli: string } {
+  return {
+    token,
+    client: `createClient(createWsProvider(${JSON.stringify(server.wsUrl)}, { token: ${JSON.stringify(token)} }))`,
+    dashboard: `${server.url}/`,
+    cli: `export STREAMKIT_URL=${server.wsUrl} STREAMKIT_TOKEN=${token} STREAMKIT_STORE_ID=$(node -p 'crypto.randomUUID()')`,
+  };
+}
+
 /**
- * Plain lines, whatever the log format: a person copies them from the terminal, a script picks the
- * line starting with `token: `.
+ * For a person at a terminal (pretty logs), a block to copy from; otherwise one JSON log line among
+ * the others (`msg: "dev token"`), which a log collector or a script parses like any other. It is
+ * written whatever the log level (at warn, or as the block when logs are off): without it nobody can connect.
  */
-function printDevToken(server: RunningServer, token: string): void {
+function announceDevToken(server: RunningServer, token: string, logger: PinoLogger, pretty: boolean): void {
+  const lines = devTokenLines(server, token);
+  if (!pretty && logger.isLevelEnabled("warn")) {
+    const fields = { scope: DEV_TOKEN_SCOPE, validHours: 24, ...lines };
+    if (logger.isLevelEnabled("info")) logger.info(fields, "dev token");
+    else logger.warn(fields, "dev token");
+    return;
+  }
   process.stderr.write(
     [
       `Dev token (scope ${DEV_TOKEN_SCOPE}, valid 24 h; configure a JWT key for production):`,
-      `token: ${token}`,
-      `client: createClient(createWsProvider(${JSON.stringify(server.wsUrl)}, { token: ${JSON.stringify(token)} }))`,
-      `dashboard: ${server.url}/`,
-      `cli: export STREAMKIT_URL=${server.wsUrl} STREAMKIT_TOKEN=${token} STREAMKIT_STORE_ID=$(node -p 'crypto.randomUUID()')`,
+      `token: ${lines.token}`,
+      `client: ${lines.client}`,
+      `dashboard: ${lines.dashboard}`,
+      `cli: ${lines.cli}`,
       "",
     ].join("\n"),
   );
@@ -65,7 +84,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     logger.fatal({ err: error }, "cannot start");
     return EXIT_FAILURE;
   }
-  if (server.devToken !== undefined) printDevToken(server, server.devToken);
+  if (server.devToken !== undefined) announceDevToken(server, server.devToken, logger, prettyLogs(config.logPretty));
 
   const signal = await signals.next();
   logger.info({ signal, timeoutMs: config.limits.shutdownTimeoutMs }, "shutting down");

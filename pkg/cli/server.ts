@@ -65,10 +65,15 @@ function dialableHost(address: AddressInfo): string {
   return address.family === "IPv6" ? `[${address.address}]` : address.address;
 }
 
+/**
+ * A bus that is down never fails a produce (docs/design.md), so by default it leaves the instance
+ * ready and is reported `degraded`: a Redis blip must not pull every instance out of the balancer.
+ */
 function busStatus(bus: Bus, config: ServeConfig, phase: Phase): DependencyStatus {
   const details = { backend: config.bus, dropped: bus.stats.dropped };
   if (phase !== "ready") return { state: phase, ...details };
-  return { state: bus.connected ? "ok" : "failing", ...details };
+  if (bus.connected) return { state: "ok", ...details };
+  return { state: config.busDownReadiness === "degraded" ? "degraded" : "failing", ...details };
 }
 
 /** Failing while a store's last commit failed (it is being reopened: docs/limits.md). */
@@ -103,7 +108,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
       commits: commitsStatus(manager, phase),
       bus: busStatus(manager.bus, config, phase),
     };
-    const ready = Object.values(dependencies).every((dependency) => dependency.state === "ok");
+    const ready = Object.values(dependencies).every((dependency) => dependency.state === "ok" || dependency.state === "degraded");
     return { status: ready ? "ready" : "not_ready", dependencies };
   };
 

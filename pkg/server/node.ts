@@ -244,7 +244,7 @@ export class StoreNode implements Node, AsyncDisposable {
       },
       sendEncoded: (message, bytes) => {
         watch.sending(message);
-        return race.race(stream.send(bytes));
+        return race.race(stream.send(bytes, { shared: true }));
       },
       liveTails: this.#liveTails,
     };
@@ -325,10 +325,13 @@ export class StoreNode implements Node, AsyncDisposable {
   }
 
   async #close(): Promise<void> {
-    const reason = new StreamsError("unavailable", `store ${this.storeId} closed on this server`);
-    for (const open of this.#open) {
-      open.finish(reason);
-      open.abort.abort(reason);
+    // Made only when a stream is there to hear it: most closes are idle evictions, and an error's stack costs.
+    if (this.#open.size > 0) {
+      const reason = new StreamsError("unavailable", `store ${this.storeId} closed on this server`);
+      for (const open of this.#open) {
+        open.finish(reason);
+        open.abort.abort(reason);
+      }
     }
     await Promise.allSettled(this.#running);
     // The sweeper's timer holds the node: left running, every closed node would stay in memory (and sweep a closed store).

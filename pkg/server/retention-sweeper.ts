@@ -23,7 +23,9 @@ export class RetentionSweeper {
   readonly #defaults: ReadonlyMap<string, Retention>;
   readonly #notify: (status: SegmentStatus) => void;
   readonly #logger: Logger;
-  readonly #stop = new AbortController();
+  /** Aborts the sweep under way; made with it, since most nodes close without ever sweeping (docs/tenants.md). */
+  #stop: AbortController | undefined;
+  #stopped = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #sweeping: Promise<void> | undefined;
   /** Entries removed by this node's sweeps. */
@@ -41,14 +43,15 @@ export class RetentionSweeper {
   /** Runs one sweep now (after the one under way, if any). */
   async sweep(): Promise<void> {
     while (this.#sweeping !== undefined) await this.#sweeping;
-    if (this.#stop.signal.aborted) return;
+    if (this.#stopped) return;
     this.#sweeping = this.#run().finally(() => (this.#sweeping = undefined));
     await this.#sweeping;
   }
 
   /** Stops the timer and waits for a sweep under way (it stops between segments). Idempotent. */
   async close(): Promise<void> {
-    this.#stop.abort();
+    this.#stopped = true;
+    this.#stop?.abort();
     clearTimeout(this.#timer);
     await this.#sweeping;
   }
@@ -56,7 +59,7 @@ export class RetentionSweeper {
   #schedule(): void {
     this.#timer = setTimeout(() => {
       void this.sweep().finally(() => {
-        if (!this.#stop.signal.aborted) this.#schedule();
+        if (!this.#stopped) this.#schedule();
       });
     }, this.#options.sweepIntervalMs);
     // A sweep timer alone must never keep a process alive.
@@ -64,12 +67,13 @@ export class RetentionSweeper {
   }
 
   async #run(): Promise<void> {
+    this.#stop ??= new AbortController();
     try {
       const result = await this.#store.enforceRetention({ defaults: this.#defaults, onTruncated: this.#notify, signal: this.#stop.signal });
       this.removed += result.entries;
       if (result.segments > 0) this.#logger.debug({ storeId: this.#store.storeId, ...result }, "retention sweep");
     } catch (error) {
-      if (!this.#stop.signal.aborted) this.#logger.warn({ err: error, storeId: this.#store.storeId }, "retention sweep failed");
+      if (!this.#stopped) this.#logger.warn({ err: error, storeId: this.#store.storeId }, "retention sweep failed");
     }
   }
 }

@@ -52,6 +52,28 @@ export function describeProducerConformance(context: StoreSuiteContext, openBoun
       assert.deepStrictEqual(payloads(entries).sort(), ["a", "plain"]);
     });
 
+    it("decides publishes made together in order: repeats among them, a new epoch, a fenced one", async () => {
+      const store = context.store();
+      const publish = (tag: string, epoch: number, sequence: number) => store.publish("s", "g", bytes(tag), undefined, stamp("p", epoch, sequence));
+      const results = await Promise.allSettled([
+        publish("a", 0, 0),
+        publish("b", 0, 1),
+        publish("b", 0, 1),
+        publish("c", 0, 2),
+        publish("a", 0, 0),
+        publish("x", 1, 0),
+        publish("late", 0, 3),
+        publish("x", 1, 0),
+        publish("y", 1, 1),
+      ]);
+      const sequence = (index: number): number | string => {
+        const result = results[index];
+        return result?.status === "fulfilled" ? result.value.lastSequence : (result?.reason as { kind: string }).kind;
+      };
+      assert.deepStrictEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map(sequence), [1, 2, 2, 3, 1, 4, "failed_precondition", 4, 5]);
+      assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["a", "b", "c", "x", "y"]);
+    });
+
     it("fences an epoch older than the producer's latest, and a new epoch starts afresh", async () => {
       const store = context.store();
       await store.publish("s", "g", bytes("e1"), undefined, stamp("p", 1, 7));

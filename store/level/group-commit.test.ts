@@ -7,7 +7,7 @@ import type { Record, StreamsError } from "../../pkg/api/index.js";
 import { Heads } from "../heads.js";
 import type { ProduceChain } from "../types.js";
 import { GroupCommit, type LevelDb } from "./group-commit.js";
-import { recoverHeads } from "./recover.js";
+import { recoverStore } from "./recover.js";
 import { decodeBatch, type StoredBatch } from "./values.js";
 
 const records = (from: number, to: number): Record[] =>
@@ -61,7 +61,7 @@ describe("GroupCommit failures", () => {
     // The pending heads forgot the failed batches: sequence 1 is accepted again, not a conflict.
     expect((await rejection(commits.commit("s", "a", records(1, 1)))).kind).toBe("unavailable");
     db = await openDb();
-    const recovered = await recoverHeads(db);
+    const recovered = (await recoverStore(db)).heads;
     expect(recovered.listSpaces()).toEqual([]);
     expect(await db.keys().all()).toEqual([]);
   });
@@ -81,7 +81,7 @@ describe("GroupCommit failures", () => {
     // The pending heads still hold the batch that was being written, and none of the refused one.
     expect((await commits.commit("s", "a", records(3, 3))).lastSequence).toBe(3);
     expect((await commits.commit("s", "b", records(1, 1))).lastSequence).toBe(1);
-    const recovered = await recoverHeads(db);
+    const recovered = (await recoverStore(db)).heads;
     expect(recovered.segmentStatuses("s").map((status) => [status.segment, status.lastSequence])).toEqual([
       ["a", 3],
       ["b", 1],
@@ -123,7 +123,7 @@ describe("GroupCommit produce chains", () => {
     const statuses = await Promise.all([...published, ...behind]);
     expect(statuses.map((status) => status.lastSequence)).toEqual(Array.from({ length: 74 }, (_, i) => i + 1));
     expect(groups).toHaveBeenCalledTimes(2);
-    expect((await recoverHeads(db)).segmentHead("s", "a")?.lastSequence).toBe(74);
+    expect((await recoverStore(db)).heads.segmentHead("s", "a")?.lastSequence).toBe(74);
   });
 
   it("stores the publishes one group holds for one segment as one batch, with one timestamp and trx", async () => {
@@ -158,7 +158,7 @@ describe("GroupCommit produce chains", () => {
     expect(stored.map((batch) => batch.trx.number)).toEqual([1, 3, 2, 4]);
     expect(stored[0]?.metadata).toEqual([{}, { k: "v" }]);
     expect(statuses[1]?.lastTimestamp).toBe(statuses[0]?.lastTimestamp);
-    expect((await recoverHeads(db)).commitNumber).toBe(4);
+    expect((await recoverStore(db)).heads.commitNumber).toBe(4);
   });
 
   it("ends a run at 256 publishes or 1 MiB of payload", async () => {

@@ -90,10 +90,15 @@ export function parseRetentionKey(key: Buffer): string {
   return key.toString("utf8", 1);
 }
 
-/** Segment heads, space heads and the store head: what opening a store reads, in one scan. */
-export const HEADS: KeyRange = { gte: Buffer.from([SEGMENT_HEAD]), lte: STORE_HEAD_KEY };
+/**
+ * What opening a store reads, in one scan: segment heads, space heads, the store head and (past the
+ * leases, which the scan seeks over to RETENTIONS.gte) the retentions.
+ */
+export const OPEN_SCAN: KeyRange = { gte: Buffer.from([SEGMENT_HEAD]), lt: Buffer.from([RETENTION + 1]) };
 export const isSegmentHeadKey = (key: Buffer): boolean => key[0] === SEGMENT_HEAD;
 export const isSpaceHeadKey = (key: Buffer): boolean => key[0] === SPACE_HEAD;
+export const isLeaseKey = (key: Buffer): boolean => key[0] === LEASE;
+export const isRetentionKey = (key: Buffer): boolean => key[0] === RETENTION;
 
 export const SEGMENT_HEADS: KeyRange = { gte: Buffer.from([SEGMENT_HEAD]), lt: Buffer.from([SEGMENT_HEAD + 1]) };
 export const SPACE_HEADS: KeyRange = { gte: Buffer.from([SPACE_HEAD]), lt: Buffer.from([SPACE_HEAD + 1]) };

@@ -8,10 +8,10 @@ import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures
 import { EntryCommitted, GroupCommit, type LevelDb } from "./group-commit.js";
 import { type KeyRange, numberKey, retentionKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
-import { readPlace, readRetentions } from "./lifecycle-io.js";
+import { readPlace } from "./lifecycle-io.js";
 import { openOwnPlace, type StorePlace } from "./place.js";
 import { Reclaimer } from "./reclaim.js";
-import { recoverHeads } from "./recover.js";
+import { recoverStore } from "./recover.js";
 import { entryAt, type OrdinalWindow, scanChunks, scanEntries } from "./scan.js";
 import { decodeBatch, encodeRetention } from "./values.js";
 
@@ -83,8 +83,7 @@ export class LevelStore extends HeadsStore {
       throw new StreamsError("unavailable", `cannot open store ${storeId}: ${describe(error)}`, { cause: error });
     }
     try {
-      const heads = await recoverHeads(opened.db);
-      const retentions = await readRetentions(opened.db);
+      const { heads, retentions } = await recoverStore(opened.db);
       return new LevelStore(storeId, opened, new GroupCommit(opened.db, heads, nodeId, opened.writer), retentions, onClosing, options);
     } catch (error) {
       await opened.close(false);

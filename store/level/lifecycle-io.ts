@@ -1,10 +1,10 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Retention, StreamsError } from "../../pkg/api/internal/index.js";
+import { StreamsError } from "../../pkg/api/internal/index.js";
 import type { EntryPlace } from "../lifecycle.js";
 import type { LevelDb } from "./group-commit.js";
-import { numberKey, parseRetentionKey, RETENTIONS, segmentBatchPrefix } from "./keys.js";
-import { decodeBatch, decodeRetention } from "./values.js";
+import { numberKey, segmentBatchPrefix } from "./keys.js";
+import { decodeBatch } from "./values.js";
 
 /** Where a committed entry lies: its timestamp and commit position, from the batch that holds it. */
 export async function readPlace(db: LevelDb, space: string, segment: string, sequence: number): Promise<EntryPlace> {
@@ -15,13 +15,6 @@ export async function readPlace(db: LevelDb, space: string, segment: string, seq
     throw new StreamsError("unavailable", `entry ${sequence} of ${space}/${segment} is missing from storage`);
   }
   return { timestamp: batch.timestamp, position: batch.firstPosition + sequence - batch.firstSequence };
-}
-
-/** Every space's retention, as stored. */
-export async function readRetentions(db: LevelDb): Promise<Map<string, Retention>> {
-  const retentions = new Map<string, Retention>();
-  for await (const [key, value] of db.iterator(RETENTIONS)) retentions.set(parseRetentionKey(key), decodeRetention(value));
-  return retentions;
 }
 
 /** Bytes of the files of a database directory (LevelDB keeps no subdirectories). */

@@ -89,6 +89,35 @@ describe("level shared layout", () => {
     }
   });
 
+  it("reopens a store with its heads and retentions read in one scan past its leases, in both layouts", async () => {
+    for (const layout of ["shared", "per-store"] as const) {
+      const factory = createLevelStoreFactory({ dataDir: join(dataDir, layout), nodeId: "n", layout });
+      const id = randomUUID();
+      const store = await factory.open(id);
+      await store.produce("a", "g", records(1, 3));
+      await store.produce("z", "g", records(1, 2));
+      // More leases than one step of the scan, between the heads and the retentions.
+      for (let i = 0; i < 300; i++) await store.acquireLease(`lease-${i}`, "holder", 60_000);
+      await store.setRetention("a", { maxEntriesPerSegment: 2 });
+      await store.setRetention("z", { maxAgeMs: 60_000 });
+      await store.close();
+
+      const reopened = await factory.open(id);
+      try {
+        expect((await reopened.status()).spaces.map((space) => [space.space, space.entryCount])).toEqual([
+          ["a", 3],
+          ["z", 2],
+        ]);
+        expect(await reopened.getRetention("a")).toEqual({ maxEntriesPerSegment: 2 });
+        expect(await reopened.getRetention("z")).toEqual({ maxAgeMs: 60_000 });
+        expect((await reopened.produce("a", "g", records(4, 4))).lastSequence).toBe(4);
+        expect(await reopened.acquireLease("lease-299", "other", 60_000)).toMatchObject({ ok: false, holder: "holder" });
+      } finally {
+        await reopened.close();
+      }
+    }
+  });
+
   it("moves a store kept in a database of its own into the shared one when it is first opened", async () => {
     const id = randomUUID();
     const before = createLevelStoreFactory({ dataDir, nodeId: "n", layout: "per-store" });

@@ -52,6 +52,7 @@ describe("config sources and precedence", () => {
       postgresUrl: undefined,
       postgresSchema: "streamkit",
       postgresPoolMax: 10,
+      busDownReadiness: "degraded",
       busChannelPrefix: "streamkit:",
       logLevel: "info",
       logPretty: "auto",
@@ -88,6 +89,7 @@ describe("config sources and precedence", () => {
         idleTtlMs: 300_000,
         idleCheckIntervalMs: 60_000,
         retentionSweepIntervalMs: 60_000,
+        maxProducers: 10_000,
         maxOpenStores: 0,
         shutdownTimeoutMs: 10_000,
       },
@@ -159,6 +161,7 @@ describe("config sources and precedence", () => {
       postgresUrl: ["postgres://u@127.0.0.1:5439/db", "postgres://u@127.0.0.1:5439/db"],
       postgresSchema: ["tenant_a", "tenant_a"],
       postgresPoolMax: ["4", 4],
+      busDownReadiness: ["not_ready", "not_ready"],
       busChannelPrefix: ["blue:", "blue:"],
       logLevel: ["trace", "trace"],
       logPretty: ["true", true],
@@ -193,6 +196,7 @@ describe("config sources and precedence", () => {
       "limits.idleCheckIntervalMs": ["500", 500],
       "limits.retentionSweepIntervalMs": ["30000", 30_000],
       "limits.maxOpenStores": ["64", 64],
+      "limits.maxProducers": ["500", 500],
       "limits.shutdownTimeoutMs": ["2500", 2500],
     };
     expect(Object.keys(samples)).toEqual(SETTINGS.map(({ path }) => path));

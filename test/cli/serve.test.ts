@@ -39,7 +39,7 @@ async function startServe(...extra: string[]): Promise<{ serve: ServeProcess; ur
   const serve = cli(["serve", "--port", "0", "--data-dir", dataDir, "--log-pretty", "false", ...extra]);
   const listening = await logEntry(serve, "listening");
   const url = listening.url as string;
-  const token = (await serve.line((line) => line.startsWith("token: "), "the token line")).slice("token: ".length);
+  const token = (await logEntry(serve, "dev token")).token as string;
   const ready = await fetch(`${url}/readyz`);
   expect(ready.status).toBe(200);
   expect(await ready.json()).toMatchObject({ status: "ready", dependencies: { listeners: { state: "ok" }, store: { state: "ok", backend: "level" } } });
@@ -123,6 +123,33 @@ describe("streamkit serve (child process)", () => {
 
     second.serve.child.kill("SIGINT");
     expect(await second.serve.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it("logs the dev token and how to connect as a JSON line when logs are JSON, as a block for a person otherwise", { timeout: 90_000 }, async () => {
+    const { serve, url, token } = await startServe();
+    const entry = await logEntry(serve, "dev token");
+    const wsUrl = url.replace(/^http/, "ws");
+    expect(entry).toMatchObject({
+      level: 30,
+      scope: "streamkit::*",
+      validHours: 24,
+      token,
+      client: `createClient(createWsProvider(${JSON.stringify(wsUrl)}, { token: ${JSON.stringify(token)} }))`,
+      dashboard: `${url}/`,
+      cli: expect.stringContaining(`STREAMKIT_TOKEN=${token}`),
+    });
+    // Every stderr line is JSON: nothing for a log collector to trip on.
+    for (const line of serve.stderr().split("\n").filter((text) => text !== "")) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+    serve.child.kill("SIGTERM");
+    expect((await serve.exit()).code).toBe(0);
+
+    const pretty = cli(["serve", "--port", "0", "--data-dir", dataDir, "--log-pretty", "true"]);
+    const line = await pretty.line((text) => text.startsWith("token: "), "the token line of the block");
+    expect(line.slice("token: ".length)).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+$/);
+    await pretty.line((text) => text.startsWith("Dev token (scope streamkit::*"), "the block's heading");
+    await pretty.line((text) => text.startsWith("dashboard: http://"), "the dashboard line");
+    pretty.child.kill("SIGTERM");
+    expect((await pretty.exit()).code).toBe(0);
   });
 
   it("answers /healthz and refuses a connection without a token", async () => {

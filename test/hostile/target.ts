@@ -37,7 +37,7 @@ export async function startTarget(flags: readonly string[] = []): Promise<Target
   });
   const listening = await logEntry(serve, "listening");
   const url = listening.url as string;
-  const token = (await serve.line((line) => line.startsWith("token: "), "the token line")).slice("token: ".length);
+  const token = (await logEntry(serve, "dev token")).token as string;
   const get = async (path: string): Promise<Response> => {
     const response = await fetch(url + path);
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);

@@ -6,6 +6,7 @@ import {
   decodeError,
   decodeFrame,
   decodeMessage,
+  encodeDataFrameHead,
   encodeError,
   encodeFrame,
   encodeMessage,
@@ -143,6 +144,8 @@ describe("frame codec", () => {
         const message = new Uint8Array(length).fill(length & 0xff);
         const bytes = encodeFrame({ kind: FrameKinds.data, channel, message });
         expect(Buffer.compare(bytes, reference.pack([FrameKinds.data, channel, message]))).toBe(0);
+        // A shared message sent after its frame's head makes the same bytes.
+        if (channel <= 2 ** 32 - 1) expect(Buffer.compare(Buffer.concat([encodeDataFrameHead(channel, length), message]), bytes)).toBe(0);
       }),
       { numRuns: 300 },
     );

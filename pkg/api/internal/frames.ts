@@ -72,18 +72,35 @@ export function encodeFrame(frame: Frame): Uint8Array {
  * path (an extension lookup for every byte array) costs several times this.
  */
 function encodeDataFrame(channel: number, message: Uint8Array): Uint8Array {
-  if (!Number.isInteger(channel) || channel < 0 || channel > 0xffff_ffff) return framePackr.pack([FrameKinds.data, channel, message]);
-  const length = message.byteLength;
+  if (!isChannel32(channel)) return framePackr.pack([FrameKinds.data, channel, message]);
+  const head = dataFrameHead(channel, message.byteLength, message.byteLength);
+  head.set(message, head.byteLength - message.byteLength);
+  return head;
+}
+
+const isChannel32 = (channel: number): boolean => Number.isInteger(channel) && channel >= 0 && channel <= 0xffff_ffff;
+
+/**
+ * The bytes of a data frame before its message: `encodeFrame({ kind: data, channel, message })` is
+ * this followed by the message's bytes. A sender can then send a message shared by many channels
+ * (docs/design.md, "Fan-out") without copying it into a frame per channel.
+ */
+export function encodeDataFrameHead(channel: number, length: number): Uint8Array {
+  if (!isChannel32(channel)) throw new RangeError(`channel ${channel} is not a frame channel`);
+  return dataFrameHead(channel, length, 0);
+}
+
+/** The head of a data frame of `length` message bytes, in an array with `room` bytes to spare after it. */
+function dataFrameHead(channel: number, length: number, room: number): Uint8Array {
   const channelBytes = channel < 0x80 ? 1 : channel < 0x100 ? 2 : channel < 0x1_0000 ? 3 : 5;
   const lengthBytes = length < 0x100 ? 1 : length < 0x1_0000 ? 2 : 4;
-  const bytes = new Uint8Array(3 + channelBytes + lengthBytes + length);
+  const bytes = new Uint8Array(3 + channelBytes + lengthBytes + room);
   bytes[0] = 0x93; // fixarray of 3
   bytes[1] = FrameKinds.data; // positive fixint
   let at = 2;
   if (channelBytes === 1) bytes[at++] = channel;
   else at = writeUint(bytes, at, channelBytes === 2 ? 0xcc : channelBytes === 3 ? 0xcd : 0xce, channel, channelBytes - 1);
-  at = writeUint(bytes, at, lengthBytes === 1 ? 0xc4 : lengthBytes === 2 ? 0xc5 : 0xc6, length, lengthBytes);
-  bytes.set(message, at);
+  writeUint(bytes, at, lengthBytes === 1 ? 0xc4 : lengthBytes === 2 ? 0xc5 : 0xc6, length, lengthBytes);
   return bytes;
 }
 

@@ -48,6 +48,8 @@ export interface LimitsConfig {
   idleCheckIntervalMs: number;
   /** 0: derived from the descriptor limit. */
   maxOpenStores: number;
+  /** Idempotent-publish producer states each open store keeps in memory (docs/protocol.md). */
+  maxProducers: number;
   shutdownTimeoutMs: number;
 }
 
@@ -72,6 +74,8 @@ export interface ServeConfig {
   postgresPoolMax: number;
   /** Keeps deployments that share one Redis or PostgreSQL apart on the bus. */
   busChannelPrefix: string;
+  /** What `/readyz` says while the bus is down: still ready with the bus `degraded` (default), or `not_ready`. */
+  busDownReadiness: "degraded" | "not_ready";
   logLevel: LogLevel;
   /** `"auto"`: pretty when stderr is a TTY. */
   logPretty: boolean | "auto";
@@ -130,6 +134,11 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
     check: (value) => (/^[a-z_][a-z0-9_]{0,62}$/.test(value) ? undefined : "must be a lower-case identifier (a-z, 0-9, _), at most 63 bytes"),
   }),
   postgresPoolMax: integer({ defaultValue: 10, min: 1, max: 1000, description: "Connections at most in the PostgreSQL store's pool." }),
+  busDownReadiness: oneOf({
+    values: ["degraded", "not_ready"] as const,
+    defaultValue: "degraded",
+    description: "What /readyz says while the bus is down: degraded (200, the bus reported degraded; produce never needs the bus) or not_ready (503).",
+  }),
   busChannelPrefix: text({
     defaultValue: "streamkit:",
     description: "Prefix of the bus channels; deployments sharing one Redis or PostgreSQL need different ones.",
@@ -201,6 +210,12 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
       min: 0,
       max: 10_000_000,
       description: "Most stores open at once; the least recently used idle one is closed to make room (0: from the descriptor limit, logged at start).",
+    }),
+    maxProducers: integer({
+      defaultValue: 10_000,
+      min: 1,
+      max: 10_000_000,
+      description: "Idempotent-publish producer states each open store keeps in memory; past it the least recently used are read again from the data when needed.",
     }),
     shutdownTimeoutMs: integer({ defaultValue: 10_000, min: 1, max: HOUR_MS, description: "Graceful stop budget; past it the process exits with 1." }),
   },

@@ -1,5 +1,7 @@
 import { encodeMessage, type SegmentStatus, StreamsError } from "../../api/internal/index.js";
-import { startTimer } from "../../api/internal/timer.js";
+// The module's own timers, not the global ones: a test that fakes the global clock for the SDK in
+// the same process must not stall the server's reads (they would wait on a timer no one advances).
+import { clearTimeout, setTimeout } from "node:timers";
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import { type EntriesBatch, EntriesPacker } from "../handlers/entries.js";
@@ -140,14 +142,11 @@ export class SpaceTail {
     if (this.#reading !== undefined || this.#cancelPause !== undefined || this.#closed || !this.#dirty || this.window.head === undefined) return;
     const wait = this.#lastReadAt + TAIL_READ_INTERVAL_MS - performance.now();
     if (wait > 0) {
-      this.#cancelPause = startTimer(
-        () => {
-          this.#cancelPause = undefined;
-          this.#startReading();
-        },
-        wait,
-        { unref: true },
-      );
+      const timer = setTimeout(() => {
+        this.#cancelPause = undefined;
+        this.#startReading();
+      }, wait).unref();
+      this.#cancelPause = () => clearTimeout(timer);
       return;
     }
     this.#reading = this.#drain().finally(() => {

@@ -15,7 +15,7 @@ export interface MetricsSources {
   /** Open WebSocket connections (`streamkit_connections`). */
   streamz?: { connections(): readonly unknown[] };
   /** Bus counters (`streamkit_bus_*_total`). */
-  bus?: { readonly stats: BusStats };
+  bus?: { readonly stats: BusStats; readonly connected?: boolean };
 }
 
 export interface MetricsOptions {
@@ -151,6 +151,9 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
   externalCounters(registry, "streamkit_node_evictions_total", "Nodes closed by idle eviction, an explicit remove or to make room under maxOpenStores, by reason.", "reason", EVICTION_REASONS, () => snapshot().evictions);
   counter("streamkit_circuit_opens_total", "Times a store's circuit breaker opened.", (s) => s.circuitOpens);
   externalCounter(registry, "streamkit_bus_published_total", "Messages handed to the bus.", () => bus?.stats.published ?? 0);
+  gauge("streamkit_bus_connected", "1 while the bus is connected, 0 while it is down (degraded: produce goes on, other instances hear of it late).", () =>
+    bus?.connected === false ? 0 : 1,
+  );
   externalCounter(registry, "streamkit_bus_dropped_total", "Messages the bus dropped (queue full or connection down).", () => bus?.stats.dropped ?? 0);
   const nodes = () => manager?.nodes() ?? [];
   // Per store, only where something was followed: an instance of 10,000 quiet stores adds no series.

@@ -81,7 +81,7 @@ export class ChannelStream implements ServerStream {
     return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
   }
 
-  async send(message: Uint8Array): Promise<void> {
+  async send(message: Uint8Array, options?: { shared?: boolean }): Promise<void> {
     const writer = this.#host.writer;
     for (;;) {
       if (this.signal.aborted) throw this.signal.reason;
@@ -99,7 +99,8 @@ export class ChannelStream implements ServerStream {
     }
     this.#sendCredit--;
     this.#framesOut++;
-    writer.write({ kind: FrameKinds.data, channel: this.channel, message });
+    if (options?.shared === true) writer.writeShared(this.channel, message);
+    else writer.write({ kind: FrameKinds.data, channel: this.channel, message });
   }
 
   end(): void {

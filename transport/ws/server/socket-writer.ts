@@ -1,6 +1,14 @@
 import { WebSocket } from "ws";
-import { encodeFrame, type Frame } from "../../../pkg/api/internal/index.js";
+import { encodeDataFrameHead, encodeFrame, type Frame, FrameKinds } from "../../../pkg/api/internal/index.js";
 import { type Corkable, tickCorker } from "../tick-cork.js";
+
+/**
+ * Shared messages at least this long go out as two WebSocket fragments, the frame's head and then
+ * the message's own bytes, instead of being copied into one frame per stream: in a fan-out that copy
+ * (and the garbage it leaves) was the server's heaviest cost (docs/performance.md). Shorter ones
+ * are cheaper to copy than to send as a second fragment.
+ */
+export const SHARED_FRAGMENT_MIN_BYTES = 1024;
 
 /** The two bounds on a connection's unsent bytes (docs/limits.md). */
 export interface SendBounds {
@@ -60,13 +68,40 @@ export class SocketWriter {
   write(frame: Frame): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
     const bytes = encodeFrame(frame);
-    this.#unflushedBytes += bytes.length;
-    this.bytesOut += bytes.length;
     this.#cork();
-    this.#socket.send(bytes, { binary: true }, () => {
-      this.#unflushedBytes -= bytes.length;
+    this.#socket.send(bytes, { binary: true }, this.#sent(bytes.length));
+    this.#counted(bytes.length);
+  }
+
+  /**
+   * Sends a data frame of `message`, bytes shared with other streams and never modified: a long one
+   * goes as the frame's head and then the message itself, two fragments of one WebSocket message
+   * (the peer receives the same bytes as from `write`), so it is never copied.
+   */
+  writeShared(channel: number, message: Uint8Array): void {
+    if (message.byteLength < SHARED_FRAGMENT_MIN_BYTES) return this.write({ kind: FrameKinds.data, channel, message });
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    const head = encodeDataFrameHead(channel, message.byteLength);
+    const length = head.byteLength + message.byteLength;
+    this.#cork();
+    // Nothing else is sent between the two calls, so no other message comes between the fragments.
+    this.#socket.send(head, { binary: true, fin: false });
+    this.#socket.send(message, { binary: true, fin: true }, this.#sent(length));
+    this.#counted(length);
+  }
+
+  /** The callback of a send of `length` bytes: they left (or the socket failed). */
+  #sent(length: number): () => void {
+    return () => {
+      this.#unflushedBytes -= length;
       if (this.hasRoom) this.#drained();
-    });
+    };
+  }
+
+  /** Counts `length` bytes just handed to `ws`, pausing reads or overflowing past the bounds. */
+  #counted(length: number): void {
+    this.#unflushedBytes += length;
+    this.bytesOut += length;
     if (this.#unflushedBytes > this.#bounds.maxUnsentBytes) {
       if (!this.#overflowed) {
         this.#overflowed = true;
