@@ -238,11 +238,15 @@ export interface DeleteSegmentRequest {
   $type: typeof MessageTypes.deleteSegment;
   space: string;
   segment: string;
+  /** A hard purge: the tombstone goes too, so the segment's sequences start at 1 again. */
+  purge?: boolean;
 }
 
 export interface DeleteSpaceRequest {
   $type: typeof MessageTypes.deleteSpace;
   space: string;
+  /** A hard purge of every segment of the space, deleted ones included. */
+  purge?: boolean;
 }
 
 export interface DeleteStoreRequest {

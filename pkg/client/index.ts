@@ -17,7 +17,7 @@ export type {
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
 export type { StatusListener, StatusSubscription, SubscribeOptions, Subscription, SubscriptionState, SubscriptionStatus } from "./subscribe-types.js";
 export type { InventoryListener, SubscribeWorkersOptions, WorkersSubscription } from "./workers-types.js";
-export type { LifecycleClient } from "./lifecycle-types.js";
+export type { DeleteOptions, LifecycleClient } from "./lifecycle-types.js";
 export type { Lease, LeaseClient, LeaseOptions, ReleaseLeaseOptions, WithLeaseOptions } from "./lease-types.js";
 export {
   type ConnectionState,

@@ -1,15 +1,24 @@
 import type { Retention, SegmentStatus } from "../api/index.js";
 import type { CallOptions } from "./types.js";
 
+/** Options of deleteSegment and deleteSpace. */
+export interface DeleteOptions extends CallOptions {
+  /**
+   * A hard purge: the tombstone goes too, so the segment's sequences start at 1 again (its old
+   * offsets then point into the new entries). Also purges segments already deleted.
+   */
+  purge?: boolean;
+}
+
 /**
  * Data lifecycle (docs/lifecycle.md). Each needs the store's write scope, except getRetention (read).
  * Sequences are never reused; reads that start inside a removed range fail with `out_of_range`.
  */
 export interface LifecycleClient {
-  /** Removes a segment's entries and hides it; resolves to its tombstone (`deleted: true`). */
-  deleteSegment(storeId: string, space: string, segment: string, options?: CallOptions): Promise<SegmentStatus>;
-  /** Deletes every segment of a space; resolves to their tombstones. */
-  deleteSpace(storeId: string, space: string, options?: CallOptions): Promise<SegmentStatus[]>;
+  /** Removes a segment's entries and hides it; resolves to its tombstone (`deleted: true`). `purge`: forget it entirely. */
+  deleteSegment(storeId: string, space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus>;
+  /** Deletes every segment of a space; resolves to their tombstones. `purge`: forget them entirely. */
+  deleteSpace(storeId: string, space: string, options?: DeleteOptions): Promise<SegmentStatus[]>;
   /** Removes the whole store: entries, tombstones, leases, retention. Its open streams end with `not_found`. */
   deleteStore(storeId: string, options?: CallOptions): Promise<void>;
   /** Removes the entries with sequence < beforeSequence; resolves to the segment's new head. */

@@ -1,5 +1,5 @@
 import { MessageTypes, type Request, type Retention } from "../api/internal/index.js";
-import { optionalObject, requireObject, requireSignal, requireString } from "./args.js";
+import { optionalBoolean, optionalObject, requireObject, requireSignal, requireString } from "./args.js";
 import type { Connection } from "./connection.js";
 import type { LifecycleClient } from "./lifecycle-types.js";
 import { withoutType } from "./replies.js";
@@ -7,6 +7,11 @@ import { unary } from "./unary.js";
 
 function signalOf(options: unknown): AbortSignal | undefined {
   return requireSignal(optionalObject(options, "options").signal, "options.signal");
+}
+
+/** `{ purge: true }` for a hard purge, nothing otherwise (servers before purge accept the request as it was). */
+function purgeOf(options: unknown): { purge?: true } {
+  return optionalBoolean(optionalObject(options, "options").purge, "options.purge") === true ? { purge: true } : {};
 }
 
 function requireSequence(value: unknown, name: string): asserts value is number {
@@ -25,13 +30,14 @@ export function lifecycleMethods(connection: Connection): LifecycleClient {
       requireString(storeId, "storeId");
       requireString(space, "space");
       requireString(segment, "segment");
-      return status(storeId, { $type: MessageTypes.deleteSegment, space, segment }, options);
+      return status(storeId, { $type: MessageTypes.deleteSegment, space, segment, ...purgeOf(options) }, options);
     },
 
     async deleteSpace(storeId, space, options?) {
       requireString(storeId, "storeId");
       requireString(space, "space");
-      const reply = await unary(connection, storeId, { $type: MessageTypes.deleteSpace, space }, MessageTypes.segmentStatuses, signalOf(options));
+      const request: Request = { $type: MessageTypes.deleteSpace, space, ...purgeOf(options) };
+      const reply = await unary(connection, storeId, request, MessageTypes.segmentStatuses, signalOf(options));
       return reply.statuses;
     },
 

@@ -57,6 +57,15 @@ describe("streamkit truncate, close, retention and delete", () => {
     expect(await refused(["retention", "audit", "--max-bytes", "-1"], 2)).toMatch(/max-bytes/);
   });
 
+  it("purges a segment with --purge, after which its sequences start at 1 again", async () => {
+    expect(await refused(["delete", "--all", "--purge", "--yes"], 2)).toMatch(/--purge/);
+    expect(await refused(["delete", "audit", "log", "--purge"], 2)).toMatch(/--yes/);
+    expect(await ok(["delete", "audit", "log", "--purge", "--yes"])).toMatchObject({ segment: "log", lastSequence: 2, deleted: true });
+    await using client = server.client();
+    expect(await client.getSegments(server.storeId, "audit")).toEqual([]);
+    expect((await client.publish(server.storeId, "audit", "log", encoder.encode("again"))).lastSequence).toBe(1);
+  });
+
   it("deletes a segment, a space and the store, each only with --yes", async () => {
     expect(await refused(["delete", "orders", "o-1"], 2)).toMatch(/--yes/);
     expect(await ok(["delete", "orders", "o-1", "--yes"])).toMatchObject({ segment: "o-1", lastSequence: 10, deleted: true });

@@ -94,6 +94,35 @@ describe.each(configurations)("data lifecycle over $name", (configuration) => {
     }
   });
 
+  it("purges a segment on request: subscribers see the tombstone, then the segment written again from 1", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 4));
+    await client.produce(storeId, "s", "h", records(1, 1));
+    const statuses: SegmentStatus[] = [];
+    const conditions = new Conditions();
+    const subscription = await client.subscribeToSegment(storeId, "s", "g", (status) => {
+      statuses.push(status);
+      conditions.check();
+    });
+    try {
+      await conditions.until(() => statuses.length >= 1, "the snapshot");
+      expect(await client.deleteSegment(storeId, "s", "g", { purge: true })).toMatchObject({ lastSequence: 4, deleted: true });
+      await conditions.until(() => statuses.some((s) => s.deleted === true), "the tombstone");
+      expect(await client.getSegments(storeId, "s")).toEqual(["h"]);
+      await client.produce(storeId, "s", "g", records(1, 2));
+      await conditions.until(() => statuses.at(-1)?.lastSequence === 2 && statuses.at(-1)?.deleted !== true, "the head written again");
+      expect((await collect(client.consumeSegment(storeId, { space: "s", segment: "g" }))).map((e) => e.sequence)).toEqual([1, 2]);
+      // A space purge forgets tombstones too; a bad purge option is refused before anything is sent.
+      await client.deleteSegment(storeId, "s", "h");
+      expect((await client.deleteSpace(storeId, "s", { purge: true })).map((t: SegmentStatus) => t.segment)).toEqual(["g", "h"]);
+      expect((await client.publish(storeId, "s", "h", bytes("again"))).lastSequence).toBe(1);
+      await expect(client.deleteSegment(storeId, "s", "h", { purge: "yes" as never })).rejects.toThrow(TypeError);
+    } finally {
+      await subscription.unsubscribe();
+    }
+  });
+
   it("sets and gets retention; bad values are invalid_argument", async () => {
     const { client, newStoreId } = harness();
     const storeId = newStoreId();

@@ -56,9 +56,9 @@ describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in he
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(server: RunningServer): Promise<{ page: Page; errors: string[] }> {
+  async function open(server: RunningServer, width = 1280): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage();
-    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.setViewportSize({ width, height: 800 });
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
     page.on("console", (message) => {
@@ -187,6 +187,61 @@ describe.skipIf(missing !== undefined && !mustRun)("the operator dashboard in he
       expect(asked).toHaveLength(2);
       expect(asked[0]).toMatch(/^Evict store /);
       expect(posts).toEqual([`/api/admin/stores/${storeId}/evict`]);
+      expect(errors).toEqual([]);
+    } finally {
+      await orders.close();
+      await page.close();
+    }
+  });
+
+  it("on a 390 px phone: no card clips, the charts draw rates and errors, Evict still asks first", { timeout: 60_000 }, async () => {
+    const server = await servers.start();
+    const { page, errors } = await open(server, 390);
+    const orders = await client(server, "orders-service");
+    const storeId = crypto.randomUUID();
+    try {
+      await page.waitForFunction(() => document.getElementById("live-text")?.textContent === "live", undefined, { timeout: WAIT_MS });
+      await orders.produce(storeId, "orders", "order-1", records(1, 50, "a-fairly-long-payload"));
+      await expect(orders.produce(storeId, "orders", "order-1", records(3, 1))).rejects.toMatchObject({ kind: "sequence_conflict" });
+      // Two statuses at least after the traffic: the charts have rates to draw, produced and errors above 0.
+      await page.waitForFunction(
+        () => {
+          // A point above the axis (y < 89 in the chart's 90-high box): a rate above 0 was drawn.
+          const drawn = (key: string) =>
+            (document.querySelector(`polyline.${key}`)?.getAttribute("points") ?? "")
+              .split(" ")
+              .some((point) => point !== "" && Number(point.split(",")[1]) < 89);
+          return drawn("produced") && drawn("errors");
+        },
+        undefined,
+        { timeout: WAIT_MS },
+      );
+      expect(Number(await page.getAttribute("#chart-rates", "data-points"))).toBeGreaterThanOrEqual(1);
+      expect(await page.textContent("#chart-rates-peak")).toMatch(/peak|collecting/);
+
+      // Nothing wider than the screen: every card's content fits in it, and the page does not scroll sideways.
+      const layout = await page.evaluate(() => ({
+        pageWidth: document.documentElement.scrollWidth,
+        cards: Array.from(document.querySelectorAll<HTMLElement>(".card")).map((card) => ({
+          id: card.querySelector(".value")?.id,
+          right: card.getBoundingClientRect().right,
+          clipped: Array.from(card.querySelectorAll<HTMLElement>("h3, .value, .note")).some((part) => part.scrollWidth > part.clientWidth + 1),
+        })),
+      }));
+      expect(layout.pageWidth).toBeLessThanOrEqual(390);
+      for (const card of layout.cards) {
+        expect(card.clipped, card.id).toBe(false);
+        expect(card.right, card.id).toBeLessThanOrEqual(390);
+      }
+      if (UPDATE_SCREENSHOT) await page.screenshot({ path: join(import.meta.dirname, "../../docs/dashboard-390.png"), fullPage: false });
+
+      const row = page.locator(`#stores tbody tr[data-key="${storeId}"]`);
+      const asked = answerConfirms(page, [false]);
+      const posts = adminPosts(page);
+      await row.locator('button[data-action="evict"]').click({ timeout: WAIT_MS });
+      expect(asked).toEqual([`Evict store ${storeId}? Its open streams end; the next use opens it again.`]);
+      expect(posts).toEqual([]);
+      expect((await getStatus(server.url)).counts.nodes).toBe(1);
       expect(errors).toEqual([]);
     } finally {
       await orders.close();

@@ -8,6 +8,7 @@ import { defineVerb } from "./run.js";
 
 const deleteFlags = {
   all: { type: "boolean", description: "Delete the whole store (every entry, tombstone, lease and retention)." },
+  purge: { type: "boolean", description: "Hard purge: forget the segment(s), tombstones too, so sequences start at 1 again." },
   yes: { type: "boolean", short: "y", description: "Confirm: nothing is deleted without it." },
   ...STORE_FLAGS,
 } as const;
@@ -22,20 +23,26 @@ export const deleteVerb = defineVerb({
     about: [
       "Deletes a segment's entries (printing its tombstone), every segment of a space (printing their",
       "tombstones), or with --all the whole store. A deleted segment keeps its sequences: a later produce",
-      "continues after its old head. Needs the store's write scope, and --yes to confirm.",
+      "continues after its old head, unless --purge forgets it (an already deleted one too), after which",
+      "its sequences start at 1 again. Needs the store's write scope, and --yes to confirm.",
     ],
     flags: deleteFlags,
-    examples: ["streamkit delete orders order-42 --yes --store-id $STORE", "streamkit delete --all --yes --store-id $STORE"],
+    examples: [
+      "streamkit delete orders order-42 --yes --store-id $STORE",
+      "streamkit delete orders order-42 --purge --yes --store-id $STORE",
+      "streamkit delete --all --yes --store-id $STORE",
+    ],
   },
   async run({ flags: values, positionals, fromEnv }, context) {
     const storeId = storeIdOf({ flags: values, fromEnv }, context);
     if (values.all === (positionals.length > 0)) throw new UsageError("give a space (and a segment), or --all for the whole store");
+    if (values.all && values.purge) throw new UsageError("--purge is for a space or a segment: deleting the whole store (--all) forgets everything already");
     const target = values.all ? `store ${storeId}` : positionals.join("/");
     if (!values.yes) throw new UsageError(`this deletes ${target} for good: add --yes to confirm`);
     const space = positionals[0] === undefined ? undefined : nameOf(positionals[0], "space");
     const segment = positionals[1] === undefined ? undefined : nameOf(positionals[1], "segment");
     return withClient({ flags: values, fromEnv }, context, { scope: `streamkit::${storeId}` }, async (client) => {
-      const options = { signal: context.signal };
+      const options = { signal: context.signal, purge: values.purge === true };
       let result: unknown;
       if (space === undefined) {
         await client.deleteStore(storeId, options);

@@ -15,16 +15,16 @@ import type { HandlerContext } from "./context.js";
  * segment's head is notified like a commit, so status subscribers see it and follow readers re-read.
  */
 
-/** `delete_segment` → its tombstone (`deleted: true`). */
+/** `delete_segment` → its tombstone (`deleted: true`); with `purge`, the tombstone is forgotten too. */
 export async function handleDeleteSegment(request: DeleteSegmentRequest, context: HandlerContext): Promise<void> {
-  const status = await context.store.deleteSegment(request.space, request.segment);
+  const status = await context.store.deleteSegment(request.space, request.segment, { purge: request.purge === true });
   context.notifyCommitted(status);
   await context.send({ $type: MessageTypes.segmentStatus, ...status });
 }
 
 /** `delete_space` → the tombstones of its segments. */
 export async function handleDeleteSpace(request: DeleteSpaceRequest, context: HandlerContext): Promise<void> {
-  const statuses = await context.store.deleteSpace(request.space);
+  const statuses = await context.store.deleteSpace(request.space, { purge: request.purge === true });
   for (const status of statuses) context.notifyCommitted(status);
   await context.send({ $type: MessageTypes.segmentStatuses, statuses });
 }

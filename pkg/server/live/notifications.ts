@@ -59,7 +59,8 @@ export class CommitNotifier {
     const key = `${status.space}\u0000${status.segment}`;
     const known = this.#pending.get(key);
     // At an equal head, the later status wins: a lifecycle change (truncate, close, delete) follows the commits it covers.
-    if (known === undefined || known.lastSequence <= status.lastSequence) this.#pending.set(key, status);
+    // After a tombstone any commit wins: the segment was written again (after a hard purge, from 1).
+    if (known === undefined || known.lastSequence <= status.lastSequence || known.deleted === true) this.#pending.set(key, status);
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => this.#flush());

@@ -53,10 +53,13 @@ export class SubscriptionHeads {
 
 /**
  * Whether `status` is a later head than `known`: a higher last sequence, or at the same one a
- * lifecycle change (docs/lifecycle.md): a higher first sequence, or newly closed or deleted.
+ * lifecycle change (docs/lifecycle.md): a higher first sequence, or newly closed or deleted. After
+ * a tombstone, any live head is later: the segment was written again (after a hard purge, from
+ * sequence 1).
  */
 export function isNewer(status: SegmentStatus, known: SegmentStatus | undefined): boolean {
   if (known === undefined) return true;
+  if (known.deleted === true && status.deleted !== true) return true;
   if (status.lastSequence !== known.lastSequence) return status.lastSequence > known.lastSequence;
   if (status.firstSequence !== known.firstSequence) return status.firstSequence > known.firstSequence;
   return (status.closed === true && known.closed !== true) || (status.deleted === true && known.deleted !== true);

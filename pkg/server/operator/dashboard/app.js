@@ -286,6 +286,7 @@
     skew = status.instance.now - Date.now();
     renderHeader(status);
     renderCards(status);
+    renderCharts(status);
     renderConnections(status.connections);
     renderStores(status.stores);
     renderErrors(status.errors);
@@ -296,6 +297,76 @@
     );
     refreshTimes();
     document.body.dataset.ready = "true";
+  }
+
+  // ---- charts --------------------------------------------------------------------------------
+
+  /** How far back the charts reach. */
+  const CHART_WINDOW_MS = 5 * 60_000;
+  /** Per-second rates between consecutive statuses, oldest first: { at, produced, consumed, errors }. */
+  const samples = [];
+  let lastTotals = null;
+
+  /** Adds the rates since the previous status; a restarted server (totals going down) starts over. */
+  function sample(status) {
+    const at = status.instance.now;
+    const totals = {
+      at,
+      produced: status.totals.entriesProduced,
+      consumed: status.totals.entriesConsumed,
+      errors: Object.values(status.totals.errors).reduce((sum, n) => sum + n, 0),
+    };
+    const previous = lastTotals;
+    lastTotals = totals;
+    if (previous === null || at <= previous.at || totals.produced < previous.produced || totals.consumed < previous.consumed || totals.errors < previous.errors) return;
+    const seconds = (at - previous.at) / 1000;
+    samples.push({
+      at,
+      produced: (totals.produced - previous.produced) / seconds,
+      consumed: (totals.consumed - previous.consumed) / seconds,
+      errors: (totals.errors - previous.errors) / seconds,
+    });
+    while (samples.length > 0 && samples[0].at < at - CHART_WINDOW_MS) samples.shift();
+  }
+
+  /** Draws `keys` of the samples into an SVG chart (x: the last CHART_WINDOW_MS, y: 0..the peak). */
+  function drawChart(id, keys) {
+    const svg = $(id);
+    const now = samples.length > 0 ? samples[samples.length - 1].at : 0;
+    const peak = Math.max(1, ...samples.flatMap((point) => keys.map((key) => point[key])));
+    for (const key of keys) {
+      const points = samples.map((point) => {
+        const x = 300 - ((now - point.at) / CHART_WINDOW_MS) * 300;
+        const y = 89 - (point[key] / peak) * 85;
+        return `${x.toFixed(1)},${y.toFixed(1)}`;
+      });
+      const line = svg.querySelector(`polyline.${key}`);
+      line.setAttribute("points", points.join(" "));
+      line.dataset.last = samples.length > 0 ? String(samples[samples.length - 1][key]) : "0";
+    }
+    svg.dataset.points = String(samples.length);
+    $(`${id}-peak`).textContent = samples.length < 2 ? "collecting…" : `peak ${perSecond(Math.round(peak * 10) / 10)}/s`;
+  }
+
+  /**
+   * The server sends a status only when something changed: a second without one means the totals
+   * stood still, so the charts move on with zero rates while the stream is live.
+   */
+  function tickCharts() {
+    if (lastTotals === null || $("live").dataset.state !== "live") return;
+    const at = serverNow();
+    if (at - lastTotals.at < 1500) return;
+    samples.push({ at, produced: 0, consumed: 0, errors: 0 });
+    lastTotals = { ...lastTotals, at };
+    while (samples.length > 0 && samples[0].at < at - CHART_WINDOW_MS) samples.shift();
+    drawChart("chart-rates", ["produced", "consumed"]);
+    drawChart("chart-errors", ["errors"]);
+  }
+
+  function renderCharts(status) {
+    sample(status);
+    drawChart("chart-rates", ["produced", "consumed"]);
+    drawChart("chart-errors", ["errors"]);
   }
 
   // ---- live updates --------------------------------------------------------------------------
@@ -403,6 +474,9 @@
   }
 
   updateTokenButton();
-  setInterval(refreshTimes, 1000);
+  setInterval(() => {
+    refreshTimes();
+    tickCharts();
+  }, 1000);
   connect();
 })();
