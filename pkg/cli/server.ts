@@ -144,6 +144,7 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
   // Requests without a token get the anonymous scopes on both APIs (never on the operator endpoints).
   const authenticator = withAnonymousScopes(auth.authenticator, parseScopeList(config.auth.anonymousScopes));
   const streamz: StreamzServer = attachStreamz(httpServer, {
+    observer: activity,
     manager,
     authenticator,
     maxFrameBytes: limits.maxFrameBytes,

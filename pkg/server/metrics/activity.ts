@@ -27,6 +27,10 @@ export interface ActivitySnapshot extends TrafficTotals {
   streamsOpen: { [op: string]: number };
   streamsTotal: { [op: string]: number };
   errors: { [kind: string]: number };
+  /** Errors by operation, then kind ("open" / "upgrade" for what was refused before an operation began). */
+  errorsByOp: { [op: string]: { [kind: string]: number } };
+  /** WebSocket upgrades refused, by reason (missing_token, token_expired, too_many_connections, …). */
+  upgradesRefused: { [reason: string]: number };
   evictions: { [reason: string]: number };
   circuitOpens: number;
   /** Status subscriptions open on this instance. */
@@ -71,6 +75,8 @@ export class ServerActivity implements ServerObserver {
   readonly #streamsOpen = new Map<string, number>();
   readonly #streamsTotal = new Map<string, number>();
   readonly #errors = new Map<string, number>();
+  readonly #errorsByOp = new Map<string, Map<string, number>>();
+  readonly #upgradesRefused = new Map<string, number>();
   readonly #evictions = new Map<string, number>();
   readonly #recent: RecentError[] = [];
   /** `storeId \0 key` → when the lease lapses (ms since epoch). */
@@ -91,6 +97,7 @@ export class ServerActivity implements ServerObserver {
       produced: (storeId, entries, bytes) => this.#traffic(storeId, "entriesProduced", "bytesProduced", entries, bytes),
       consumed: (storeId, entries, bytes) => this.#traffic(storeId, "entriesConsumed", "bytesConsumed", entries, bytes),
       leaseResult: (storeId, key, result) => this.#leaseResult(storeId, key, result),
+      failed: (storeId, op, error) => this.#error(storeId, op, error),
       closed: (storeId, op, role, error, clientGone) => this.#closed(storeId, op, role, error, clientGone),
       requestTimed: (op, seconds) => {
         for (const sink of this.#timings) sink.request(op, seconds);
@@ -115,8 +122,14 @@ export class ServerActivity implements ServerObserver {
     return new StreamMeter(this.#recorder, storeId);
   }
 
-  streamRefused(storeId: string, error: StreamsError): void {
-    this.#error(storeId, "open", error);
+  streamRefused(storeId: string, error: StreamsError, op = "open"): void {
+    this.#error(storeId, op, error);
+  }
+
+  /** A WebSocket upgrade refused (401 bad token, 503 full or shutting down); shown under recent errors too. */
+  upgradeRefused(status: number, reason: string): void {
+    increment(this.#upgradesRefused, reason);
+    this.#remember({ at: Date.now(), storeId: "", op: "upgrade", kind: status === 401 ? "unauthenticated" : "unavailable", message: `HTTP ${status}: ${reason}` });
   }
 
   nodeEvicted(storeId: string, reason: EvictionReason): void {
@@ -136,6 +149,8 @@ export class ServerActivity implements ServerObserver {
       streamsOpen: Object.fromEntries(this.#streamsOpen),
       streamsTotal: Object.fromEntries(this.#streamsTotal),
       errors: Object.fromEntries(this.#errors),
+      errorsByOp: Object.fromEntries([...this.#errorsByOp].map(([op, kinds]) => [op, Object.fromEntries(kinds)])),
+      upgradesRefused: Object.fromEntries(this.#upgradesRefused),
       evictions: Object.fromEntries(this.#evictions),
       circuitOpens: this.#circuitOpens,
       subscriptions: this.#subscriptions,
@@ -179,8 +194,15 @@ export class ServerActivity implements ServerObserver {
 
   #error(storeId: string, op: string, error: StreamsError): void {
     increment(this.#errors, error.kind);
+    let kinds = this.#errorsByOp.get(op);
+    if (kinds === undefined) this.#errorsByOp.set(op, (kinds = new Map<string, number>()));
+    increment(kinds, error.kind);
+    this.#remember({ at: Date.now(), storeId, op, kind: error.kind, message: error.message });
+  }
+
+  #remember(error: RecentError): void {
     if (this.#recentLimit === 0) return;
-    this.#recent.push({ at: Date.now(), storeId, op, kind: error.kind, message: error.message });
+    this.#recent.push(error);
     if (this.#recent.length > this.#recentLimit) this.#recent.shift();
   }
 

@@ -26,8 +26,11 @@ export interface StreamObserver {
 export interface ServerObserver {
   /** A node took a stream of `storeId`; the returned observer hears that stream. */
   streamStarted(storeId: string): StreamObserver;
-  /** A stream failed before reaching a node (bad store id, store open failure, open circuit). */
-  streamRefused(storeId: string, error: StreamsError): void;
+  /**
+   * A stream failed before reaching a node (bad store id, store open failure, open circuit, or the
+   * transport's own refusals: scope, stream limit); `op` from its first message when known.
+   */
+  streamRefused(storeId: string, error: StreamsError, op?: string): void;
   nodeEvicted(storeId: string, reason: EvictionReason): void;
   /** A store id's circuit breaker opened (after the threshold of failed opens, or a failed trial). */
   circuitOpened(storeId: string): void;

@@ -140,6 +140,27 @@ export function createMetricsRegistry(sources: MetricsSources, options: MetricsO
   counter("streamkit_produced_bytes_total", "Payload bytes committed by produce and publish.", (s) => s.bytesProduced);
   counter("streamkit_consumed_entries_total", "Entries sent to readers.", (s) => s.entriesConsumed);
   counter("streamkit_consumed_bytes_total", "Payload bytes sent to readers.", (s) => s.bytesConsumed);
+  new Counter({
+    name: "streamkit_operation_errors_total",
+    help: "Errors by operation and kind: streams that ended with one, publishes of a lane refused, streams refused at open (op of their first message), upgrades (op upgrade).",
+    labelNames: ["op", "kind"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [op, kinds] of Object.entries(snapshot().errorsByOp)) for (const [kind, count] of Object.entries(kinds)) this.inc({ op, kind }, count);
+      for (const [reason, count] of Object.entries(snapshot().upgradesRefused)) this.inc({ op: "upgrade", kind: reason === "too_many_connections" || reason === "shutting_down" || reason === "timeout" ? "unavailable" : "unauthenticated" }, count);
+    },
+  });
+  new Counter({
+    name: "streamkit_upgrades_refused_total",
+    help: "WebSocket upgrades refused, by reason: missing_token, token_expired, token_lifetime, invalid_signature, invalid_token (401); too_many_connections, shutting_down, timeout (503).",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, count] of Object.entries(snapshot().upgradesRefused)) this.inc({ reason }, count);
+    },
+  });
   externalCounters(registry, "streamkit_errors_total", "Streams that ended with an error, by error kind (client cancellations excluded).", "kind", ERROR_KINDS, () => snapshot().errors);
   gauge("streamkit_nodes_open", "Store nodes open on this instance.", () => manager?.nodes().length ?? 0);
   storeGauge(registry, "streamkit_store_entries", "Kept entries of each open store (docs/lifecycle.md).", () => manager?.nodes() ?? [], (node) => node.usage?.entries);

@@ -5,7 +5,7 @@ import {
   MessageTypes,
   opName,
   type Response,
-  type StreamsError,
+  StreamsError,
   uncheckedPayloadBytes,
 } from "../../api/internal/index.js";
 import type { StreamObserver } from "./observer.js";
@@ -20,6 +20,8 @@ export interface ActivityRecorder {
   produced(storeId: string, entries: number, bytes: number): void;
   consumed(storeId: string, entries: number, bytes: number): void;
   leaseResult(storeId: string, key: string, result: LeaseResult): void;
+  /** A request failed without ending its stream (a publish of a lane answered with an error). */
+  failed(storeId: string, op: string, error: StreamsError): void;
   /** A request answered after `seconds` (the stream's first message, or a later batch or publish). */
   requestTimed(op: string, seconds: number): void;
   /** A live entry of a follow was handed to the connection `seconds` after its commit timestamp. */
@@ -115,6 +117,7 @@ export class StreamMeter implements StreamObserver {
         let bytes = 0;
         for (const result of message.results) {
           const publish = this.#pending.shift();
+          if ("error" in result) this.#recorder.failed(this.#storeId, this.#op ?? "publish", StreamsError.fromInfo(result.error));
           if (publish === undefined) continue;
           this.#timed(publish);
           if ("error" in result) continue;
@@ -124,6 +127,9 @@ export class StreamMeter implements StreamObserver {
         if (entries > 0) this.#recorder.produced(this.#storeId, entries, bytes);
         return;
       }
+      case MessageTypes.publishError:
+        this.#recorder.failed(this.#storeId, this.#op ?? "publish", StreamsError.fromInfo(message.error));
+        return;
       case MessageTypes.leaseResult:
         if (this.#leaseKey !== undefined) this.#recorder.leaseResult(this.#storeId, this.#leaseKey, message);
         return;

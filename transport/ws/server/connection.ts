@@ -12,7 +12,7 @@ import {
   StreamsError,
 } from "../../../pkg/api/internal/index.js";
 import type { AuthResult } from "../../../pkg/server/auth/index.js";
-import { requiredAccess } from "./access.js";
+import { operationOf, requiredAccess } from "./access.js";
 import { type ChannelHost, ChannelStream } from "./channel.js";
 import { Credentials, type RefreshOutcome } from "./credentials.js";
 import type { ResolvedStreamzOptions } from "./options.js";
@@ -211,7 +211,10 @@ export class Connection implements ChannelHost {
   #open(channel: number, storeId: string, first: Uint8Array): void {
     const existing = this.#streams.get(channel);
     if (existing !== undefined) return existing.terminate(new StreamsError("invalid_argument", `channel ${channel} is already open`));
-    const refuse = (error: StreamsError) => this.writer.write({ kind: FrameKinds.error, channel, error: error.toInfo() });
+    const refuse = (error: StreamsError) => {
+      this.#options.observer?.streamRefused(storeId.toLowerCase(), error, operationOf(first));
+      this.writer.write({ kind: FrameKinds.error, channel, error: error.toInfo() });
+    };
     const limit = this.#options.maxStreamsPerConnection;
     if (this.#streams.size >= limit) {
       return refuse(new StreamsError("resource_exhausted", `too many streams on this connection (limit ${limit})`));

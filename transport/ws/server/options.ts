@@ -1,3 +1,4 @@
+import type { StreamsError } from "../../../pkg/api/index.js";
 import type { Authenticator } from "../../../pkg/server/auth/index.js";
 import { type Logger, silentLogger } from "../../../pkg/api/logger.js";
 import type { NodeManager } from "../../../pkg/server/types.js";
@@ -41,10 +42,21 @@ export interface StreamzOptions {
   /** How long close() waits for peers to complete the close handshake before cutting them off. Default 5 s. */
   closeTimeoutMs?: number;
   logger?: Logger;
+  /** Hears what the transport refuses itself (operator metrics: pass the server's ServerActivity). */
+  observer?: StreamzObserver;
 }
 
-export interface ResolvedStreamzOptions extends Required<Omit<StreamzOptions, "authenticator">> {
+/** What the transport refuses before a node sees it: counted by the operator surface (docs/operations.md). */
+export interface StreamzObserver {
+  /** A stream refused at its open (scope, stream limit, memory budget); `op` from its first message. */
+  streamRefused(storeId: string, error: StreamsError, op?: string): void;
+  /** An upgrade refused with `status`; `reason` is one of a few fixed words (a bounded label). */
+  upgradeRefused?(status: number, reason: string): void;
+}
+
+export interface ResolvedStreamzOptions extends Required<Omit<StreamzOptions, "authenticator" | "observer">> {
   authenticator: Authenticator | undefined;
+  observer: StreamzObserver | undefined;
   /** Frames up to this size are read (and refused per stream when over maxFrameBytes); larger ones close the connection (1009). */
   hardFrameLimitBytes: number;
 }
@@ -86,9 +98,12 @@ export function resolveStreamzOptions(options: StreamzOptions): ResolvedStreamzO
   if (maxUnsentBytes < sendHighWaterMarkBytes + maxFrameBytes) {
     throw new TypeError("maxUnsentBytes must be at least sendHighWaterMarkBytes + maxFrameBytes");
   }
+  const observer = options.observer;
+  if (observer !== undefined && typeof observer.streamRefused !== "function") throw new TypeError("observer must have streamRefused(storeId, error, op)");
   return {
     manager: merged.manager,
     authenticator,
+    observer,
     path: merged.path,
     maxFrameBytes,
     hardFrameLimitBytes: maxFrameBytes + FRAME_SLACK_BYTES,

@@ -8,7 +8,7 @@ import type { ConnectionDirectory, ConnectionInfo } from "../../../pkg/server/op
 import { CloseCodes } from "../protocol.js";
 import { Connection } from "./connection.js";
 import { resolveStreamzOptions, type StreamzOptions } from "./options.js";
-import { authenticateUpgrade, isEndpoint, refuseUpgrade, selectProtocol } from "./upgrade.js";
+import { authenticateUpgrade, isEndpoint, refuseUpgrade, selectProtocol, unauthenticatedLabel } from "./upgrade.js";
 
 export interface StreamzCloseOptions {
   /** WebSocket close code sent to every client. Default 1001 (going away: reconnect elsewhere). */
@@ -57,11 +57,17 @@ export function attachStreamz(server: HttpServer | HttpsServer, options: Streamz
   }, config.pingIntervalMs);
   pinger.unref();
 
+  /** Refuses an upgrade and counts it by a fixed reason word (a bounded metric label). */
+  const refuse = (socket: Duplex, status: 401 | 503, reason: string, label: string): void => {
+    config.observer?.upgradeRefused?.(status, label);
+    refuseUpgrade(socket, status, reason);
+  };
+
   const accept = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const onSocketError = () => socket.destroy();
     socket.on("error", onSocketError);
-    if (closing !== undefined) return refuseUpgrade(socket, 503, "server is shutting down");
-    if (connections.size + authenticating >= config.maxConnections) return refuseUpgrade(socket, 503, "too many connections");
+    if (closing !== undefined) return refuse(socket, 503, "server is shutting down", "shutting_down");
+    if (connections.size + authenticating >= config.maxConnections) return refuse(socket, 503, "too many connections", "too_many_connections");
     let auth: AuthResult | undefined;
     authenticating++;
     // An authenticator that never answers (a JWKS endpoint that hangs) must not hold the socket forever.
@@ -71,18 +77,18 @@ export function attachStreamz(server: HttpServer | HttpsServer, options: Streamz
       const outcome = await Promise.race([authenticateUpgrade(request, config.authenticator), timedOut]);
       if (outcome === "timeout") {
         logger.info({ remoteAddress: request.socket.remoteAddress }, "websocket upgrade timed out");
-        return refuseUpgrade(socket, 503, "upgrade timed out");
+        return refuse(socket, 503, "upgrade timed out", "timeout");
       }
       auth = outcome;
     } catch (error) {
       const reason = StreamsError.from(error, "unauthenticated").message;
       logger.info({ remoteAddress: request.socket.remoteAddress, reason }, "websocket upgrade refused");
-      return refuseUpgrade(socket, 401, reason);
+      return refuse(socket, 401, reason, unauthenticatedLabel(reason));
     } finally {
       clearTimeout(upgradeTimer);
       authenticating--;
     }
-    if (closing !== undefined) return refuseUpgrade(socket, 503, "server is shutting down");
+    if (closing !== undefined) return refuse(socket, 503, "server is shutting down", "shutting_down");
     if (socket.destroyed) return;
     socket.off("error", onSocketError);
     sockets.handleUpgrade(request, socket, head, (ws) => {

@@ -62,3 +62,12 @@ export function refuseUpgrade(socket: Duplex, status: 401 | 503, reason: string)
   socket.once("finish", () => socket.destroy());
   socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
 }
+
+/** A 401's reason as one of a few fixed words: the message may carry a caller's text, a label must not. */
+export function unauthenticatedLabel(reason: string): string {
+  if (reason === "missing bearer token" || reason === "missing token") return "missing_token";
+  if (reason === "token expired") return "token_expired";
+  if (reason === "token has no expiry (exp)" || reason.startsWith("token lifetime")) return "token_lifetime";
+  if (reason === "invalid signature") return "invalid_signature";
+  return "invalid_token";
+}
