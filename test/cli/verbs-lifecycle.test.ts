@@ -31,7 +31,8 @@ async function refused(args: string[], code: number): Promise<string> {
   return result.stderr;
 }
 
-describe("streamkit truncate, close, retention and delete", () => {
+// Each case spawns several verbs through tsx; on two busy cores one took 50 s (2026-12-06).
+describe("streamkit truncate, close, retention and delete", { timeout: 120_000 }, () => {
   it("truncates a segment with --before and --yes, and refuses without them", async () => {
     expect(await refused(["truncate", "orders", "o-1", "--before", "4"], 2)).toMatch(/--yes/);
     expect(await refused(["truncate", "orders", "o-1", "--yes"], 2)).toMatch(/--before/);
