@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Entry, StreamsError } from "../../pkg/api/index.js";
@@ -193,5 +194,32 @@ describe("a server with a capped heap under attack", { timeout: 90_000 }, () => 
     for (const c of closed) void c.then(() => count++);
     await bounded(Promise.all(closed), () => `the server to close every half-open request (${count} of ${REQUESTS} closed)`);
     await expectHealthy("half-open HTTP");
+  });
+  it("survives fuzzed frames (fast-check) while the well-behaved client produces and follows", async () => {
+    const channel = fc.integer({ min: 0, max: 40 });
+    const junk = fc.oneof(fc.string({ maxLength: 32 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.uint8Array({ maxLength: 64 }));
+    const envelope = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.record({ $type: fc.constantFrom(...Object.values(MessageTypes), "x"), space: junk, segment: junk, limit: junk, offsets: junk }).map((value) => rawPackr.pack(value)),
+    );
+    const frame = fc.oneof(
+      fc.uint8Array({ maxLength: 128 }).map((bytes) => bytes as Uint8Array | string),
+      fc.string({ maxLength: 16 }),
+      fc.tuple(fc.integer({ min: 0, max: 10 }), channel, junk, junk).map((fields) => rawPackr.pack(fields)),
+      fc.tuple(fc.constant(FrameKinds.open), channel, fc.constantFrom(STORE, "nope", STORE.toUpperCase()), envelope).map((fields) => rawPackr.pack(fields)),
+      fc.tuple(fc.constant(FrameKinds.data), channel, envelope).map((fields) => rawPackr.pack(fields)),
+    );
+    let raw = await attacker();
+    let runs = 0;
+    // Bounded: 200 runs of up to 20 frames each, a fixed seed so a failure replays.
+    await fc.assert(
+      fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 20 }), async (frames) => {
+        if (raw.isClosed) raw = await attacker(); // input that belongs to no stream may close the attacker's connection
+        for (const bytes of frames) raw.sendBytes(bytes);
+        if (++runs % 20 === 0) await wellBehavedRound();
+      }),
+      { numRuns: 200, seed: 1111 },
+    );
+    await expectHealthy("fuzzed frames");
   });
 });
