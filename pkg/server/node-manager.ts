@@ -9,6 +9,7 @@ import { OpenSlots } from "./open-slots.js";
 import { type NodeManagerOptions, resolveNodeManagerOptions } from "./options.js";
 import type { Node, NodeManager } from "./types.js";
 import type { LiveTailTotals } from "./live/live-tails.js";
+import type { StoreDetail } from "./store-detail.js";
 
 /** One node as status reports it. */
 export interface NodeInfo {
@@ -44,6 +45,8 @@ export interface StoreNodeManager extends NodeManager, AsyncDisposable {
   openStores(): OpenStoresInfo;
   /** Store ids whose opens have been failing, with their circuit state. */
   circuits(): CircuitInfo[];
+  /** The drill-down of a store whose node is open here; undefined when none is (it does not open one). */
+  storeDetail(storeId: string): Promise<StoreDetail | undefined>;
   /** Enforces a store's retention now (opening it if needed); resolves to the entries removed so far by sweeps (docs/lifecycle.md). */
   sweepRetention(storeId: string): Promise<number>;
   /** Deletes a whole store (opening it if needed): its streams end with `not_found`, its data goes. */
@@ -314,6 +317,15 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
           liveTails: node.liveTailTotals(),
         }))
         .sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0));
+    },
+    async storeDetail(storeId: string): Promise<StoreDetail | undefined> {
+      const id = normalizeStoreId(storeId);
+      try {
+        return await nodes.get(id)?.detail();
+      } catch (error) {
+        // A store's own failure text may name files or hosts: the operator API gets the generic one.
+        throw forClient(error, logger, { storeId: id, op: "store_detail" });
+      }
     },
     openStores: (): OpenStoresInfo => ({ openStores: slots.used, maxOpenStores: slots.max, waiting: slots.waiting }),
     circuits: () => breaker.circuits(),

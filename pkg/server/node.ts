@@ -23,6 +23,7 @@ import { CommitNotifier } from "./live/notifications.js";
 import { type LiveTailStats, type LiveTailTotals, LiveTails } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
+import { buildStoreDetail, type StoreDetail } from "./store-detail.js";
 import type { Node } from "./types.js";
 
 export interface StoreNodeOptions {
@@ -141,6 +142,19 @@ export class StoreNode implements Node, AsyncDisposable {
   /** The live tails summed: followers, window bytes, fell-behind and the like (operator status, metrics). */
   liveTailTotals(): LiveTailTotals {
     return this.#liveTails.totals();
+  }
+
+  /** The store's spaces and segments with this node's live tails and workers (the operator drill-down). */
+  detail(): Promise<StoreDetail> {
+    return buildStoreDetail({
+      storeId: this.storeId,
+      openStreams: this.openStreams,
+      lastAccess: this.lastAccess,
+      store: this.#store,
+      liveTails: this.#liveTails.stats(),
+      liveTailTotals: this.#liveTails.totals(),
+      workers: this.hasWorkersRegistry ? (this.#workers?.inventory().workers ?? null) : null,
+    });
   }
 
   get openStreams(): number {

@@ -46,7 +46,7 @@ function pathParam(raw: string | undefined, name: string): string {
 
 /**
  * The operator HTTP API of one server instance (docs/operator.md): `/version`, `/metrics`, `/api/status`,
- * `/api/status/stream` (server-sent events), the admin actions under `/api/admin/` and the
+ * `/api/status/stream` (server-sent events), `/api/stores/:storeId` (one store's drill-down), the admin actions under `/api/admin/` and the
  * dashboard at `/dashboard` (and `/`), a page that only calls these same endpoints.
  */
 export function createOperatorHandler(options: OperatorOptions): OperatorHandler {
@@ -99,6 +99,7 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
   ]);
   if (config.dashboardAtRoot) exact.set("/", file("index.html"));
   const patterns: [RegExp, Route][] = [
+    [/^\/api\/stores\/([^/]+)$/, { methods: GET, run: storeDetail }],
     [/^\/api\/admin\/connections\/([^/]+)\/close$/, { methods: POST, admin: true, run: closeConnection }],
     [/^\/api\/admin\/stores\/([^/]+)\/evict$/, { methods: POST, admin: true, run: evictStore }],
     [/^\/api\/admin\/stores\/([^/]+)\/circuit\/reset$/, { methods: POST, admin: true, run: resetCircuit }],
@@ -118,6 +119,16 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     const id = pathParam(raw, "connection id");
     if (streamz?.closeConnection(id) !== true) throw new StreamsError("not_found", `no open connection ${JSON.stringify(id)}`);
     sendJson(request, response, 200, { ok: true, connection: id });
+  }
+
+  /** One open store's spaces, segments, live tails and workers (docs/operator.md, "Store drill-down"). */
+  async function storeDetail(request: IncomingMessage, response: ServerResponse, [raw]: Params): Promise<void> {
+    const storeId = normalizeStoreId(pathParam(raw, "storeId"));
+    if (manager.storeDetail === undefined) throw new StreamsError("failed_precondition", "this server cannot show a store's detail");
+    const detail = await manager.storeDetail(storeId);
+    // Only open stores: opening one to look at it would spend a slot of maxOpenStores (docs/tenants.md).
+    if (detail === undefined) throw new StreamsError("not_found", `no node open for store ${storeId} on this instance`);
+    sendJson(request, response, 200, detail);
   }
 
   async function evictStore(request: IncomingMessage, response: ServerResponse, [raw]: Params): Promise<void> {
@@ -185,7 +196,7 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     const found = find(path);
     if (found === undefined) {
       // The admin and status namespaces are ours: unknown paths there are answered, not passed on.
-      if (!path.startsWith("/api/admin/") && !path.startsWith("/api/status/")) return false;
+      if (!["/api/admin/", "/api/status/", "/api/stores/"].some((prefix) => path.startsWith(prefix))) return false;
       fail(request, response, new StreamsError("not_found", `no operator endpoint at ${path}`));
       return true;
     }

@@ -12,7 +12,7 @@ import { definedOnly, nonNegativeInteger, positiveInteger, requireMethods } from
 
 export interface OperatorOptions {
   /** The NodeManager whose nodes and circuits the status shows and the admin endpoints act on. */
-  manager: Pick<StoreNodeManager, "nodeId" | "bus" | "nodes" | "circuits" | "resetCircuit" | "remove"> & Partial<Pick<StoreNodeManager, "openStores" | "sweepRetention" | "deleteStore">>;
+  manager: Pick<StoreNodeManager, "nodeId" | "bus" | "nodes" | "circuits" | "resetCircuit" | "remove"> & Partial<Pick<StoreNodeManager, "openStores" | "sweepRetention" | "deleteStore" | "storeDetail">>;
   /** The activity the manager reports to (its `observer`): traffic, streams, errors. */
   activity: ServerActivity;
   /** The WebSocket endpoint: its connections are listed and can be closed. Absent: no connections. */

@@ -1,0 +1,78 @@
+import type { SegmentStatus, SpaceStatus, WorkerInfo } from "../api/index.js";
+import type { Store } from "../../store/types.js";
+import type { LiveTailStats, LiveTailTotals } from "./live/live-tails.js";
+
+/** At most this many spaces, and segments per space, in one drill-down: the answer stays bounded (docs/operator.md). */
+export const DETAIL_MAX_SPACES = 100;
+export const DETAIL_MAX_SEGMENTS = 200;
+
+/** One segment as the store's status gives it. */
+export type SegmentDetail = Omit<SegmentStatus, "space" | "heartbeat"> & { closed: boolean; deleted: boolean };
+
+export interface SpaceDetail extends SpaceStatus {
+  /** Its shared live tail on this instance; null when nobody follows the space here. */
+  liveTail: LiveTailStats | null;
+  /** The space's first DETAIL_MAX_SEGMENTS segments, sorted by name. */
+  segments: SegmentDetail[];
+  segmentsTruncated: boolean;
+}
+
+/** One open store on this instance, as `GET /api/stores/:storeId` answers it (docs/operator.md). */
+export interface StoreDetail {
+  storeId: string;
+  openStreams: number;
+  lastAccess: number;
+  /** The store's live tails summed (as in `/api/status`). */
+  liveTails: LiveTailTotals;
+  /** The store's first DETAIL_MAX_SPACES spaces, sorted by name. */
+  spaces: SpaceDetail[];
+  spacesTruncated: boolean;
+  /** Live workers of the store; null when this instance holds no workers registry for it (no worker or observer used it here). */
+  workers: WorkerInfo[] | null;
+}
+
+export interface StoreDetailSources {
+  storeId: string;
+  openStreams: number;
+  lastAccess: number;
+  store: Pick<Store, "status" | "segmentStatuses">;
+  liveTails: readonly LiveTailStats[];
+  liveTailTotals: LiveTailTotals;
+  workers: WorkerInfo[] | null;
+}
+
+const segmentDetail = ({ segment, firstSequence, firstTimestamp, lastSequence, lastTimestamp, closed, deleted }: SegmentStatus): SegmentDetail => ({
+  segment,
+  firstSequence,
+  firstTimestamp,
+  lastSequence,
+  lastTimestamp,
+  closed: closed === true,
+  deleted: deleted === true,
+});
+
+/** Reads the store's spaces and their segments' statuses, and joins what this instance knows of them. */
+export async function buildStoreDetail(sources: StoreDetailSources): Promise<StoreDetail> {
+  const { spaces } = await sources.store.status();
+  const tails = new Map(sources.liveTails.map((tail) => [tail.space, tail]));
+  const shown = spaces.slice(0, DETAIL_MAX_SPACES);
+  const details: SpaceDetail[] = [];
+  for (const space of shown) {
+    const statuses = await sources.store.segmentStatuses(space.space);
+    details.push({
+      ...space,
+      liveTail: tails.get(space.space) ?? null,
+      segments: statuses.slice(0, DETAIL_MAX_SEGMENTS).map(segmentDetail),
+      segmentsTruncated: statuses.length > DETAIL_MAX_SEGMENTS,
+    });
+  }
+  return {
+    storeId: sources.storeId,
+    openStreams: sources.openStreams,
+    lastAccess: sources.lastAccess,
+    liveTails: sources.liveTailTotals,
+    spaces: details,
+    spacesTruncated: spaces.length > DETAIL_MAX_SPACES,
+    workers: sources.workers,
+  };
+}

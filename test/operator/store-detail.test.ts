@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { createClient } from "../../pkg/client/index.js";
+import type { StoreDetail } from "../../pkg/server/index.js";
+import { createWsProvider } from "../../transport/ws/index.js";
+import { records } from "../support/data.js";
+import { call, eventually, mintToken, useServers, WAIT_MS } from "./support.js";
+
+const servers = useServers();
+
+describe("operator endpoint: one store's drill-down", () => {
+  it("/api/stores/:storeId lists spaces, segments, live followers and workers of an open store", async () => {
+    const server = await servers.start();
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    const stop = new AbortController();
+    const url = `${server.url}/api/stores/${storeId}`;
+    try {
+      await client.produce(storeId, "orders", "o-1", records(1, 3));
+      await client.produce(storeId, "orders", "o-2", records(1, 2));
+      await client.closeSegment(storeId, "orders", "o-2");
+      await client.produce(storeId, "payments", "p-1", records(1, 1));
+      const worker = await client.subscribeWorkers(storeId, { workerId: "w-1", metadata: { role: "indexer" } }, () => undefined);
+      const follow = client.consumeSpace(storeId, { space: "orders", follow: true }, { signal: AbortSignal.any([stop.signal, AbortSignal.timeout(WAIT_MS)]) });
+      const reading = (async () => {
+        for await (const _entry of follow) void _entry;
+      })().catch(() => undefined);
+
+      const detail = await eventually(
+        async () => (await call<StoreDetail>(url)).body,
+        (body) => body.spaces?.[0]?.liveTail?.followers === 1,
+        "the follower on orders",
+      );
+      const answer = await call<StoreDetail>(url);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("cache-control")).toBe("no-store");
+      expect(detail).toMatchObject({ storeId, openStreams: expect.any(Number), lastAccess: expect.any(Number), spacesTruncated: false });
+      expect(detail.liveTails).toMatchObject({ tails: 1, followers: 1 });
+      expect(detail.workers).toEqual([{ workerId: "w-1", since: expect.any(Number), lastSeen: expect.any(Number), metadata: { role: "indexer" } }]);
+      expect(detail.spaces.map((space) => space.space)).toEqual(["orders", "payments"]);
+      const [orders, payments] = detail.spaces;
+      expect(orders).toMatchObject({ segmentCount: 2, entryCount: 5, segmentsTruncated: false, liveTail: { space: "orders", followers: 1 } });
+      expect(orders?.segments).toEqual([
+        { segment: "o-1", firstSequence: 1, firstTimestamp: expect.any(Number), lastSequence: 3, lastTimestamp: expect.any(Number), closed: false, deleted: false },
+        { segment: "o-2", firstSequence: 1, firstTimestamp: expect.any(Number), lastSequence: 2, lastTimestamp: expect.any(Number), closed: true, deleted: false },
+      ]);
+      expect(payments).toMatchObject({ segmentCount: 1, entryCount: 1, liveTail: null });
+      expect(payments?.segments).toEqual([
+        { segment: "p-1", firstSequence: 1, firstTimestamp: expect.any(Number), lastSequence: 1, lastTimestamp: expect.any(Number), closed: false, deleted: false },
+      ]);
+      stop.abort();
+      await reading;
+      await worker.unsubscribe();
+    } finally {
+      stop.abort();
+      await client.close();
+    }
+  });
+
+  it("answers 404 for a store not open here, 400 for a bad id, and names no file path", async () => {
+    const server = await servers.start({}, { store: "level" });
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    try {
+      await client.produce(storeId, "orders", "o-1", records(1, 1));
+      expect((await call<StoreDetail>(`${server.url}/api/stores/${storeId}`)).status).toBe(200);
+
+      const unknown = crypto.randomUUID();
+      const missing = await call<{ kind: string; message: string }>(`${server.url}/api/stores/${unknown}`);
+      expect(missing.status).toBe(404);
+      expect(missing.body).toEqual({ kind: "not_found", message: expect.stringContaining(unknown) });
+      // Looking does not open the store: it stays off the status.
+      expect((await call<{ stores: { storeId: string }[] }>(`${server.url}/api/status`)).body.stores.map((store) => store.storeId)).toEqual([storeId]);
+
+      // An evicted store is closed here, though its data is on disk: 404 until something opens it again.
+      expect((await call(`${server.url}/api/admin/stores/${storeId}/evict`, { method: "POST" })).status).toBe(200);
+      const evicted = await call<{ kind: string; message: string }>(`${server.url}/api/stores/${storeId}`);
+      expect(evicted.status).toBe(404);
+      expect(evicted.body.message).not.toContain(servers.dir());
+
+      const bad = await call<{ kind: string }>(`${server.url}/api/stores/not-a-uuid`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.kind).toBe("invalid_argument");
+      expect((await call(`${server.url}/api/stores/${storeId}/nothing`)).status).toBe(404);
+      expect((await call(`${server.url}/api/stores/${storeId}`, { method: "POST" })).status).toBe(405);
+    } finally {
+      await client.close();
+    }
+  });
+});
