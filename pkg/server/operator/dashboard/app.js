@@ -212,7 +212,7 @@
       stores,
       (store) => store.storeId,
       (store) => [
-        h("td", { class: "store-id" }, store.storeId),
+        h("td", { class: "store-id" }, store.node === "open" ? h("a", { class: "store-link", href: `#/store/${encodeURIComponent(store.storeId)}` }, store.storeId) : store.storeId),
         h("td", {}, store.node === "open" ? badge("open", "ok") : badge("closed")),
         h("td", { class: "num" }, count.format(store.openStreams)),
         h("td", {}, time(store.lastAccess, "–")),
@@ -390,6 +390,104 @@
   // ---- admin actions -------------------------------------------------------------------------
 
   let toastTimer;
+  // ---- one store's drill-down (#/store/<id>, from /api/stores/:storeId) ---------------------------
+
+  let detailRequest = 0;
+
+  function detailRoute() {
+    const match = /^#\/store\/([^/]+)$/.exec(location.hash);
+    return match === null ? null : decodeURIComponent(match[1]);
+  }
+
+  function renderDetail(detail) {
+    const tails = detail.liveTails;
+    $("detail-note").textContent = `${count.format(detail.openStreams)} open streams · ${count.format(tails.followers)} followers on ${count.format(tails.tails)} live tails${detail.spacesTruncated ? " · first spaces only" : ""}`;
+    $("detail-spaces").tBodies[0].replaceChildren(
+      ...detail.spaces.map((space) =>
+        h(
+          "tr",
+          { "data-key": space.space },
+          h("td", { class: "mono" }, space.space),
+          h("td", { class: "num" }, count.format(space.segmentCount)),
+          h("td", { class: "num" }, count.format(space.entryCount)),
+          h("td", {}, time(space.lastTimestamp || null, "–")),
+          h("td", { class: "num" }, space.liveTail === null ? "–" : count.format(space.liveTail.followers)),
+          h("td", { class: "num" }, space.liveTail === null ? "–" : bytes(space.liveTail.windowBytes)),
+          h("td", { class: "num" }, space.liveTail === null ? "–" : count.format(space.liveTail.reads)),
+          h("td", { class: "num" }, space.liveTail === null ? "–" : count.format(space.liveTail.fellBehind)),
+        ),
+      ),
+    );
+    const state = (segment) => (segment.deleted ? badge("deleted", "bad") : segment.closed ? badge("closed", "warn") : badge("open", "ok"));
+    $("detail-segments").tBodies[0].replaceChildren(
+      ...detail.spaces.flatMap((space) => [
+        ...space.segments.map((segment) =>
+          h(
+            "tr",
+            { "data-key": `${space.space}/${segment.segment}` },
+            h("td", { class: "mono" }, space.space),
+            h("td", { class: "mono" }, segment.segment),
+            h("td", { class: "num" }, count.format(segment.firstSequence)),
+            h("td", {}, time(segment.firstTimestamp || null, "–")),
+            h("td", { class: "num" }, count.format(segment.lastSequence)),
+            h("td", {}, time(segment.lastTimestamp || null, "–")),
+            h("td", {}, state(segment)),
+          ),
+        ),
+        space.segmentsTruncated && h("tr", {}, h("td", { colspan: 7, class: "muted" }, `${space.space}: first ${space.segments.length} of ${count.format(space.segmentCount)} segments`)),
+      ]),
+    );
+    const workers = detail.workers ?? [];
+    $("detail-workers").tBodies[0].replaceChildren(
+      ...workers.map((worker) =>
+        h(
+          "tr",
+          { "data-key": worker.workerId },
+          h("td", { class: "mono" }, worker.workerId),
+          h("td", {}, time(worker.since)),
+          h("td", {}, time(worker.lastSeen)),
+          h("td", { class: "mono" }, Object.entries(worker.metadata).map(([key, value]) => `${key}=${value}`).join(", ") || "–"),
+        ),
+      ),
+    );
+    const workersEmpty = $("detail-workers-empty");
+    workersEmpty.textContent = detail.workers === null ? "No worker or observer used this store on this instance." : "No live workers.";
+    workersEmpty.hidden = workers.length > 0;
+  }
+
+  /** Shows the store the hash names (or hides the panel); a newer route wins over a slower answer. */
+  async function loadDetail(scroll) {
+    const id = detailRoute();
+    const panel = $("store-detail");
+    panel.hidden = id === null;
+    if (id === null) return;
+    const request = ++detailRequest;
+    $("detail-id").textContent = id;
+    panel.dataset.state = "loading";
+    let body;
+    let ok = false;
+    try {
+      const response = await fetch(`/api/stores/${encodeURIComponent(id)}`, { cache: "no-store" });
+      body = await response.json();
+      ok = response.ok;
+    } catch (error) {
+      body = { message: error.message };
+    }
+    if (request !== detailRequest) return;
+    $("detail-body").hidden = !ok;
+    $("detail-message").hidden = ok;
+    if (ok) renderDetail(body);
+    else {
+      $("detail-message").textContent = body?.message ?? "The store's detail could not be loaded.";
+      $("detail-note").textContent = "";
+    }
+    panel.dataset.state = ok ? "ready" : "error";
+    if (scroll) panel.scrollIntoView({ block: "start" });
+  }
+
+  window.addEventListener("hashchange", () => void loadDetail(true));
+  $("detail-refresh").addEventListener("click", () => void loadDetail(false));
+
   function toast(text, bad) {
     const element = $("toast");
     element.textContent = text;
@@ -474,6 +572,7 @@
   }
 
   updateTokenButton();
+  void loadDetail(true);
   setInterval(() => {
     refreshTimes();
     tickCharts();
