@@ -92,11 +92,6 @@ async function readSegment(url: string, token: string, storeId: string): Promise
 describe("streamkit serve (child process)", () => {
   it("serves with its printed token, stops on SIGTERM with 0 and keeps data and secret across a restart", async () => {
     const first = await startServe();
-    const example = await first.serve.line((line) => line.startsWith("client: "), "the client example");
-    expect(example).toBe(`client: createClient(createWsProvider(${JSON.stringify(first.url.replace("http:", "ws:"))}, { token: ${JSON.stringify(first.token)} }))`);
-    expect(await first.serve.line((line) => line.startsWith("dashboard: "), "the dashboard line")).toBe(`dashboard: ${first.url}/`);
-    const cliLine = await first.serve.line((line) => line.startsWith("cli: "), "the CLI line");
-    expect(cliLine).toContain(`STREAMKIT_TOKEN=${first.token}`);
     const secretFile = join(dataDir, "jwt-secret");
     const secret = await readFile(secretFile, "utf8");
     expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
