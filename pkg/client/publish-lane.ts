@@ -215,8 +215,12 @@ class PublishLane implements CallHolder {
     if (message === undefined || withdraw === undefined) return false;
     if (message.bytes !== undefined) {
       if (!withdraw(message.bytes)) return false;
-      this.#sent.splice(index, 1);
-      this.#requeue(message.calls.filter((call) => call !== aborted));
+      // The transport sends in order, so every later message is unsent too: take those back as well,
+      // or the calls queued again would go out after them, out of the order they were made in.
+      const later = this.#sent.splice(index).slice(1);
+      const back = later.filter((queued) => queued.bytes !== undefined && withdraw(queued.bytes));
+      this.#sent.push(...later.filter((queued) => !back.includes(queued)));
+      this.#requeue([...message.calls.filter((call) => call !== aborted), ...back.flatMap((queued) => queued.calls)]);
       return true;
     }
     // The open carries the lane: take back every later message first (each is behind the open), so

@@ -92,6 +92,32 @@ describe("a cancelled publish is never sent later", () => {
     expect((await client.publish(one, "s", "g", bytes("k4"))).lastSequence).toBe(3);
   });
 
+  it("keeps the order of the other publishes when one aborted sits in a batch with later ones behind it", async () => {
+    const { port } = await startServer();
+    const proxy = await TcpProxy.start({ host: "127.0.0.1", port });
+    cleanups.push(() => proxy[Symbol.asyncDispose]());
+    proxy.cut();
+    const client = wsClient(`ws://127.0.0.1:${proxy.port}/streamz`);
+    const storeId = crypto.randomUUID();
+    const abort = new AbortController();
+
+    // The open carries k1; x and k2 go as one batch; k3 waits behind it in the transport.
+    const k1 = client.publish(storeId, "s", "g", bytes("k1"));
+    await turn();
+    const x = failureOf(() => client.publish(storeId, "s", "g", bytes("x"), { signal: abort.signal }));
+    const k2 = client.publish(storeId, "s", "g", bytes("k2"));
+    await turn();
+    const k3 = client.publish(storeId, "s", "g", bytes("k3"));
+    await turn();
+    abort.abort(new Error("caller gave up"));
+    expect(await x).toMatchObject({ kind: "cancelled" });
+
+    proxy.restore();
+    const statuses = await bounded(Promise.all([k1, k2, k3]), "the kept publishes once the server is reachable");
+    expect(statuses.map((status) => status.lastSequence)).toEqual([1, 2, 3]);
+    expect(await payloadsOf(client, storeId)).toEqual(["k1", "k2", "k3"]);
+  });
+
   it("rejects a publish aborted after it went out with an outcome-unknown error, never cancelled", async () => {
     let reached: () => void = () => undefined;
     const atServer = new Promise<void>((resolve) => (reached = resolve));
