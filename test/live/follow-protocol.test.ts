@@ -5,11 +5,12 @@ import { type ClientStream, decodeAny, encodeMessage, entriesOfGroups, type Entr
 import { createClient } from "../../pkg/client/index.js";
 import { createMemoryBusFactory, createNodeManager, type StoreNodeManager } from "../../pkg/server/index.js";
 import type { Bus, BusFactory, BusHandler, BusStats } from "../../bus/types.js";
-import { createRedisBusFactory } from "../../bus/redis/index.js";
+import { createRedisBusFactory, type RedisBus } from "../../bus/redis/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 import { createInProcProvider } from "../../transport/inproc/index.js";
 import { records } from "../support/data.js";
 import { redis, skipping } from "../support/services.js";
+import { untilConnected } from "../support/waits.js";
 
 const STORE = "5b7e2c1a-9d3f-4e8b-a6c5-0f1e2d3c4b5a";
 const redisUrl = redis.url;
@@ -226,10 +227,16 @@ describe.skipIf(redisUrl === undefined)("follow across instances over Redis", ()
   it("follows commits made through another instance, each instance with its own Redis connection", async () => {
     const storeFactory = createMemoryStoreFactory();
     const channelPrefix = `streamkit-test:${randomUUID()}:`;
-    const [one, two] = [0, 1].map(() =>
-      createNodeManager({ storeFactory, busFactory: createRedisBusFactory({ url: redisUrl ?? "", channelPrefix }), idleEviction: false }),
-    );
+    const buses: RedisBus[] = [];
+    const busFactory = (): RedisBus => {
+      const bus = createRedisBusFactory({ url: redisUrl ?? "", channelPrefix })();
+      buses.push(bus);
+      return bus;
+    };
+    const [one, two] = [0, 1].map(() => createNodeManager({ storeFactory, busFactory, idleEviction: false }));
     managers.push(one!, two!);
+    // A commit while the writer's bus is still connecting notifies no one (docs/status.md): start connected.
+    await Promise.all(buses.map((bus) => untilConnected(bus, true)));
     const writer = createClient(createInProcProvider(two!));
     await writer.produce(STORE, "s", "g", records(1, 2));
     const read = openRead(one!, follow());
