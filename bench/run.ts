@@ -90,6 +90,26 @@ const catchUpRows: Row[] = [
   row(`${CATCH_UP_LABEL}, NATS JetStream ordered consumer`, catchUp("nats")),
 ];
 
+/**
+ * HTTP on the Durable Streams protocol (docs/http.md): appends and a catch-up read, `streamkit serve`
+ * beside the protocol's reference Node server (file-backed), both synced per acknowledged append.
+ */
+const HTTP_APPENDS = quick ? 2_000 : 10_000;
+const HTTP_READ = quick ? 20_000 : 100_000;
+const http = (system: string, mode: string, count: number, inFlight = 1) => measure("http", [system, mode, count, inFlight], 300_000);
+const httpRows: Row[] = [
+  row("HTTP append one at a time, streamkit serve", http("streamkit", "append", HTTP_APPENDS / 5), {
+    target: relative(2, http("reference", "append", HTTP_APPENDS / 5), "reference server"),
+  }),
+  row("HTTP append one at a time, Durable Streams reference server", http("reference", "append", HTTP_APPENDS / 5)),
+  row("HTTP append 64 in flight, streamkit serve", http("streamkit", "append", HTTP_APPENDS, 64), {
+    target: relative(2, http("reference", "append", HTTP_APPENDS, 64), "reference server"),
+  }),
+  row("HTTP append 64 in flight, Durable Streams reference server", http("reference", "append", HTTP_APPENDS, 64)),
+  row("HTTP catch-up read, streamkit serve", http("streamkit", "read", HTTP_READ), { target: relative(1, http("reference", "read", HTTP_READ), "reference server") }),
+  row("HTTP catch-up read, Durable Streams reference server", http("reference", "read", HTTP_READ)),
+];
+
 // Many tenants (docs/tenants.md): stores written once then read once, server in its own process.
 const TENANTS = quick ? 10_000 : 100_000;
 const TENANTS_PER_STORE = quick ? 2_000 : 10_000;
@@ -168,6 +188,7 @@ const ROWS: Row[] = [
   ...fanoutRows(0),
   ...durableRows,
   ...catchUpRows,
+  ...httpRows,
 ];
 
 const selected = ROWS.filter((r) => options.filters.length === 0 || options.filters.some((f) => r.name.toLowerCase().includes(f)));

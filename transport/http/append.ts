@@ -44,6 +44,18 @@ export async function appendToStream(context: RequestContext): Promise<void> {
   const contentType = header(request, "content-type");
   const body = await readBody(request, context.limits.maxBodyBytes);
 
+  if (producer === undefined && streamSeq === undefined && !close && body.byteLength > 0) {
+    const outcome = await context.appends.append(streams, client, ref, header(request, "authorization") ?? "", body, contentType);
+    if ("problem" in outcome) throw outcome.problem;
+    if ("closed" in outcome) closedAnswer(response, outcome.closed, 409);
+    else {
+      response.statusCode = 204;
+      response.setHeader(H.nextOffset, formatOffset(outcome.tail));
+    }
+    response.end();
+    return;
+  }
+
   await streams.exclusive(`${ref.storeId}\u0000${ref.space}\u0000${ref.segment}`, async () => {
     for (let attempt = 0; attempt < 50; attempt++) {
       const view = await streams.view(client, ref);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { StreamsClient } from "../../pkg/client/index.js";
+import type { AppendGroups } from "./append-groups.js";
 import { H } from "./headers.js";
 import type { StreamRef } from "./meta.js";
 import { formatOffset } from "./offsets.js";
@@ -20,6 +21,8 @@ export interface HttpLimits {
 /** One request being served. */
 export interface RequestContext {
   streams: DurableStreams;
+  /** Plain appends waiting to be written together. */
+  appends: AppendGroups;
   client: StreamsClient;
   ref: StreamRef;
   request: IncomingMessage;

@@ -13,6 +13,7 @@ import { HttpProblem, answerPreflight, badRequest, header, setCommonHeaders } fr
 import type { StreamRef } from "./meta.js";
 import { headStream, readStream } from "./read-stream.js";
 import { DurableStreams } from "./streams.js";
+import { AppendGroups } from "./append-groups.js";
 import { positiveInteger } from "../../pkg/api/internal/options.js";
 
 export interface DurableStreamsOptions extends Partial<HttpLimits> {
@@ -67,6 +68,7 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
     return { storeId: defaultStoreId, space: defaultSpace, segment: name, path: name };
   };
   const streams = new DurableStreams(resolve);
+  const appends = new AppendGroups();
 
   async function principalOf(request: IncomingMessage): Promise<Principal | undefined> {
     const authorization = header(request, "authorization");
@@ -95,7 +97,7 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
     const abort = new AbortController();
     response.once("close", () => abort.abort());
     const client = createClient(createInProcProvider(options.manager, principal === undefined ? {} : { principal }));
-    const context: RequestContext = { streams, client, ref, request, response, url, limits, location: `http://${header(request, "host") ?? "localhost"}${basePath}/${rawName}`, signal: abort.signal };
+    const context: RequestContext = { streams, appends, client, ref, request, response, url, limits, location: `http://${header(request, "host") ?? "localhost"}${basePath}/${rawName}`, signal: abort.signal };
     try {
       switch (request.method) {
         case "PUT":

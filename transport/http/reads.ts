@@ -38,22 +38,33 @@ export async function readRange(
   }
   const end = Math.min(until, view.tail);
   if (chunk.next >= end) return chunk;
-  const query = {
-    space: view.ref.space,
-    segment: view.ref.segment,
-    minSequence: view.meta.base + (chunk.next - view.ownStart) + 1,
-    maxSequence: view.meta.base + (end - view.ownStart),
-    signal,
-  };
-  for await (const entry of client.consumeSegment(view.ref.storeId, query)) {
-    if (entry.metadata[META.close] === "1") break;
-    chunk.payloads.push(entry.payload);
-    chunk.next = view.ownStart + entry.sequence - view.meta.base;
-    bytes += entry.payload.byteLength;
-    if (bytes >= maxBytes) break;
+  const maxSequence = view.meta.base + (end - view.ownStart);
+  // A response stops at `maxBytes`, and the server reads ahead of what is taken from a read, so each
+  // read asks for about as many entries as the bytes left need, sized by the entries read so far.
+  let read = 0;
+  let readBytes = 0;
+  while (chunk.next < end && bytes < maxBytes) {
+    const limit = read === 0 ? FIRST_READ : Math.max(1, Math.ceil((maxBytes - bytes) / Math.max(1, readBytes / read)));
+    const minSequence = view.meta.base + (chunk.next - view.ownStart) + 1;
+    const query = { space: view.ref.space, segment: view.ref.segment, minSequence, maxSequence, limit, signal };
+    let taken = 0;
+    for await (const entry of client.consumeSegment(view.ref.storeId, query)) {
+      taken++;
+      if (entry.metadata[META.close] === "1") return chunk;
+      chunk.payloads.push(entry.payload);
+      chunk.next = view.ownStart + entry.sequence - view.meta.base;
+      bytes += entry.payload.byteLength;
+      readBytes += entry.payload.byteLength;
+      if (bytes >= maxBytes) break;
+    }
+    read += taken;
+    if (taken < limit) break;
   }
   return chunk;
 }
+
+/** Entries a catch-up response's first read asks for; later reads are sized by what it found. */
+const FIRST_READ = 256;
 
 /**
  * Waits until the stream's own segment has an entry after its current head (data or the closing

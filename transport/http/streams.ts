@@ -106,10 +106,7 @@ export class DurableStreams {
     payloads: readonly Uint8Array[],
     options: { close?: boolean; producer?: ProducerHeaders; streamSeq?: string; state?: WriterState },
   ): Promise<boolean> {
-    const records = payloads.map((payload, i): Record => {
-      const metadata: { [key: string]: string } = i < payloads.length - 1 ? { [META.more]: "1" } : {};
-      return { sequence: view.head + 1 + i, payload, metadata };
-    });
+    const records = payloads.map((payload, i): Record => ({ sequence: view.head + 1 + i, payload, metadata: {} }));
     if (options.close === true) records.push({ sequence: view.head + 1 + payloads.length, payload: new Uint8Array(0), metadata: { [META.close]: "1" } });
     const last = records.at(-1);
     if (last === undefined) return true;

@@ -10,8 +10,6 @@ import type { StreamRef } from "./meta.js";
  * commits with them in one batch and every instance can rebuild it from the data.
  */
 export const META = {
-  /** On every entry of a batch but its last. */
-  more: "ds.more",
   /** On the entry that closes the stream (empty payload, not data). */
   close: "ds.close",
   // The idempotent-producer stamp, the same keys as the WebSocket's idempotent publish (one dedupe state).
