@@ -243,6 +243,7 @@ export class StoreNode implements Node, AsyncDisposable {
       workers: () => this.#workersRegistry(),
       deleteStore: () => this.#deleteStore(open),
       principal: () => stream.principal,
+      writesProducerMetadata: stream.writesProducerMetadata === true,
       reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
       receive: async () => {
