@@ -1,10 +1,12 @@
 import type { SegmentStatus, SpaceStatus, WorkerInfo } from "../api/index.js";
-import type { Store } from "../../store/types.js";
+import type { LeaseInfo, Store } from "../../store/types.js";
 import type { LiveTailStats, LiveTailTotals } from "./live/live-tails.js";
 
 /** At most this many spaces, and segments per space, in one drill-down: the answer stays bounded (docs/operator.md). */
 export const DETAIL_MAX_SPACES = 100;
 export const DETAIL_MAX_SEGMENTS = 200;
+/** At most this many leases in one drill-down (the store lists them by key). */
+export const DETAIL_MAX_LEASES = 100;
 
 /** One segment as the store's status gives it. */
 export type SegmentDetail = Omit<SegmentStatus, "space" | "heartbeat"> & { closed: boolean; deleted: boolean };
@@ -27,6 +29,9 @@ export interface StoreDetail {
   /** The store's first DETAIL_MAX_SPACES spaces, sorted by name. */
   spaces: SpaceDetail[];
   spacesTruncated: boolean;
+  /** The store's first DETAIL_MAX_LEASES live leases, by key (expired and released ones are not listed). */
+  leases: LeaseInfo[];
+  leasesTruncated: boolean;
   /** Live workers of the store; null when this instance holds no workers registry for it (no worker or observer used it here). */
   workers: WorkerInfo[] | null;
 }
@@ -35,7 +40,7 @@ export interface StoreDetailSources {
   storeId: string;
   openStreams: number;
   lastAccess: number;
-  store: Pick<Store, "status" | "segmentStatuses">;
+  store: Pick<Store, "status" | "segmentStatuses" | "listLeases">;
   liveTails: readonly LiveTailStats[];
   liveTailTotals: LiveTailTotals;
   workers: WorkerInfo[] | null;
@@ -66,6 +71,8 @@ export async function buildStoreDetail(sources: StoreDetailSources): Promise<Sto
       segmentsTruncated: statuses.length > DETAIL_MAX_SEGMENTS,
     });
   }
+  // One more than shown tells whether there are more, without counting them all.
+  const leases = await sources.store.listLeases({ limit: DETAIL_MAX_LEASES + 1 });
   return {
     storeId: sources.storeId,
     openStreams: sources.openStreams,
@@ -73,6 +80,8 @@ export async function buildStoreDetail(sources: StoreDetailSources): Promise<Sto
     liveTails: sources.liveTailTotals,
     spaces: details,
     spacesTruncated: spaces.length > DETAIL_MAX_SPACES,
+    leases: leases.slice(0, DETAIL_MAX_LEASES),
+    leasesTruncated: leases.length > DETAIL_MAX_LEASES,
     workers: sources.workers,
   };
 }

@@ -56,6 +56,42 @@ describe("operator endpoint: one store's drill-down", () => {
     }
   });
 
+  it("lists the store's live leases by key, at most 100, and leaves out released and expired ones", async () => {
+    const server = await servers.start({}, { store: "level" });
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    const url = `${server.url}/api/stores/${storeId}`;
+    try {
+      const leader = await client.acquireLease(storeId, "leader", { holder: "node-a", ttlMs: 60_000 });
+      await client.acquireLease(storeId, "job", { holder: "node-b", ttlMs: 60_000 });
+      await client.releaseLease(storeId, "job", { holder: "node-b" });
+      await client.acquireLease(storeId, "job", { holder: "node-c", ttlMs: 60_000 });
+      await client.acquireLease(storeId, "released", { holder: "node-a", ttlMs: 60_000 });
+      await client.releaseLease(storeId, "released", { holder: "node-a" });
+      await client.acquireLease(storeId, "brief", { holder: "node-d", ttlMs: 1 });
+
+      const detail = await eventually(
+        async () => (await call<StoreDetail>(url)).body,
+        (body) => body.leases?.length === 2,
+        "the 1 ms lease to lapse",
+      );
+      expect(detail.leasesTruncated).toBe(false);
+      expect(detail.leases).toEqual([
+        { key: "job", holder: "node-c", expiresAt: expect.any(Number), token: 2 },
+        { key: "leader", holder: "node-a", expiresAt: leader.expiresAt, token: 1 },
+      ]);
+
+      // Bounded: the first 100 by key, and a flag saying there are more.
+      const keys = Array.from({ length: 100 }, (_, i) => `k-${String(i).padStart(3, "0")}`);
+      await Promise.all(keys.map((key) => client.acquireLease(storeId, key, { holder: "bulk", ttlMs: 60_000 })));
+      const full = (await call<StoreDetail>(url)).body;
+      expect(full.leasesTruncated).toBe(true);
+      expect(full.leases.map((lease) => lease.key)).toEqual(["job", ...keys.slice(0, 99)]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("answers 404 for a store not open here, 400 for a bad id, and names no file path", async () => {
     const server = await servers.start({}, { store: "level" });
     const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
