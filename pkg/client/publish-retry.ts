@@ -32,15 +32,18 @@ export class PublishRetries {
 
   /**
    * Sends calls again after the retry policy's delay (none the first time), with the publishes made
-   * meanwhile; fails them with `error` once out of attempts.
+   * meanwhile. Each call counts its own attempts: one out of attempts fails with `error` alone.
    */
-  retry(storeId: string, calls: LaneCall[], error: StreamsError): void {
+  retry(storeId: string, broken: LaneCall[], error: StreamsError): void {
     const policy = this.#policy;
-    const retries = Math.max(...calls.map((call) => ++call.retries));
-    if (retries > policy.maxAttempts) {
-      for (const call of calls) call.fail(error);
-      return;
+    const calls: LaneCall[] = [];
+    for (const call of broken) {
+      if (++call.retries > policy.maxAttempts) call.fail(error);
+      else calls.push(call);
     }
+    if (calls.length === 0) return;
+    // They go out together, in order: after the longest delay any of them is due, so none goes sooner than its own pacing.
+    const retries = Math.max(...calls.map((call) => call.retries));
     // These may have been stored: an abort now cannot say they were not.
     const sent = (signal: AbortSignal): StreamsError => outcomeUnknown("publish aborted", signal.reason);
     const waiting = this.#waiting.get(storeId);
