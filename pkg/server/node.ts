@@ -146,6 +146,7 @@ export class StoreNode implements Node, AsyncDisposable {
 
   /** The store's spaces and segments with this node's live tails and workers (the operator drill-down). */
   detail(): Promise<StoreDetail> {
+    const registry = this.hasWorkersRegistry ? this.#workers : undefined;
     return buildStoreDetail({
       storeId: this.storeId,
       openStreams: this.openStreams,
@@ -153,7 +154,7 @@ export class StoreNode implements Node, AsyncDisposable {
       store: this.#store,
       liveTails: this.#liveTails.stats(),
       liveTailTotals: this.#liveTails.totals(),
-      workers: this.hasWorkersRegistry ? (this.#workers?.inventory().workers ?? null) : null,
+      workers: registry === undefined ? null : (limit) => registry.page(limit),
     });
   }
 
