@@ -18,11 +18,11 @@ import {
   type StoreStatus,
   sequenceConflict,
 } from "../pkg/api/internal/index.js";
-import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
+import { acquireDecision, checkLeaseTtl, type LeaseDecision, leasePage, type LeasePage, releaseDecision, renewDecision } from "./leases.js";
 import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
 import { ProducerIndex } from "./producers.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
-import type { DeleteOptions, ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
+import type { DeleteOptions, LeaseInfo, LeaseListOptions, ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -176,6 +176,12 @@ export abstract class AbstractStore implements Store {
     assertName(holder, "holder");
     this.#assertOpen();
     return this._updateLease(key, releaseDecision(holder));
+  }
+
+  async listLeases(options?: LeaseListOptions): Promise<LeaseInfo[]> {
+    const page = leasePage(options);
+    this.#assertOpen();
+    return this._listLeases(page);
   }
 
   async deleteSegment(space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus> {
@@ -352,6 +358,8 @@ export abstract class AbstractStore implements Store {
    * operation on that key, stores its `next` state durably (if any) and returns its result.
    */
   protected abstract _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult>;
+  /** Live leases after `page.after` (every key when undefined), sorted by key, at most `page.limit`, on the backend's lease clock. */
+  protected abstract _listLeases(page: LeasePage): Promise<LeaseInfo[]>;
   protected abstract _close(): Promise<void>;
 }
 

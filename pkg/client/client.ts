@@ -17,7 +17,7 @@ import { leaseMethods } from "./lease.js";
 import { lifecycleMethods } from "./lifecycle.js";
 import { produce } from "./produce.js";
 import { ProducerSequences, requireProducerIdentity } from "./producer-sequences.js";
-import { PublishLanes } from "./publish-lane.js";
+import { PublishLanes } from "./publish-lanes.js";
 import { toEntry, withoutType } from "./replies.js";
 import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
 import type { ReadRequest } from "./resume.js";

@@ -152,6 +152,7 @@ export class StoreNode implements Node, AsyncDisposable {
 
   /** The store's spaces and segments with this node's live tails and workers (the operator drill-down). */
   detail(): Promise<StoreDetail> {
+    const registry = this.hasWorkersRegistry ? this.#workers : undefined;
     return buildStoreDetail({
       storeId: this.storeId,
       openStreams: this.openStreams,
@@ -159,7 +160,7 @@ export class StoreNode implements Node, AsyncDisposable {
       store: this.#store,
       liveTails: this.#liveTails.stats(),
       liveTailTotals: this.#liveTails.totals(),
-      workers: this.hasWorkersRegistry ? (this.#workers?.inventory().workers ?? null) : null,
+      workers: registry === undefined ? null : (limit) => registry.page(limit),
     });
   }
 
@@ -250,6 +251,7 @@ export class StoreNode implements Node, AsyncDisposable {
       workers: () => this.#workersRegistry(),
       deleteStore: () => this.#deleteStore(open),
       principal: () => stream.principal,
+      writesProducerMetadata: stream.writesProducerMetadata === true,
       reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
       receive: async () => {

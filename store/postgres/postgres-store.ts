@@ -1,7 +1,7 @@
 import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
 import { AbstractStore } from "../abstract-store.js";
-import type { LeaseDecision } from "../leases.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage, SweepOptions, SweepResult } from "../types.js";
+import type { LeaseDecision, LeasePage } from "../leases.js";
+import type { LeaseInfo, ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage, SweepOptions, SweepResult } from "../types.js";
 import type { StoreContext } from "./context.js";
 import { type LeaseClock, PostgresLeases } from "./leases.js";
 import * as lifecycle from "./lifecycle.js";
@@ -86,6 +86,10 @@ export class PostgresStore extends AbstractStore {
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
     return this.#leases.update(key, decide);
+  }
+
+  protected async _listLeases(page: LeasePage): Promise<LeaseInfo[]> {
+    return this.#leases.list(page);
   }
 
   protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {

@@ -45,7 +45,7 @@ describe.skipIf(missing !== undefined && !mustRun)("the dashboard's store drill-
     return { page, errors };
   }
 
-  /** A store with two spaces, one of its segments closed. */
+  /** A store with two spaces, one of its segments closed, and a lease. */
   async function storeWithTwoSpaces(server: RunningServer): Promise<{ client: StreamsClient; storeId: string }> {
     const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"], "drilldown") }));
     const storeId = crypto.randomUUID();
@@ -53,6 +53,7 @@ describe.skipIf(missing !== undefined && !mustRun)("the dashboard's store drill-
     await client.produce(storeId, "orders", "o-2", records(1, 2));
     await client.closeSegment(storeId, "orders", "o-2");
     await client.produce(storeId, "payments", "p-1", records(1, 1));
+    await client.acquireLease(storeId, "leader", { holder: "node-a", ttlMs: 600_000 });
     return { client, storeId };
   }
 
@@ -77,6 +78,10 @@ describe.skipIf(missing !== undefined && !mustRun)("the dashboard's store drill-
         ["payments", "p-1", "1", "1", "open"],
       ]);
       expect(await page.isVisible("#detail-workers-empty")).toBe(true);
+      const leases = await rowsOf(page, "detail-leases");
+      expect(leases.map(([key, holder, token]) => [key, holder, token])).toEqual([["leader", "node-a", "1"]]);
+      expect(leases[0]?.[3]).toMatch(/^in (9|10) min/);
+      expect(await page.isVisible("#detail-leases-empty")).toBe(false);
 
       await page.click("#detail-close");
       await page.waitForSelector("#store-detail", { state: "hidden", timeout: WAIT_MS });

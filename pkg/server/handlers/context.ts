@@ -30,6 +30,8 @@ export interface HandlerContext {
   deleteStore(): Promise<void>;
   /** The store's worker registry on this instance, created on first use. */
   workers(): WorkersRegistry;
+  /** Whether the stream may write the reserved producer metadata keys (ServerStream.writesProducerMetadata). */
+  readonly writesProducerMetadata: boolean;
   /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
   principal(): Principal | undefined;
   /** Aborted (reason: a StreamsError) when the client cancels, the connection drops or the node closes. */

@@ -449,7 +449,22 @@
           h("td", { class: "mono" }, Object.entries(worker.metadata).map(([key, value]) => `${key}=${value}`).join(", ") || "–"),
         ),
       ),
+      detail.workersTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${workers.length} of ${count.format(detail.workerCount)} workers by id`)),
     );
+    $("detail-leases").tBodies[0].replaceChildren(
+      ...detail.leases.map((lease) =>
+        h(
+          "tr",
+          { "data-key": lease.key },
+          h("td", { class: "mono" }, lease.key),
+          h("td", { class: "mono" }, lease.holder),
+          h("td", { class: "num" }, count.format(lease.token)),
+          h("td", { title: new Date(lease.expiresAt).toISOString() }, `in ${duration(lease.expiresAt - serverNow())}`),
+        ),
+      ),
+      detail.leasesTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${detail.leases.length} leases by key`)),
+    );
+    $("detail-leases-empty").hidden = detail.leases.length > 0;
     const workersEmpty = $("detail-workers-empty");
     workersEmpty.textContent = detail.workers === null ? "No worker or observer used this store on this instance." : "No live workers.";
     workersEmpty.hidden = workers.length > 0;
