@@ -5,8 +5,9 @@ import type { LiveTailStats, LiveTailTotals } from "./live/live-tails.js";
 /** At most this many spaces, and segments per space, in one drill-down: the answer stays bounded (docs/operator.md). */
 export const DETAIL_MAX_SPACES = 100;
 export const DETAIL_MAX_SEGMENTS = 200;
-/** At most this many leases in one drill-down (the store lists them by key). */
+/** At most this many leases, and workers, in one drill-down (each listed by key / id). */
 export const DETAIL_MAX_LEASES = 100;
+export const DETAIL_MAX_WORKERS = 100;
 
 /** One segment as the store's status gives it. */
 export type SegmentDetail = Omit<SegmentStatus, "space" | "heartbeat"> & { closed: boolean; deleted: boolean };
@@ -32,8 +33,14 @@ export interface StoreDetail {
   /** The store's first DETAIL_MAX_LEASES live leases, by key (expired and released ones are not listed). */
   leases: LeaseInfo[];
   leasesTruncated: boolean;
-  /** Live workers of the store; null when this instance holds no workers registry for it (no worker or observer used it here). */
+  /**
+   * The store's first DETAIL_MAX_WORKERS live workers by id; null when this instance holds no workers
+   * registry for it (no worker or observer used it here).
+   */
   workers: WorkerInfo[] | null;
+  /** Live workers in all (0 when `workers` is null), and whether `workers` shows only the first. */
+  workerCount: number;
+  workersTruncated: boolean;
 }
 
 export interface StoreDetailSources {
@@ -43,7 +50,8 @@ export interface StoreDetailSources {
   store: Pick<Store, "status" | "segmentStatuses" | "listLeases">;
   liveTails: readonly LiveTailStats[];
   liveTailTotals: LiveTailTotals;
-  workers: WorkerInfo[] | null;
+  /** The store's workers registry here, if any: its first `limit` workers by id and the count. */
+  workers: ((limit: number) => { workers: WorkerInfo[]; count: number }) | null;
 }
 
 const segmentDetail = ({ segment, firstSequence, firstTimestamp, lastSequence, lastTimestamp, closed, deleted }: SegmentStatus): SegmentDetail => ({
@@ -73,6 +81,7 @@ export async function buildStoreDetail(sources: StoreDetailSources): Promise<Sto
   }
   // One more than shown tells whether there are more, without counting them all.
   const leases = await sources.store.listLeases({ limit: DETAIL_MAX_LEASES + 1 });
+  const workers = sources.workers?.(DETAIL_MAX_WORKERS) ?? null;
   return {
     storeId: sources.storeId,
     openStreams: sources.openStreams,
@@ -82,6 +91,8 @@ export async function buildStoreDetail(sources: StoreDetailSources): Promise<Sto
     spacesTruncated: spaces.length > DETAIL_MAX_SPACES,
     leases: leases.slice(0, DETAIL_MAX_LEASES),
     leasesTruncated: leases.length > DETAIL_MAX_LEASES,
-    workers: sources.workers,
+    workers: workers?.workers ?? null,
+    workerCount: workers?.count ?? 0,
+    workersTruncated: workers !== null && workers.count > workers.workers.length,
   };
 }

@@ -449,6 +449,7 @@
           h("td", { class: "mono" }, Object.entries(worker.metadata).map(([key, value]) => `${key}=${value}`).join(", ") || "–"),
         ),
       ),
+      detail.workersTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${workers.length} of ${count.format(detail.workerCount)} workers by id`)),
     );
     $("detail-leases").tBodies[0].replaceChildren(
       ...detail.leases.map((lease) =>
