@@ -3,6 +3,7 @@ import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
+import type { LiveRefreshes } from "../live/live-refreshes.js";
 import type { LiveTails } from "../live/live-tails.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";
 
@@ -15,6 +16,8 @@ export interface HandlerContext {
   readonly bus: Bus;
   /** Id of this server instance. */
   readonly nodeId: string;
+  /** Another instance's announcement that commits of a space were not notified: look again (docs/design.md, Buses). */
+  readonly refreshes: LiveRefreshes;
   /** Tells every instance a commit happened (coalesced; never waits or fails). */
   notifyCommitted(status: SegmentStatus): void;
   /** Times a store commit for the metrics (streamkit_commit_duration_seconds); returns it unchanged. */
