@@ -94,4 +94,15 @@ describe("producer index bound", () => {
     expect((await publish(index, "g", "q", 1)).lastSequence).toBe(3_003);
     expect(read).toBeLessThanOrEqual(64);
   });
+
+  it("does not read back what its own publishes just wrote", async () => {
+    const index = new ProducerIndex(1_000, ops);
+    for (let sequence = 0; sequence < 20; sequence++) await publish(index, "g", "p", sequence);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => publish(index, "g", "q", i)));
+    expect(read).toBe(0);
+    // A write of someone else's is read (once) before the next stamped publish.
+    await store.publish("s", "g", bytes("plain"));
+    expect((await publish(index, "g", "p", 20)).lastSequence).toBe(72);
+    expect(read).toBe(1);
+  });
 });

@@ -180,6 +180,8 @@ export class ProducerIndex {
         state.applyNewer(pending.producer, ack);
         return ack;
       });
+      // Written right after what was read (the compare-and-set held): the next catch-up need not read it back.
+      if (first === state.scanned + 1) state.scanned = status.lastSequence;
       // Within the bound before anyone hears back (this segment, being written, stays).
       this.#evict();
       plan.store.forEach((pending, i) => answer(pending, { ...status, lastSequence: (acks[i] as Ack).sequence, lastTimestamp: status.lastTimestamp }));
