@@ -451,6 +451,30 @@
       ),
       detail.workersTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${workers.length} of ${count.format(detail.workerCount)} workers by id`)),
     );
+    const behind = (n) => (n === null ? h("span", { class: "muted", title: "head not known yet" }, "–") : count.format(n));
+    const lag = (ms) => (ms === null ? h("span", { class: "muted" }, "–") : ms < 1000 ? `${ms} ms` : duration(ms));
+    $("detail-followers").tBodies[0].replaceChildren(
+      ...detail.followers.map((follower) =>
+        h(
+          "tr",
+          { "data-key": `${follower.connection ?? "in-process"}/${follower.channel ?? ""}/${follower.since}`, class: follower.behind > 0 ? "is-behind" : "" },
+          h("td", { class: "mono" }, follower.op),
+          h("td", { class: "mono" }, follower.connection === null ? h("span", { class: "muted" }, "in-process") : `${follower.connection} #${follower.channel}`),
+          h(
+            "td",
+            { class: "mono" },
+            follower.targets
+              .map((target) => `${target.segment === null ? target.space : `${target.space}/${target.segment}`} @${target.position}${target.head === null ? "" : ` of ${target.head}`}`)
+              .join(", "),
+          ),
+          h("td", { class: "num" }, behind(follower.behind)),
+          h("td", { class: "num" }, lag(follower.lagMs)),
+          h("td", {}, time(follower.since)),
+        ),
+      ),
+      detail.followersTruncated && h("tr", {}, h("td", { colspan: 6, class: "muted" }, `first ${detail.followers.length} of ${count.format(detail.followerCount)} follows`)),
+    );
+    $("detail-followers-empty").hidden = detail.followers.length > 0;
     $("detail-leases").tBodies[0].replaceChildren(
       ...detail.leases.map((lease) =>
         h(
