@@ -36,6 +36,12 @@ export interface ServerStream {
   /** Credentials of the connection; undefined = unrestricted. May change on token refresh. */
   readonly principal?: Principal | undefined;
   /**
+   * The stream may write the metadata keys the server reserves for idempotent publish (`ds.producer`,
+   * `ds.epoch`, `ds.seq`) in plain produces and publishes. Only the HTTP gateway's in-process
+   * provider sets it, for the producer state it records there; no network transport does.
+   */
+  readonly writesProducerMetadata?: boolean;
+  /**
    * Charges memory the handler is about to hold to the connection's budget and returns its release;
    * throws `resource_exhausted` when it does not fit. Absent: the transport keeps no budget.
    */

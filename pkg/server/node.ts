@@ -21,6 +21,7 @@ import { WorkersRegistry } from "./live/workers-registry.js";
 import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
 import { Follows } from "./live/follows.js";
+import type { LiveRefreshes } from "./live/live-refreshes.js";
 import { type LiveTailStats, type LiveTailTotals, LiveTails } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
@@ -33,6 +34,8 @@ export interface StoreNodeOptions {
   limits: ServerLimits;
   logger: Logger;
   bus: Bus;
+  /** This instance's listeners of refresh announcements (docs/design.md, Buses). */
+  refreshes: LiveRefreshes;
   /** Id of this server instance. */
   nodeId: string;
   /** Floor of a worker's stale window. Default 30 s. */
@@ -63,6 +66,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #limits: ServerLimits;
   readonly #logger: Logger;
   readonly #bus: Bus;
+  readonly #refreshes: LiveRefreshes;
   readonly #nodeId: string;
   readonly #workerStaleMinMs: number;
   readonly #rollCall: Pick<WorkersRollCall, "request"> | undefined;
@@ -87,6 +91,7 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#bus = options.bus;
+    this.#refreshes = options.refreshes;
     this.#nodeId = options.nodeId;
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
     this.#rollCall = options.rollCall;
@@ -96,6 +101,7 @@ export class StoreNode implements Node, AsyncDisposable {
       storeId: options.storeId,
       store: options.store,
       bus: options.bus,
+      refreshes: options.refreshes,
       logger: options.logger,
       windowBytes: options.limits.liveWindowBytes,
     });
@@ -242,12 +248,14 @@ export class StoreNode implements Node, AsyncDisposable {
       limits: this.#limits,
       bus: this.#bus,
       nodeId: this.#nodeId,
+      refreshes: this.#refreshes,
       notifyCommitted: (status) => this.#notifier.committed(status),
       timeCommit: (commit) => this.#timeCommit(commit),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       deleteStore: () => this.#deleteStore(open),
       principal: () => stream.principal,
+      writesProducerMetadata: stream.writesProducerMetadata === true,
       reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
       receive: async () => {

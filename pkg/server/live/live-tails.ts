@@ -1,12 +1,14 @@
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import type { Logger } from "../../api/logger.js";
+import type { LiveRefreshes } from "./live-refreshes.js";
 import { SpaceTail } from "./space-tail.js";
 
 export interface LiveTailsOptions {
   storeId: string;
   store: Store;
   bus: Bus;
+  refreshes: LiveRefreshes;
   logger: Logger;
   /** Byte limit of each space's window. */
   windowBytes: number;
