@@ -363,6 +363,29 @@
     drawChart("chart-errors", ["errors"]);
   }
 
+  /**
+   * Fills the charts with the server's last minutes of rates (/api/status/history) so they do not
+   * start empty; samples the live statuses already gave are kept, older history goes before them.
+   */
+  async function loadHistory() {
+    let body;
+    try {
+      const response = await fetch("/api/status/history", { cache: "no-store" });
+      if (!response.ok) return;
+      body = await response.json();
+    } catch {
+      return;
+    }
+    const first = samples.length > 0 ? samples[0].at : Infinity;
+    const older = body.samples.filter((point) => point.at < first).map(({ at, produced, consumed, errors }) => ({ at, produced, consumed, errors }));
+    samples.unshift(...older);
+    const newest = samples.length > 0 ? samples[samples.length - 1].at : 0;
+    while (samples.length > 0 && samples[0].at < newest - CHART_WINDOW_MS) samples.shift();
+    $("chart-rates").dataset.history = String(older.length);
+    drawChart("chart-rates", ["produced", "consumed"]);
+    drawChart("chart-errors", ["errors"]);
+  }
+
   function renderCharts(status) {
     sample(status);
     drawChart("chart-rates", ["produced", "consumed"]);
@@ -612,6 +635,7 @@
 
   updateTokenButton();
   void loadDetail(true);
+  void loadHistory();
   setInterval(() => {
     refreshTimes();
     tickCharts();
