@@ -27,6 +27,13 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
   let heard: boolean;
   /** The segment was closed or truncated past the read: go back to storage. */
   let ended = false;
+  const unregister = context.follows.add({
+    op: "consume_segment",
+    origin: context.origin,
+    since: Date.now(),
+    targets: () => [{ space: source.space, segment: source.segment, position: source.position }],
+    lastTimestamp: () => source.lastTimestamp,
+  });
   const stop = tail.listen({
     changed: wakeup.wake,
     status(status) {
@@ -87,6 +94,7 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
     }
   } finally {
     stop();
+    unregister();
     await lease.release();
   }
 }
