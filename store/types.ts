@@ -97,8 +97,9 @@ export interface LeaseListOptions {
 /** Options every backend takes (each factory passes them to its stores). */
 export interface StoreOptions {
   /**
-   * Idempotent-publish producer states a store keeps in memory, summed over its segments (default
-   * 10,000); past it the least recently used segments' states go and are read again from the data.
+   * Idempotent-publish records a store keeps in memory (default 10,000): each segment, producer and
+   * kept acknowledgement counts one (docs/limits.md); past it the least recently used segments'
+   * states go and are read again from the data, newest entries first.
    */
   maxProducers?: number;
 }

@@ -1,6 +1,4 @@
 import {
-  cancelledError,
-  outcomeUnknown,
   type ClientStream,
   decodeAny,
   encodeMessage,
@@ -11,6 +9,7 @@ import {
 import { startTimer } from "../api/internal/timer.js";
 import { callFailure } from "./abort.js";
 import { assertTransmittable, type Connection } from "./connection.js";
+import { type GiveUp, notSentError, sentError } from "./deadline.js";
 import { batchMessage, encodedSizeBound, MAX_BATCH_BYTES, Outbox } from "./publish-batch.js";
 import type { CallHolder, LaneCall } from "./publish-call.js";
 import { type SentMessage, withdrawSent } from "./publish-withdraw.js";
@@ -42,9 +41,10 @@ export interface LaneOwner {
  * answered in order.
  * An error answer fails its call alone; a broken stream fails every call waiting on it (`unavailable`
  * after a dropped connection), but an idempotent one (with a producer) is sent again. It half-closes
- * once no call has waited for LANE_IDLE_MS. An aborted call that has not gone out (still batching, or waiting in the transport
- * for a connection or credit) is taken back and never sent (publish-withdraw.ts); one that may have gone out rejects with
- * outcome unknown (docs/design.md, "Cancelled before sent").
+ * once no call has waited for LANE_IDLE_MS. A call given up (aborted, or past its deadline) that has not gone out (still
+ * batching, or waiting in the transport for a connection or credit) is taken back and never sent (publish-withdraw.ts); one
+ * that may have gone out rejects with outcome unknown (docs/design.md, "Cancelled before sent"), and a deadline passed
+ * there retires the lane.
  */
 export class PublishLane implements CallHolder {
   readonly #connection: Connection;
@@ -55,6 +55,8 @@ export class PublishLane implements CallHolder {
   readonly #outbox: Outbox;
   readonly #owner: LaneOwner;
   #accepting = true;
+  /** A call's deadline passed after it went out: the lane ends once its calls have settled. */
+  #retired = false;
   /** Cancels the timer that ends the lane once it has been idle LANE_IDLE_MS. */
   #idleTimer: (() => void) | undefined;
   /** Settles once the server has ended the stream (or it broke). */
@@ -93,9 +95,9 @@ export class PublishLane implements CallHolder {
     if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
   }
 
-  abort(call: LaneCall, signal: AbortSignal): void {
+  giveUp(call: LaneCall, why: GiveUp): void {
     if (this.#outbox.remove(call)) {
-      call.fail(cancelledError(signal));
+      call.fail(notSentError(why, "publish"));
       this.#whenIdle();
       return;
     }
@@ -103,22 +105,39 @@ export class PublishLane implements CallHolder {
     switch (withdrawal.kind) {
       case "kept":
         this.#requeue(withdrawal.requeue);
-        call.fail(outcomeUnknown("publish aborted", signal.reason));
+        call.fail(sentError(why, "publish"));
+        // No answer within the deadline: the stream may be stuck, so later publishes take a new lane.
+        if ("timeoutMs" in why) this.#retire();
         break;
       case "taken":
         this.#requeue(withdrawal.requeue);
-        call.fail(cancelledError(signal));
+        call.fail(notSentError(why, "publish"));
         break;
       case "unopened": {
         // The lane ends unopened: its calls, and those still batching, go to another lane.
         const calls = [...withdrawal.calls, ...this.#outbox.take()];
         this.#stopAccepting();
         this.#owner.reroute(calls.filter((other) => other !== call && !other.settled));
-        call.fail(cancelledError(signal));
+        call.fail(notSentError(why, "publish"));
         break;
       }
     }
     this.#whenIdle();
+    this.#cancelIfRetiredAndSettled();
+  }
+
+  /**
+   * Takes no more publishes, and once every call it holds has settled (answered, or given up by
+   * its own deadline or signal), cancels the stream, so a stuck lane does not hold it for good.
+   */
+  #retire(): void {
+    this.#retired = true;
+    this.#stopAccepting();
+  }
+
+  #cancelIfRetiredAndSettled(): void {
+    if (!this.#retired || this.#outbox.length > 0 || !this.#sent.every((message) => message.calls.every((call) => call.settled))) return;
+    this.#stream.cancel();
   }
 
   /** Queues again, ahead of anything queued since, the calls of messages taken back. */
@@ -163,6 +182,7 @@ export class PublishLane implements CallHolder {
         if (bytes === undefined) break;
         this.#settle(decodeAny(bytes) as Response);
         this.#whenIdle();
+        this.#cancelIfRetiredAndSettled();
       }
       this.#break(new StreamsError("internal", "publish lane ended with publishes unanswered"));
     } catch (error) {

@@ -21,10 +21,11 @@ export class PublishLanes {
     this.#retries = new PublishRetries(connection.retry, (storeId, calls) => this.#reroute(storeId, calls));
   }
 
-  publish(storeId: string, request: PublishRequest, signal: AbortSignal | undefined): Promise<SegmentStatus> {
+  /** Publishes on the store's lane; `timeoutMs` (Infinity: none) bounds the wait for the answer. */
+  publish(storeId: string, request: PublishRequest, signal: AbortSignal | undefined, timeoutMs: number): Promise<SegmentStatus> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal));
     const lane = this.#lanes.get(storeId);
-    const call = new LaneCall(request, signal);
+    const call = new LaneCall(request, signal, timeoutMs);
     try {
       if (this.#retries.waiting(storeId)) {
         this.#connection.assertOpen();

@@ -1,5 +1,6 @@
-import { cancelledError, outcomeUnknown, retryDelay, type RetryPolicy, type StreamsError } from "../api/internal/index.js";
+import { retryDelay, type RetryPolicy, type StreamsError } from "../api/internal/index.js";
 import { startTimer } from "../api/internal/timer.js";
+import { type GiveUp, notSentError, sentError } from "./deadline.js";
 import type { LaneCall } from "./publish-call.js";
 
 /**
@@ -23,11 +24,11 @@ export class PublishRetries {
     return this.#waiting.has(storeId);
   }
 
-  /** Queues a new publish behind the calls of `storeId` waiting; aborted meanwhile, it was never sent. */
+  /** Queues a new publish behind the calls of `storeId` waiting; given up meanwhile, it was never sent. */
   join(storeId: string, call: LaneCall): void {
     const waiting = this.#waiting.get(storeId);
     if (waiting === undefined) throw new Error("join: no retry wait for this store");
-    this.#wait(waiting, call, cancelledError);
+    this.#wait(waiting, call, notSentError);
   }
 
   /**
@@ -44,18 +45,17 @@ export class PublishRetries {
     if (calls.length === 0) return;
     // They go out together, in order: after the longest delay any of them is due, so none goes sooner than its own pacing.
     const retries = Math.max(...calls.map((call) => call.retries));
-    // These may have been stored: an abort now cannot say they were not.
-    const sent = (signal: AbortSignal): StreamsError => outcomeUnknown("publish aborted", signal.reason);
+    // These may have been stored: giving up now cannot say they were not (sentError).
     const waiting = this.#waiting.get(storeId);
     if (waiting !== undefined) {
       const since = waiting.splice(0);
-      for (const call of calls) this.#wait(waiting, call, sent);
+      for (const call of calls) this.#wait(waiting, call, sentError);
       waiting.push(...since);
       return;
     }
     const due: LaneCall[] = [];
     this.#waiting.set(storeId, due);
-    for (const call of calls) this.#wait(due, call, sent);
+    for (const call of calls) this.#wait(due, call, sentError);
     startTimer(
       () => {
         this.#waiting.delete(storeId);
@@ -66,13 +66,13 @@ export class PublishRetries {
     );
   }
 
-  /** Puts a call in a retry wait; aborted there, it leaves it and fails with `aborted`'s error. */
-  #wait(waiting: LaneCall[], call: LaneCall, aborted: (signal: AbortSignal) => StreamsError): void {
+  /** Puts a call in a retry wait; given up there, it leaves it and fails with `givenUp`'s error. */
+  #wait(waiting: LaneCall[], call: LaneCall, givenUp: (why: GiveUp, what: string) => StreamsError): void {
     call.holder = {
-      abort: (gone, signal) => {
+      giveUp: (gone, why) => {
         const index = waiting.indexOf(gone);
         if (index >= 0) waiting.splice(index, 1);
-        gone.fail(aborted(signal));
+        gone.fail(givenUp(why, "publish"));
       },
     };
     waiting.push(call);

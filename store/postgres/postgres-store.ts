@@ -68,6 +68,11 @@ export class PostgresStore extends AbstractStore {
     return (await reads.segmentStatuses(this.#context, space, segment))[0];
   }
 
+  /** The segment row's id is its incarnation: a purge on any instance deletes the row (docs/design.md, Idempotent publish). */
+  protected override async _segmentHead(space: string, segment: string): Promise<{ status: SegmentStatus | undefined; incarnation: number }> {
+    return reads.segmentHead(this.#context, space, segment);
+  }
+
   protected async _segmentStatuses(space: string): Promise<SegmentStatus[]> {
     return reads.segmentStatuses(this.#context, space);
   }

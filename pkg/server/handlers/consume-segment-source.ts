@@ -39,6 +39,8 @@ export class SegmentReadSource implements ReadSource {
   #pastMaxTimestamp = false;
   /** The segment is closed and everything in it was read. */
   #ended = false;
+  /** Timestamp of the newest entry taken (0: none yet), kept per chunk for the operator's follower lag. */
+  #lastTimestamp = 0;
 
   constructor(store: Store, init: SegmentReadInit) {
     this.#store = store;
@@ -110,7 +112,23 @@ export class SegmentReadSource implements ReadSource {
       taken.push(stored);
       this.#remaining--;
     }
+    this.#took(taken);
     return { taken, gap: false };
+  }
+
+  /** Sequence of the last entry taken or skipped; 0 when none yet. */
+  get position(): number {
+    return this.#positioned ? this.#next - 1 : 0;
+  }
+
+  /** Timestamp of the newest entry taken; 0 when none yet. */
+  get lastTimestamp(): number {
+    return this.#lastTimestamp;
+  }
+
+  #took(entries: readonly StoredEntry[]): void {
+    const last = entries.at(-1);
+    if (last !== undefined) this.#lastTimestamp = last.timestamp;
   }
 
   async *read(): AsyncGenerator<StoredEntry[]> {
@@ -135,6 +153,7 @@ export class SegmentReadSource implements ReadSource {
         taken.push(stored);
         if (--this.#remaining <= 0) break;
       }
+      this.#took(taken);
       if (taken.length > 0) yield taken;
       if (this.finished) return;
     }

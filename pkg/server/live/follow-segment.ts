@@ -29,6 +29,13 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
   let ended = false;
   /** The segment was deleted or purged under the read: the follow ends with this. */
   let deleted: StreamsError | undefined;
+  const unregister = context.follows.add({
+    op: "consume_segment",
+    origin: context.origin,
+    since: Date.now(),
+    targets: () => [{ space: source.space, segment: source.segment, position: source.position }],
+    lastTimestamp: () => source.lastTimestamp,
+  });
   const stop = tail.listen({
     changed: wakeup.wake,
     status(status) {
@@ -91,6 +98,7 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
     }
   } finally {
     stop();
+    unregister();
     await lease.release();
   }
 }
