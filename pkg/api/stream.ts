@@ -8,6 +8,12 @@ export interface Principal {
   can(storeId: string, access: "read" | "write"): boolean;
 }
 
+/** Where a server stream arrived, for operators: its connection (as the operator status names it) and channel. */
+export interface StreamOrigin {
+  readonly connection: string;
+  readonly channel: number;
+}
+
 /**
  * The server side of one logical stream, as a transport hands it to a Node.
  * Messages are encoded envelopes; the Node decodes and validates them.
@@ -40,6 +46,8 @@ export interface ServerStream {
    * throws `resource_exhausted` when it does not fit. Absent: the transport keeps no budget.
    */
   reserve?(bytes: number): () => void;
+  /** The connection and channel the stream arrived on; absent when the transport has none (in-process). */
+  readonly origin?: StreamOrigin | undefined;
 }
 
 /** The client side of one logical stream. */

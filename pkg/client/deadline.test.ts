@@ -238,6 +238,36 @@ describe("unary deadlines", () => {
     expect(wire.streams[1]?.received).toEqual([]);
   });
 
+  it("rejects a write aborted after it went out with outcome unknown, and one aborted unsent with cancelled, never sending it", async () => {
+    const wire = new FakeWire();
+    const client = createClient(wire.provider);
+    const controller = new AbortController();
+    const sent = caught(client.truncateSegment(STORE, "s", "g", 5, { signal: controller.signal }));
+    wire.connected = false;
+    const unsent = caught(client.releaseLease(STORE, "k", { holder: "h", signal: controller.signal }));
+    const reason = new Error("caller gave up");
+    controller.abort(reason);
+    const error = await sent;
+    expect(error).toMatchObject(outcomeUnknown);
+    expect((error as StreamsError).cause).toBe(reason);
+    expect(await unsent).toMatchObject({ kind: "cancelled", cause: reason });
+    wire.connect();
+    expect(wire.streams[1]?.received).toEqual([]);
+  });
+
+  it("rejects withLease aborted while its acquire is in flight with cancelled, giving the lease back", async () => {
+    const wire = new FakeWire();
+    const client = createClient(wire.provider);
+    const controller = new AbortController();
+    let ran = false;
+    const holding = caught(client.withLease(STORE, "k", { ttlMs: 10_000, holder: "h", signal: controller.signal }, () => (ran = true)));
+    await vi.waitFor(() => expect(wire.streams).toHaveLength(1));
+    controller.abort("stop");
+    expect(await holding).toMatchObject({ kind: "cancelled", cause: "stop" });
+    expect(ran).toBe(false);
+    expect(wire.streams[1]?.received).toEqual([{ $type: MessageTypes.leaseRelease, key: "k", holder: "h" }]);
+  });
+
   it("bounds each lease call", async () => {
     vi.useFakeTimers();
     const wire = new FakeWire();

@@ -16,9 +16,10 @@ export interface UnaryCall extends RequestSettings {
 const nameOf = (request: Request): string => request.$type.slice(request.$type.lastIndexOf("/") + 1);
 
 /**
- * One request → one reply of `replyType` on its own stream. An abort rejects with `cancelled`; past
- * `timeoutMs` it rejects with `deadline_exceeded`, with `details.outcome: "unknown"` for a write that
- * went out (docs/design.md, "Deadlines"). Either way the stream is cancelled.
+ * One request → one reply of `replyType` on its own stream. Aborted, a read rejects with `cancelled`;
+ * past `timeoutMs`, with `deadline_exceeded`. A write given up either way that went out rejects with
+ * outcome unknown, one still unsent is taken back (docs/design.md, "Cancelled before sent",
+ * "Deadlines"). Either way the stream is cancelled.
  */
 export async function unary<T extends Response["$type"]>(
   connection: Connection,
@@ -34,7 +35,7 @@ export async function unary<T extends Response["$type"]>(
   let givenUp: StreamsError | undefined;
   const giveUp = (why: GiveUp): void => {
     if (givenUp !== undefined) return;
-    if (!write || "signal" in why) givenUp = readGivenUpError(why, nameOf(request));
+    if (!write) givenUp = readGivenUpError(why, nameOf(request));
     // Taking back the open (still waiting for a connection) ends the stream unsent.
     else givenUp = stream.withdraw?.() === true ? notSentError(why, nameOf(request)) : sentError(why, nameOf(request));
     stream.cancel("signal" in why ? why.signal.reason : givenUp);

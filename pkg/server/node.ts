@@ -20,6 +20,7 @@ import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
+import { Follows } from "./live/follows.js";
 import type { LiveRefreshes } from "./live/live-refreshes.js";
 import { type LiveTailStats, type LiveTailTotals, LiveTails } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
@@ -72,6 +73,7 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #observer: ServerObserver;
   readonly #notifier: CommitNotifier;
   readonly #liveTails: LiveTails;
+  readonly #follows = new Follows();
   #workers: WorkersRegistry | undefined;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
@@ -150,7 +152,7 @@ export class StoreNode implements Node, AsyncDisposable {
     return this.#liveTails.totals();
   }
 
-  /** The store's spaces and segments with this node's live tails and workers (the operator drill-down). */
+  /** The store's spaces, segments and leases with this node's live tails, follows and workers (the operator drill-down). */
   detail(): Promise<StoreDetail> {
     const registry = this.hasWorkersRegistry ? this.#workers : undefined;
     return buildStoreDetail({
@@ -160,6 +162,8 @@ export class StoreNode implements Node, AsyncDisposable {
       store: this.#store,
       liveTails: this.#liveTails.stats(),
       liveTailTotals: this.#liveTails.totals(),
+      follows: (limit) => ({ views: this.#follows.first(limit), count: this.#follows.size }),
+      tailHead: (space) => this.#liveTails.head(space),
       workers: registry === undefined ? null : (limit) => registry.page(limit),
     });
   }
@@ -270,6 +274,8 @@ export class StoreNode implements Node, AsyncDisposable {
         return race.race(stream.send(bytes, { shared: true }));
       },
       liveTails: this.#liveTails,
+      follows: this.#follows,
+      origin: stream.origin,
     };
   }
 

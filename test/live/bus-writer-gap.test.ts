@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPostgresBusFactory } from "../../bus/postgres/index.js";
 import { createRedisBusFactory } from "../../bus/redis/index.js";
@@ -14,7 +15,7 @@ import { records } from "../support/data.js";
 import { PrivateRedis, privateRedisSkipReason } from "../support/private-redis.js";
 import { postgres, redis, skipping } from "../support/services.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
-import { bounded, untilConnected } from "../support/waits.js";
+import { bounded, Conditions, untilConnected } from "../support/waits.js";
 
 /**
  * The writer's side of a bus outage (docs/design.md, Buses): two instances sharing a store, each with
@@ -95,6 +96,15 @@ function describeBus(name: string, service: { url: string | undefined }, makeFac
       const writer = instance(storeFactory, writerBus);
       await Promise.all([untilConnected(reader.bus, true), untilConnected(writer.bus, true)]);
       const followed = await liveFollow(reader);
+      // A status subscriber on the reader's instance learns the new head too.
+      const heads: number[] = [];
+      const conditions = new Conditions();
+      const subscription = await reader.client.subscribeToSegment(STORE, "s", "g", (status) => {
+        heads.push(status.lastSequence);
+        conditions.check();
+      });
+      cleanups.push(() => subscription.unsubscribe());
+      await conditions.until(() => heads.includes(1), "the subscription's snapshot");
 
       proxy.cut();
       await untilConnected(writer.bus, false);
@@ -102,6 +112,7 @@ function describeBus(name: string, service: { url: string | undefined }, makeFac
       proxy.restore();
       await untilConnected(writer.bus, true);
       expect((await followed.next("entry 2, committed while the writer's bus was cut")).sequence).toBe(2);
+      await conditions.until(() => heads.includes(2), () => `head 2 on the status subscription (heard ${heads.join(",")})`);
     });
 
     it("announces a commit made before it ever connected", async () => {
@@ -158,5 +169,48 @@ describe.skipIf(privateRedisSkipReason !== undefined)("a writer's Redis bus whos
     expect((await followed.next("entry 2, whose notification Redis refused")).sequence).toBe(2);
     expect(reconnects).toEqual({ reader: 0, writer: 0 });
     expect([reader.bus.connected, writer.bus.connected]).toEqual([true, true]);
+  });
+});
+
+describe.skipIf(postgres.url === undefined)("a writer's PostgreSQL bus whose pg_notify failed", () => {
+  it("announces the commit again once pg_notify succeeds, with no reconnect on either side", async () => {
+    // A database and role of the test's own: the writer's role loses EXECUTE on pg_notify there, and nothing else does.
+    const suffix = randomUUID().replaceAll("-", "");
+    const [database, role] = [`streamkit_gap_${suffix}`, `streamkit_gap_${suffix}`];
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    cleanups.push(async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    });
+    const readerUrl = new URL(postgres.url ?? "");
+    readerUrl.pathname = `/${database}`;
+    const writerUrl = new URL(readerUrl);
+    writerUrl.username = role;
+    const inDatabase = new pg.Client({ connectionString: readerUrl.toString() });
+    await inDatabase.connect();
+    cleanups.push(() => inDatabase.end());
+    const busOf = (url: URL) => () => createPostgresBusFactory({ connectionString: url.toString(), channelPrefix: "gap" })();
+    const storeFactory = createMemoryStoreFactory();
+    const reader = instance(storeFactory, busOf(readerUrl));
+    const writer = instance(storeFactory, busOf(writerUrl));
+    await Promise.all([untilConnected(reader.bus, true), untilConnected(writer.bus, true)]);
+    const followed = await liveFollow(reader);
+    const reconnects = { reader: 0, writer: 0 };
+    reader.manager.bus.onReconnect(() => reconnects.reader++);
+    writer.manager.bus.onReconnect(() => reconnects.writer++);
+
+    // PostgreSQL refuses the writer's NOTIFY statement (permission denied) while its connection stays up.
+    await inDatabase.query("REVOKE EXECUTE ON FUNCTION pg_notify(text, text) FROM PUBLIC");
+    const dropped = writer.bus.stats.dropped;
+    await writer.client.produce(STORE, "s", "g", records(2, 1));
+    await bounded(writer.bus.flush(), "the writer's refused notification");
+    expect(writer.bus.stats.dropped).toBeGreaterThan(dropped);
+    await inDatabase.query("GRANT EXECUTE ON FUNCTION pg_notify(text, text) TO PUBLIC");
+    expect((await followed.next("entry 2, whose notification PostgreSQL refused")).sequence).toBe(2);
+    expect(reconnects).toEqual({ reader: 0, writer: 0 });
   });
 });

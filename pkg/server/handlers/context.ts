@@ -1,8 +1,9 @@
-import type { Message, Principal, Response, SegmentStatus } from "../../api/internal/index.js";
+import type { Message, Principal, Response, SegmentStatus, StreamOrigin } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
+import type { Follows } from "../live/follows.js";
 import type { LiveRefreshes } from "../live/live-refreshes.js";
 import type { LiveTails } from "../live/live-tails.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";
@@ -49,4 +50,8 @@ export interface HandlerContext {
   sendEncoded(message: Response, bytes: Uint8Array): Promise<void>;
   /** The store's shared live tails on this node, one per followed space. */
   readonly liveTails: LiveTails;
+  /** The store's open follow reads on this node (each registers while it follows; operator drill-down). */
+  readonly follows: Follows;
+  /** The connection and channel this stream arrived on (undefined in-process). */
+  readonly origin: StreamOrigin | undefined;
 }

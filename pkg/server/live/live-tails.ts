@@ -104,6 +104,11 @@ export class LiveTails {
     }));
   }
 
+  /** The commit position the space's tail has read through here; undefined when no tail or it is not anchored. */
+  head(space: string): number | undefined {
+    return this.#tails.get(space)?.tail.window.head;
+  }
+
   totals(): LiveTailTotals {
     const totals: LiveTailTotals = { tails: this.#tails.size, followers: 0, windowBytes: 0, ...this.#closed };
     for (const { tail, followers } of this.#tails.values()) {
