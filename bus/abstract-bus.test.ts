@@ -36,6 +36,12 @@ describe("AbstractBus", () => {
     expect(bus.stats).toEqual({ published: 1, dropped: 1 });
     expect(bus.onReconnect(() => undefined)()).toBeUndefined();
     expect(() => bus.onConnectionChange(42 as unknown as () => void)).toThrow(TypeError);
+    expect(() => bus.onDropped(42 as unknown as () => void)).toThrow(TypeError);
+    const dropped: string[] = [];
+    bus.onDropped((route) => dropped.push(route));
+    bus.publish("r", new Uint8Array([2]));
+    // A closed bus never comes back: its drops are counted, not reported for announcing again.
+    expect(dropped).toEqual([]);
     await expect(bus.flush()).resolves.toBeUndefined();
   });
 });

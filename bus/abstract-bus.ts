@@ -15,6 +15,7 @@ export abstract class AbstractBus implements ObservableBus {
   readonly #stats: BusStats = { published: 0, dropped: 0 };
   readonly #connectionListeners = new Set<(connected: boolean) => void>();
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #droppedListeners = new Set<(route: string) => void>();
   /** What the connection listeners last heard; undefined until one listens. */
   #lastConnected: boolean | undefined;
   #closed = false;
@@ -42,7 +43,8 @@ export abstract class AbstractBus implements ObservableBus {
     checkRoute(route);
     if (!(message instanceof Uint8Array)) throw new TypeError("message must be a Uint8Array");
     this.#stats.published++;
-    if (this.#closed || !this._publish(route, message)) this.#stats.dropped++;
+    if (this.#closed) this.#stats.dropped++;
+    else if (!this._publish(route, message)) this.countDropped(route);
   }
 
   async subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {
@@ -56,6 +58,11 @@ export abstract class AbstractBus implements ObservableBus {
   onReconnect(listener: () => void): () => void {
     checkFunction(listener, "listener");
     return this.#listen(this.#reconnectListeners, listener);
+  }
+
+  onDropped(listener: (route: string) => void): () => void {
+    checkFunction(listener, "listener");
+    return this.#listen(this.#droppedListeners, listener);
   }
 
   onConnectionChange(listener: (connected: boolean) => void): () => void {
@@ -75,13 +82,19 @@ export abstract class AbstractBus implements ObservableBus {
     this.connectionChanged();
     this.#connectionListeners.clear();
     this.#reconnectListeners.clear();
+    this.#droppedListeners.clear();
     this.#closing = this._close();
     return this.#closing;
   }
 
-  /** Counts messages the backend dropped after `_publish` took them (a failed send, a lost connection). */
-  protected countDropped(count = 1): void {
-    this.#stats.dropped += count;
+  /**
+   * Counts a message to `route` that could not be handed on, and tells the dropped listeners; the
+   * backend calls it for what it dropped after `_publish` took it (a failed send, a lost connection).
+   */
+  protected countDropped(route: string): void {
+    this.#stats.dropped++;
+    if (this.#closed) return;
+    this.#notify(this.#droppedListeners, (listener) => listener(route), "dropped listener");
   }
 
   /** The backend's readiness may have changed: tells the connection listeners if `connected` did. */

@@ -45,6 +45,13 @@ export interface ObservableBus extends Bus {
   /** Calls `listener` with the new value whenever `connected` changes. Returns a function that removes it. */
   onConnectionChange(listener: (connected: boolean) => void): () => void;
   /**
+   * Calls `listener` with the route of each message the bus took but could not hand on: dropped by
+   * `publish` (connecting, down, queue full) or failed after (an error answer, a connection lost with
+   * it in flight). Never after `close()`. A publisher can so announce again what no instance heard
+   * (docs/design.md, Buses). Returns a function that removes the listener.
+   */
+  onDropped(listener: (route: string) => void): () => void;
+  /**
    * Resolves once every message published so far was handed on (answered by Redis, sent to
    * PostgreSQL) or dropped, so that a shutdown can let pending notifications out. Never rejects.
    */

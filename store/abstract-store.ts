@@ -18,11 +18,11 @@ import {
   type StoreStatus,
   sequenceConflict,
 } from "../pkg/api/internal/index.js";
-import { acquireDecision, checkLeaseTtl, type LeaseDecision, releaseDecision, renewDecision } from "./leases.js";
+import { acquireDecision, checkLeaseTtl, type LeaseDecision, leasePage, type LeasePage, releaseDecision, renewDecision } from "./leases.js";
 import { retentionStart, segmentOutOfRange, spaceOutOfRange } from "./lifecycle.js";
 import { ProducerIndex } from "./producers.js";
 import { segmentBounds, spaceBounds } from "./read-bounds.js";
-import type { DeleteOptions, ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
+import type { DeleteOptions, LeaseInfo, LeaseListOptions, ProduceChain, StoreOptions, SegmentRange, SpaceRange, Store, StoredEntry, StoreFeatures, StoreUsage, SweepOptions, SweepResult } from "./types.js";
 
 /**
  * Base of every backend, in the manner of abstract-level: public methods validate their arguments
@@ -31,13 +31,19 @@ import type { DeleteOptions, ProduceChain, StoreOptions, SegmentRange, SpaceRang
 export abstract class AbstractStore implements Store {
   #closing: Promise<void> | undefined;
   readonly #producers: ProducerIndex;
+  /** Purges made through this store object: the incarnation of `_segmentHead`'s default. */
+  #purges = 0;
 
   protected constructor(
     readonly storeId: string,
     readonly features: StoreFeatures,
     options: StoreOptions = {},
   ) {
-    this.#producers = new ProducerIndex(options.maxProducers ?? DEFAULT_MAX_PRODUCERS);
+    this.#producers = new ProducerIndex(options.maxProducers ?? DEFAULT_MAX_PRODUCERS, {
+      produce: (space, segment, records) => this.produce(space, segment, records),
+      readSegment: (range) => this.readSegment(range),
+      segmentHead: (space, segment) => this._segmentHead(space, segment),
+    });
   }
 
   protected get closed(): boolean {
@@ -73,7 +79,7 @@ export abstract class AbstractStore implements Store {
     if (metadata !== undefined) checkMetadata(metadata, "metadata");
     if (producer !== undefined) checkProducer(producer, "producer");
     this.#assertOpen();
-    if (producer !== undefined) return this.#producers.publish(this, space, segment, payload, metadata ?? {}, producer);
+    if (producer !== undefined) return this.#producers.publish(space, segment, payload, metadata ?? {}, producer);
     return this._publish(space, segment, payload, metadata ?? {});
   }
 
@@ -178,13 +184,19 @@ export abstract class AbstractStore implements Store {
     return this._updateLease(key, releaseDecision(holder));
   }
 
+  async listLeases(options?: LeaseListOptions): Promise<LeaseInfo[]> {
+    const page = leasePage(options);
+    this.#assertOpen();
+    return this._listLeases(page);
+  }
+
   async deleteSegment(space: string, segment: string, options?: DeleteOptions): Promise<SegmentStatus> {
     assertName(space, "space");
     assertName(segment, "segment");
     const purge = purgeOf(options);
     this.#assertLifecycle();
     const tombstone = await this._deleteSegment(space, segment, purge);
-    if (purge) this.#producers.forget(space, segment);
+    if (purge) this.#purges++;
     return tombstone;
   }
 
@@ -193,7 +205,7 @@ export abstract class AbstractStore implements Store {
     const purge = purgeOf(options);
     this.#assertLifecycle();
     const tombstones = await this._deleteSpace(space, purge);
-    if (purge) for (const { segment } of tombstones) this.#producers.forget(space, segment);
+    if (purge) this.#purges++;
     return tombstones;
   }
 
@@ -280,6 +292,18 @@ export abstract class AbstractStore implements Store {
     if (this.features.lifecycle !== true) throw failedPrecondition("this storage backend does not support delete, truncate, close or retention");
   }
 
+  /**
+   * A segment's status and its incarnation, read together (docs/design.md, Idempotent publish): the
+   * incarnation differs once the segment was purged, so the producer index never uses what it read
+   * of the segment before. Backends whose segments another instance may purge override it; this
+   * default counts the purges made through this object (read before the status, counted after a purge
+   * is done, so a status read before a purge never gets the incarnation of after it).
+   */
+  protected async _segmentHead(space: string, segment: string): Promise<{ status: SegmentStatus | undefined; incarnation: number }> {
+    const incarnation = this.#purges;
+    return { status: await this._segmentStatus(space, segment), incarnation };
+  }
+
   /** First kept sequence of a segment (1 when nothing was removed). Backends that remove entries override it. */
   protected _firstSequence(_space: string, _segment: string): number {
     return 1;
@@ -352,6 +376,8 @@ export abstract class AbstractStore implements Store {
    * operation on that key, stores its `next` state durably (if any) and returns its result.
    */
   protected abstract _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult>;
+  /** Live leases after `page.after` (every key when undefined), sorted by key, at most `page.limit`, on the backend's lease clock. */
+  protected abstract _listLeases(page: LeasePage): Promise<LeaseInfo[]>;
   protected abstract _close(): Promise<void>;
 }
 

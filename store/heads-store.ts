@@ -20,6 +20,11 @@ export abstract class HeadsStore extends AbstractStore {
     return this.#committed.segmentStatus(space, segment);
   }
 
+  /** The head and incarnation in one synchronous read of the committed heads. */
+  protected override async _segmentHead(space: string, segment: string): Promise<{ status: SegmentStatus | undefined; incarnation: number }> {
+    return { status: this.#committed.segmentStatus(space, segment), incarnation: this.#committed.incarnation(space, segment) };
+  }
+
   protected async _segmentStatuses(space: string): Promise<SegmentStatus[]> {
     return this.#committed.segmentStatuses(space);
   }

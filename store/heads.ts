@@ -59,6 +59,9 @@ export interface BatchPlacement {
   head: SegmentHead;
 }
 
+/** Incarnations are unique in the process, so heads rebuilt or shared never repeat one. */
+let lastIncarnation = 0;
+
 /**
  * In-memory heads of a store: every segment's head, every space's last position and timestamp, and
  * the store-wide commit counter. `place` assigns a batch its positions, timestamp and commit number
@@ -69,6 +72,8 @@ export class Heads {
   commitNumber = 0;
   /** Each space's first kept position, once computed; forgotten when a lifecycle change touches the space. */
   readonly #firstPositions = new Map<string, number>();
+  /** Per space, the incarnation of each segment asked for (`incarnation`); a purge forgets it. */
+  readonly #incarnations = new Map<string, Map<string, number>>();
 
   segmentHead(space: string, segment: string): SegmentHead | undefined {
     return this.spaces.get(space)?.segments.get(segment);
@@ -139,13 +144,27 @@ export class Heads {
   removeSegment(space: string, segment: string): void {
     this.spaces.get(space)?.segments.delete(segment);
     this.#firstPositions.delete(space);
+    this.#incarnations.get(space)?.delete(segment);
   }
 
   /** Forgets a space and its segments (the store is being emptied). */
   clear(): void {
     this.spaces.clear();
     this.#firstPositions.clear();
+    this.#incarnations.clear();
     this.commitNumber = 0;
+  }
+
+  /**
+   * A number that stays the same for a segment until it is purged (removeSegment) and differs after:
+   * what the producer index ties its state of the segment to (docs/design.md, Idempotent publish).
+   */
+  incarnation(space: string, segment: string): number {
+    let segments = this.#incarnations.get(space);
+    if (segments === undefined) this.#incarnations.set(space, (segments = new Map<string, number>()));
+    let incarnation = segments.get(segment);
+    if (incarnation === undefined) segments.set(segment, (incarnation = ++lastIncarnation));
+    return incarnation;
   }
 
   /**

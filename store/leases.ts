@@ -1,4 +1,5 @@
-import { invalidArgument, type LeaseResult, MAX_LEASE_TTL_MS } from "../pkg/api/internal/index.js";
+import { assertName, invalidArgument, type LeaseResult, MAX_LEASE_TTL_MS } from "../pkg/api/internal/index.js";
+import type { LeaseInfo, LeaseListOptions } from "./types.js";
 
 /**
  * A key's lease as a backend keeps it. The token is the last one issued for the key and stays after
@@ -73,4 +74,32 @@ export function checkLeaseTtl(ttlMs: unknown): asserts ttlMs is number {
   if (typeof ttlMs !== "number" || !Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_LEASE_TTL_MS) {
     throw invalidArgument("ttlMs", `must be an integer in 1..${MAX_LEASE_TTL_MS}`);
   }
+}
+
+/** Leases one listLeases call gives by default, and at most. */
+export const DEFAULT_LEASE_LIST = 1_000;
+export const MAX_LEASE_LIST = 10_000;
+
+/** A listLeases page as every backend gets it: `after` undefined means from the first key. */
+export interface LeasePage {
+  after: string | undefined;
+  limit: number;
+}
+
+/** Checks listLeases options: an object, `limit` an integer in 1..MAX_LEASE_LIST, `after` a valid key. */
+export function leasePage(options: LeaseListOptions | undefined): LeasePage {
+  if (options === undefined) return { after: undefined, limit: DEFAULT_LEASE_LIST };
+  if (typeof options !== "object" || options === null) throw invalidArgument("options", "must be an object");
+  const { limit = DEFAULT_LEASE_LIST, after } = options;
+  if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LEASE_LIST) {
+    throw invalidArgument("limit", `must be an integer in 1..${MAX_LEASE_LIST}`);
+  }
+  if (after !== undefined) assertName(after, "after");
+  return { after, limit };
+}
+
+/** The key's lease as listLeases shows it, or undefined when nobody holds it at `now` (released or expired). */
+export function liveLease(key: string, state: LeaseState, now: number): LeaseInfo | undefined {
+  const live = liveHolder(state, now);
+  return live === undefined ? undefined : { key, holder: live.holder, expiresAt: live.expiresAt, token: live.token };
 }

@@ -1,5 +1,9 @@
-import { type Producer, PRODUCER_METADATA, type SegmentStatus, StreamsError } from "../pkg/api/internal/index.js";
-import type { Store, StoredEntry } from "./types.js";
+import { type Producer, type SegmentStatus, StreamsError } from "../pkg/api/internal/index.js";
+import { type ProducerStoreOps, readBackwards } from "./producer-reads.js";
+import { type Ack, type ProducerTrack, SegmentProducers, stampedAck } from "./producer-state.js";
+import { fenced, fingerprintOf, notStored, reusedStamp, stampOf, stamped } from "./producer-stamps.js";
+
+export type { ProducerStoreOps } from "./producer-reads.js";
 
 /**
  * Idempotent publish (docs/design.md, Idempotent publish). A publish stamped with a Producer is
@@ -7,96 +11,17 @@ import type { Store, StoredEntry } from "./types.js";
  * itself is the dedupe state on every backend and survives restarts; the HTTP gateway's producers
  * write the same keys. This index is what a store has read of it: per segment, each producer's
  * epoch, latest sequence and recent acknowledgements. It is a cache, bounded by `maxProducers`
- * (least recently used segments go, and are read again from the data when next needed).
+ * (least recently used segments go, and are read again from the data, newest first, when needed).
  *
  * A stamped publish is a produce at the head it has read (a compare-and-set), so two attempts of one
  * publish — a retry racing its first attempt, on one instance or two sharing storage — store it once.
  */
 
-/** Acknowledgements kept per producer and segment; a retry of an older publish is looked up in the data. */
-const ACK_WINDOW = 256;
 /** Attempts to write at a segment's head while other writers keep moving it. */
 const ATTEMPTS = 50;
 /** Stamped publishes, and payload bytes, one batch of a segment holds at most. */
 const MAX_GROUP = 256;
 const MAX_GROUP_BYTES = 1024 * 1024;
-
-interface Ack {
-  sequence: number;
-  timestamp: number;
-}
-
-/** One producer's state in one segment. */
-class ProducerTrack {
-  /** Acknowledgements by producer sequence, oldest first, at most ACK_WINDOW. */
-  readonly acks = new Map<number, Ack>();
-  /** The latest entry applied, so entries read again never move the state back. */
-  entry = 0;
-  sequence = -1;
-
-  constructor(public epoch: number) {}
-
-  apply(epoch: number, sequence: number, ack: Ack): void {
-    if (ack.sequence <= this.entry || epoch < this.epoch) return;
-    this.entry = ack.sequence;
-    if (epoch > this.epoch) {
-      this.epoch = epoch;
-      this.acks.clear();
-      this.sequence = -1;
-    }
-    this.acks.set(sequence, ack);
-    if (sequence > this.sequence) this.sequence = sequence;
-    if (this.acks.size > ACK_WINDOW) this.acks.delete(this.acks.keys().next().value as number);
-  }
-
-  /** The oldest producer sequence whose acknowledgement is kept. */
-  get oldest(): number {
-    return this.acks.keys().next().value ?? this.sequence;
-  }
-}
-
-/** What the data of one segment says about its producers, read up to `scanned`. */
-class SegmentProducers {
-  readonly producers = new Map<string, ProducerTrack>();
-  scanned = 0;
-  /** Stamped publishes waiting: one group at a time is stored (each reads what the one before wrote). */
-  readonly queue: Pending[] = [];
-  running = false;
-
-  /** Applies an entry's stamp, if it has one; returns how many producers it added. */
-  apply(entry: Pick<StoredEntry, "sequence" | "timestamp" | "metadata">): number {
-    const stamp = stampOf(entry.metadata);
-    if (stamp === undefined) return 0;
-    let track = this.producers.get(stamp.id);
-    const added = track === undefined ? 1 : 0;
-    if (track === undefined) {
-      track = new ProducerTrack(stamp.epoch);
-      this.producers.set(stamp.id, track);
-    }
-    track.apply(stamp.epoch, stamp.sequence, { sequence: entry.sequence, timestamp: entry.timestamp });
-    return added;
-  }
-}
-
-/** The stamp an entry's metadata records, if any. */
-function stampOf(metadata: { [key: string]: string }): Producer | undefined {
-  const id = metadata[PRODUCER_METADATA.producer];
-  if (id === undefined) return undefined;
-  const epoch = Number(metadata[PRODUCER_METADATA.epoch]);
-  const sequence = Number(metadata[PRODUCER_METADATA.sequence]);
-  if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(sequence)) return undefined;
-  return { id, epoch, sequence };
-}
-
-/** The metadata that stores a publish's stamp with it. */
-function stamped(metadata: { [key: string]: string }, producer: Producer): { [key: string]: string } {
-  return {
-    ...metadata,
-    [PRODUCER_METADATA.producer]: producer.id,
-    [PRODUCER_METADATA.epoch]: String(producer.epoch),
-    [PRODUCER_METADATA.sequence]: String(producer.sequence),
-  };
-}
 
 /** Acknowledgements that answer a retry (the publish was stored before), so the server does not announce them as new. */
 const repeated = new WeakSet<SegmentStatus>();
@@ -105,8 +30,6 @@ const repeated = new WeakSet<SegmentStatus>();
 export function isRepeatedAck(status: SegmentStatus): boolean {
   return repeated.has(status);
 }
-
-type StoreOps = Pick<Store, "produce" | "readSegment" | "segmentStatus">;
 
 /** The decision on a stamped publish, given what its segment's data says. */
 type Verdict = { store: true } | { ack: Ack } | { search: true };
@@ -117,22 +40,8 @@ function decide(track: ProducerTrack | undefined, producer: Producer): Verdict {
   const ack = track.acks.get(producer.sequence);
   if (ack !== undefined) return { ack };
   if (producer.sequence > track.sequence) return { store: true };
-  if (producer.sequence < track.oldest) return { search: true };
+  if (producer.sequence < (track.oldest?.[0] ?? track.sequence)) return { search: true };
   throw notStored(producer, track.sequence);
-}
-
-function fenced(producer: Producer, epoch: number): StreamsError {
-  return new StreamsError("failed_precondition", `producer ${producer.id} is fenced: epoch ${producer.epoch} is older than its current epoch ${epoch}`, {
-    details: { producer: producer.id, epoch },
-  });
-}
-
-function notStored(producer: Producer, latest: number): StreamsError {
-  return new StreamsError(
-    "failed_precondition",
-    `publish ${producer.sequence} of producer ${producer.id} (epoch ${producer.epoch}) was not stored, and the producer has stored publish ${latest} since`,
-    { details: { producer: producer.id, epoch: producer.epoch, sequence: latest } },
-  );
 }
 
 function conflictExpected(error: unknown): number | undefined {
@@ -146,10 +55,13 @@ interface Pending {
   readonly payload: Uint8Array;
   readonly metadata: { [key: string]: string };
   readonly producer: Producer;
+  readonly fingerprint: number;
   resolve(status: SegmentStatus): void;
   reject(error: unknown): void;
   done: boolean;
 }
+
+type Segment = SegmentProducers<Pending>;
 
 function answer(pending: Pending, status: SegmentStatus): void {
   if (pending.done) return;
@@ -181,37 +93,58 @@ interface Plan {
   repeats: [Pending, number][];
 }
 
+/** The acknowledgement of a stored publish, unless what is stored differs from `pending` (another publish under its stamp). */
+function sameContent(pending: Pending, ack: Ack): Ack {
+  if (ack.fingerprint !== pending.fingerprint) throw reusedStamp(pending.producer, ack.sequence);
+  return ack;
+}
+
 /** One store's idempotent publishes: the producer states of its recently written segments. */
 export class ProducerIndex {
   /** Least recently used first. */
-  readonly #segments = new Map<string, SegmentProducers>();
-  #tracked = 0;
+  readonly #segments = new Map<string, Segment>();
+  /** Segments, producers and acknowledgements kept, summed over segments (SegmentProducers.size). */
+  readonly #tally = { size: 0 };
 
-  /** `maxProducers`: producer states kept at most (summed over segments), beyond the segments being written. */
-  constructor(readonly maxProducers: number) {}
+  /** `maxProducers`: segments, producers and acknowledgements kept at most, beyond the segments being written. */
+  constructor(
+    readonly maxProducers: number,
+    readonly store: ProducerStoreOps,
+  ) {}
+
+  /** What the index keeps now, counted as `maxProducers` bounds it. */
+  get size(): number {
+    return this.#tally.size;
+  }
 
   /**
    * Stores a stamped publish once: a repeat gets the first attempt's acknowledgement. The stamped
    * publishes that queue up for a segment while its previous ones commit go in one batch.
    */
-  publish(store: StoreOps, space: string, segment: string, payload: Uint8Array, metadata: { [key: string]: string }, producer: Producer): Promise<SegmentStatus> {
+  publish(space: string, segment: string, payload: Uint8Array, metadata: { [key: string]: string }, producer: Producer): Promise<SegmentStatus> {
     const key = `${space}\u0000${segment}`;
-    const state = this.#segments.get(key) ?? new SegmentProducers();
-    this.#segments.delete(key);
+    let state = this.#segments.get(key);
+    if (state === undefined) {
+      state = new SegmentProducers<Pending>(this.#tally);
+    } else {
+      this.#segments.delete(key);
+    }
     this.#segments.set(key, state);
+    const fingerprint = fingerprintOf(payload, metadata);
+    const segmentState = state;
     return new Promise<SegmentStatus>((resolve, reject) => {
-      state.queue.push({ payload, metadata, producer, resolve, reject, done: false });
-      if (!state.running) void this.#drain(store, state, space, segment);
+      segmentState.queue.push({ payload, metadata, producer, fingerprint, resolve, reject, done: false });
+      if (!segmentState.running) void this.#drain(segmentState, space, segment);
     });
   }
 
-  async #drain(store: StoreOps, state: SegmentProducers, space: string, segment: string): Promise<void> {
+  async #drain(state: Segment, space: string, segment: string): Promise<void> {
     state.running = true;
     try {
       while (state.queue.length > 0) {
         const group = takeGroup(state.queue);
         try {
-          await this.#commit(store, state, space, segment, group);
+          await this.#commit(state, space, segment, group);
         } catch (error) {
           for (const pending of group) refuse(pending, error);
         }
@@ -223,18 +156,19 @@ export class ProducerIndex {
   }
 
   /** Stores a group's new publishes as one batch at the head read, answering repeats and refusals on the way. */
-  async #commit(store: StoreOps, state: SegmentProducers, space: string, segment: string, group: Pending[]): Promise<void> {
+  async #commit(state: Segment, space: string, segment: string, group: Pending[]): Promise<void> {
     let next = 0;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const head = await this.#catchUp(store, state, space, segment);
-      const plan = await this.#plan(store, state, space, segment, head, group);
+      const head = await this.#catchUp(state, space, segment);
+      await this.#find(state, space, segment, head, group);
+      const plan = await this.#plan(state, space, segment, head, group);
       if (plan.store.length === 0) return;
       // After a conflict with writes not readable yet (queued behind a commit), past them.
       const first = Math.max(state.scanned + 1, next);
       const records = plan.store.map((pending, i) => ({ sequence: first + i, payload: pending.payload, metadata: stamped(pending.metadata, pending.producer) }));
       let status: SegmentStatus;
       try {
-        status = await store.produce(space, segment, records);
+        status = await this.store.produce(space, segment, records);
       } catch (error) {
         const expected = conflictExpected(error);
         if (expected === undefined) throw error;
@@ -242,11 +176,15 @@ export class ProducerIndex {
         continue;
       }
       const acks = plan.store.map((pending, i): Ack => {
-        const ack = { sequence: status.lastSequence - records.length + 1 + i, timestamp: status.lastTimestamp };
-        this.#tracked += state.apply({ ...ack, metadata: stamped({}, pending.producer) });
-        answer(pending, { ...status, lastSequence: ack.sequence, lastTimestamp: ack.timestamp });
+        const ack = { sequence: status.lastSequence - records.length + 1 + i, timestamp: status.lastTimestamp, fingerprint: pending.fingerprint };
+        state.applyNewer(pending.producer, ack);
         return ack;
       });
+      // Written right after what was read (the compare-and-set held): the next catch-up need not read it back.
+      if (first === state.scanned + 1) state.scanned = status.lastSequence;
+      // Within the bound before anyone hears back (this segment, being written, stays).
+      this.#evict();
+      plan.store.forEach((pending, i) => answer(pending, { ...status, lastSequence: (acks[i] as Ack).sequence, lastTimestamp: status.lastTimestamp }));
       for (const [pending, index] of plan.repeats) answer(pending, repeat(space, segment, status, acks[index] as Ack));
       return;
     }
@@ -257,7 +195,7 @@ export class ProducerIndex {
    * Decides each unanswered publish of a group against the segment's producer states and the group's
    * publishes before it: repeats of stored ones and refusals are answered here.
    */
-  async #plan(store: StoreOps, state: SegmentProducers, space: string, segment: string, head: SegmentStatus | undefined, group: Pending[]): Promise<Plan> {
+  async #plan(state: Segment, space: string, segment: string, head: SegmentStatus | undefined, group: Pending[]): Promise<Plan> {
     const plan: Plan = { store: [], repeats: [] };
     /** Per producer id, what the group stores: its epoch, latest sequence and each sequence's index in plan.store. */
     const local = new Map<string, { epoch: number; sequence: number; indexes: Map<number, number> }>();
@@ -272,6 +210,7 @@ export class ProducerIndex {
           if (producer.epoch < mine.epoch) throw fenced(producer, mine.epoch);
           const index = mine.indexes.get(producer.sequence);
           if (index !== undefined) {
+            if ((plan.store[index] as Pending).fingerprint !== pending.fingerprint) throw reusedStamp(producer, undefined);
             plan.repeats.push([pending, index]);
             continue;
           }
@@ -291,9 +230,9 @@ export class ProducerIndex {
           }
           continue;
         }
-        const ack = "ack" in verdict ? verdict.ack : await search(store, space, segment, head, producer);
+        const ack = "ack" in verdict ? verdict.ack : await this.#search(space, segment, head, track, producer);
         if (ack === undefined) throw notStored(producer, mine?.sequence ?? track?.sequence ?? -1);
-        answer(pending, repeat(space, segment, head, ack));
+        answer(pending, repeat(space, segment, head, sameContent(pending, ack)));
       } catch (error) {
         refuse(pending, error);
       }
@@ -301,44 +240,85 @@ export class ProducerIndex {
     return plan;
   }
 
-  /** Reads the segment's entries the state has not seen, up to the committed head; returns the head. */
-  async #catchUp(store: StoreOps, state: SegmentProducers, space: string, segment: string): Promise<SegmentStatus | undefined> {
-    const head = await store.segmentStatus(space, segment);
+  /**
+   * Brings the state to the committed head: reads the entries after what it has seen, or starts again
+   * (reading nothing yet) when the segment is new to it or was purged since (its incarnation changed).
+   */
+  async #catchUp(state: Segment, space: string, segment: string): Promise<SegmentStatus | undefined> {
+    const { status: head, incarnation } = await this.store.segmentHead(space, segment);
     const last = head?.lastSequence ?? 0;
-    if (last < state.scanned) {
-      // The store was deleted and made again: nothing read before applies.
-      this.#tracked -= state.producers.size;
-      state.producers.clear();
-      state.scanned = 0;
+    if (state.incarnation !== incarnation || last < state.scanned) {
+      state.reset(incarnation, last);
+      return head;
     }
     const from = Math.max(state.scanned + 1, head?.firstSequence ?? 1);
     if (from <= last) {
-      for await (const entry of store.readSegment({ space, segment, minSequence: from, maxSequence: last })) this.#tracked += state.apply(entry);
+      try {
+        for await (const entry of this.store.readSegment({ space, segment, minSequence: from, maxSequence: last })) {
+          const found = stampedAck(entry);
+          if (found !== undefined) state.applyNewer(found.stamp, found.ack);
+        }
+      } catch (error) {
+        if (!(error instanceof StreamsError) || error.kind !== "out_of_range") throw error;
+        // Truncated or purged meanwhile: start again from this head.
+        state.reset(incarnation, last);
+        return head;
+      }
     }
     state.scanned = Math.max(state.scanned, last);
     return head;
   }
 
   /**
-   * Forgets a purged segment's producer states (docs/lifecycle.md): its sequences start again, so
-   * nothing read of it before applies. A publish under way finds the state again from the data.
+   * Reads the segment backwards below what the state knows until it has each producer of the group
+   * (its newest entry) or every kept entry: only then is a producer not found a new one.
    */
-  forget(space: string, segment: string): void {
-    const key = `${space}\u0000${segment}`;
-    const state = this.#segments.get(key);
-    if (state === undefined) return;
-    this.#tracked -= state.producers.size;
-    state.producers.clear();
-    state.scanned = 0;
+  async #find(state: Segment, space: string, segment: string, head: SegmentStatus | undefined, group: Pending[]): Promise<void> {
+    const firstKept = head?.firstSequence ?? 1;
+    if (state.complete(firstKept)) return;
+    const missing = new Set<string>();
+    for (const pending of group) if (!pending.done && !state.producers.has(pending.producer.id)) missing.add(pending.producer.id);
+    if (missing.size === 0) return;
+    for await (const { from, entries } of readBackwards(this.store, space, segment, state.floor - 1, firstKept)) {
+      const stamps = [];
+      for (const entry of entries) {
+        const found = stampedAck(entry);
+        if (found === undefined) continue;
+        stamps.push(found);
+        missing.delete(found.stamp.id);
+      }
+      state.applyOlder(stamps, from);
+      if (missing.size === 0) return;
+    }
+  }
+
+  /**
+   * Finds a publish older than the producer's kept acknowledgements in the segment's data: backwards
+   * from below the oldest kept, until the producer's entries go below the sequence looked for.
+   */
+  async #search(space: string, segment: string, head: SegmentStatus | undefined, track: ProducerTrack | undefined, producer: Producer): Promise<Ack | undefined> {
+    // Its newest entry is known (Segment#find): with none, or of another epoch, there is nothing to find.
+    if (track === undefined || track.epoch !== producer.epoch) return undefined;
+    const below = (track.oldest?.[1].sequence ?? (head?.lastSequence ?? 0) + 1) - 1;
+    for await (const { entries } of readBackwards(this.store, space, segment, below, head?.firstSequence ?? 1)) {
+      for (const entry of entries) {
+        const stamp = stampOf(entry.metadata);
+        if (stamp === undefined || stamp.id !== producer.id) continue;
+        const { epoch, sequence } = stamp;
+        if (epoch === producer.epoch && sequence === producer.sequence) return stampedAck(entry)?.ack;
+        if (epoch < producer.epoch || (epoch === producer.epoch && sequence < producer.sequence)) return undefined;
+      }
+    }
+    return undefined;
   }
 
   /** Drops the least recently used segments' states (not those being written) while over the bound. */
   #evict(): void {
     for (const [key, state] of this.#segments) {
-      if (this.#tracked <= this.maxProducers) return;
+      if (this.#tally.size <= this.maxProducers) return;
       if (state.running) continue;
       this.#segments.delete(key);
-      this.#tracked -= state.producers.size;
+      state.drop();
     }
   }
 }
@@ -354,16 +334,4 @@ function repeat(space: string, segment: string, head: SegmentStatus | undefined,
   };
   repeated.add(status);
   return status;
-}
-
-/** Finds a publish older than the acknowledgements kept, in the segment's data. */
-async function search(store: StoreOps, space: string, segment: string, head: SegmentStatus | undefined, producer: Producer): Promise<Ack | undefined> {
-  const last = head?.lastSequence ?? 0;
-  for await (const entry of store.readSegment({ space, segment, minSequence: 0, maxSequence: last })) {
-    const stamp = stampOf(entry.metadata);
-    if (stamp?.id === producer.id && stamp.epoch === producer.epoch && stamp.sequence === producer.sequence) {
-      return { sequence: entry.sequence, timestamp: entry.timestamp };
-    }
-  }
-  return undefined;
 }

@@ -78,11 +78,28 @@ export interface DeleteOptions {
   purge?: boolean;
 }
 
+/** A live lease (held, not expired on the store's clock), as `listLeases` gives it (docs/leases.md). */
+export interface LeaseInfo {
+  key: string;
+  holder: string;
+  /** Ms since epoch, on the store's clock. */
+  expiresAt: number;
+  /** Fencing token. */
+  token: number;
+}
+
+/** Options of listLeases: a page of at most `limit` leases (default 1,000, at most 10,000) after the key `after`. */
+export interface LeaseListOptions {
+  limit?: number;
+  after?: string;
+}
+
 /** Options every backend takes (each factory passes them to its stores). */
 export interface StoreOptions {
   /**
-   * Idempotent-publish producer states a store keeps in memory, summed over its segments (default
-   * 10,000); past it the least recently used segments' states go and are read again from the data.
+   * Idempotent-publish records a store keeps in memory (default 10,000): each segment, producer and
+   * kept acknowledgement counts one (docs/limits.md); past it the least recently used segments'
+   * states go and are read again from the data, newest entries first.
    */
   maxProducers?: number;
 }
@@ -152,6 +169,11 @@ export interface Store {
   acquireLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult>;
   renewLease(key: string, holder: string, ttlMs: number): Promise<LeaseResult>;
   releaseLease(key: string, holder: string): Promise<LeaseResult>;
+  /**
+   * Live leases (held and not expired on the store's clock), sorted by key in code-point order, after
+   * `after` and at most `limit` (LeaseListOptions): an operator's view, bounded, paged by key.
+   */
+  listLeases(options?: LeaseListOptions): Promise<LeaseInfo[]>;
   /**
    * Lifecycle (docs/lifecycle.md). Removed entries never come back and their sequences are never
    * reused: a deleted segment keeps a tombstone (its head, `deleted: true`) until a produce revives

@@ -15,6 +15,7 @@ import {
   type ProducerIdentity,
   type PublishOptions,
   type Record,
+  type RequestOptions,
   type SegmentStatus,
   type StoreStatus,
   type StreamsClient,
@@ -25,7 +26,7 @@ import {
 
 describe("public client types", () => {
   it("creates a client from a provider and options", () => {
-    expectTypeOf(createClient).parameters.toEqualTypeOf<[provider: Provider, options?: { batchSize?: number; retry?: Partial<RetryPolicy> }]>();
+    expectTypeOf(createClient).parameters.toEqualTypeOf<[provider: Provider, options?: { batchSize?: number; retry?: Partial<RetryPolicy>; requestTimeoutMs?: number }]>();
     expectTypeOf(createClient).returns.toEqualTypeOf<StreamsClient>();
   });
 
@@ -42,8 +43,13 @@ describe("public client types", () => {
     expectTypeOf<StreamsClient["publish"]>().toEqualTypeOf<
       (storeId: string, space: string, segment: string, payload: Uint8Array, options?: PublishOptions) => Promise<SegmentStatus>
     >();
-    expectTypeOf<ProduceOptions>().toEqualTypeOf<{ batchSize?: number; signal?: AbortSignal }>();
-    expectTypeOf<PublishOptions>().toEqualTypeOf<{ metadata?: { [key: string]: string }; producer?: ProducerIdentity; signal?: AbortSignal }>();
+    expectTypeOf<ProduceOptions>().toEqualTypeOf<{ batchSize?: number; timeoutMs?: number; signal?: AbortSignal }>();
+    expectTypeOf<PublishOptions>().toEqualTypeOf<{
+      metadata?: { [key: string]: string };
+      producer?: ProducerIdentity;
+      timeoutMs?: number;
+      signal?: AbortSignal;
+    }>();
     expectTypeOf<ProducerIdentity>().toEqualTypeOf<{ id: string; epoch: number }>();
   });
 
@@ -89,17 +95,18 @@ describe("public client types", () => {
 
   it("types the queries and the lifecycle", () => {
     expectTypeOf<StreamsClient["peek"]>().toEqualTypeOf<
-      (storeId: string, space: string, segment: string, options?: CallOptions) => Promise<Entry>
+      (storeId: string, space: string, segment: string, options?: RequestOptions) => Promise<Entry>
     >();
-    expectTypeOf<StreamsClient["getSpaces"]>().toEqualTypeOf<(storeId: string, options?: CallOptions) => Promise<string[]>>();
+    expectTypeOf<StreamsClient["getSpaces"]>().toEqualTypeOf<(storeId: string, options?: RequestOptions) => Promise<string[]>>();
     expectTypeOf<StreamsClient["getSegments"]>().toEqualTypeOf<
-      (storeId: string, space: string, options?: CallOptions) => Promise<string[]>
+      (storeId: string, space: string, options?: RequestOptions) => Promise<string[]>
     >();
-    expectTypeOf<StreamsClient["getStatus"]>().toEqualTypeOf<(storeId: string, options?: CallOptions) => Promise<StoreStatus>>();
+    expectTypeOf<StreamsClient["getStatus"]>().toEqualTypeOf<(storeId: string, options?: RequestOptions) => Promise<StoreStatus>>();
     expectTypeOf<StreamsClient["state"]>().toEqualTypeOf<ConnectionState>();
     expectTypeOf<StreamsClient["close"]>().toEqualTypeOf<() => Promise<void>>();
     expectTypeOf<StreamsClient[typeof Symbol.asyncDispose]>().toEqualTypeOf<() => PromiseLike<void>>();
     expectTypeOf<CallOptions>().toEqualTypeOf<{ signal?: AbortSignal }>();
+    expectTypeOf<RequestOptions>().toEqualTypeOf<{ timeoutMs?: number; signal?: AbortSignal }>();
   });
 
   it("types entries, statuses and errors", () => {

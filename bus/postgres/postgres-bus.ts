@@ -30,7 +30,9 @@ class PostgresNotifyBus extends AbstractBus implements PostgresBus {
     super("postgres bus", options.logger);
     this.#options = options;
     const { logger, maxQueue, subscribeTimeoutMs } = options;
-    this.#publisher = new BatchingPublisher(maxQueue, logger, (count) => this.countDropped(count));
+    this.#publisher = new BatchingPublisher(maxQueue, logger, (routes) => {
+      for (const route of routes) this.countDropped(route);
+    });
     this.#listener = new ChannelListener(
       subscribeTimeoutMs,
       logger,
@@ -56,7 +58,7 @@ class PostgresNotifyBus extends AbstractBus implements PostgresBus {
   }
 
   protected _publish(route: string, message: Uint8Array): boolean {
-    return this.#publisher.publish(() => ({ channel: channelOf(this.#options.channelPrefix, route), chunks: encodeChunks(this.#sender, this.#serial++, message) }));
+    return this.#publisher.publish(() => ({ route, channel: channelOf(this.#options.channelPrefix, route), chunks: encodeChunks(this.#sender, this.#serial++, message) }));
   }
 
   protected _subscribe(route: string, handler: BusHandler): Promise<() => Promise<void>> {

@@ -2,6 +2,8 @@ import type pg from "pg";
 import type { Logger } from "../../pkg/api/logger.js";
 
 export interface Pending {
+  /** The bus route, reported when the message is dropped. */
+  readonly route: string;
   readonly channel: string;
   readonly chunks: readonly string[];
 }
@@ -23,7 +25,7 @@ const NOTIFY_BATCH = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[])
 export class BatchingPublisher {
   readonly #maxQueue: number;
   readonly #logger: Logger;
-  readonly #dropped: (count: number) => void;
+  readonly #dropped: (routes: readonly string[]) => void;
   #queue: Pending[] = [];
   /** Messages queued or in the statement in flight. */
   #waiting = 0;
@@ -32,8 +34,8 @@ export class BatchingPublisher {
   #closed = false;
   #failureLogged = false;
 
-  /** `dropped` counts messages that failed after `publish` took them. */
-  constructor(maxQueue: number, logger: Logger, dropped: (count: number) => void) {
+  /** `dropped` counts messages (by their routes) that failed after `publish` took them. */
+  constructor(maxQueue: number, logger: Logger, dropped: (routes: readonly string[]) => void) {
     this.#maxQueue = maxQueue;
     this.#logger = logger;
     this.#dropped = dropped;
@@ -45,7 +47,7 @@ export class BatchingPublisher {
 
   down(): void {
     this.#client = undefined;
-    if (this.#queue.length > 0) this.#dropped(this.#queue.length);
+    if (this.#queue.length > 0) this.#dropped(this.#queue.map(({ route }) => route));
     this.#waiting -= this.#queue.length;
     this.#queue = [];
   }
@@ -80,7 +82,7 @@ export class BatchingPublisher {
         await client.query(NOTIFY_BATCH, [channels, payloads]);
         this.#failureLogged = false;
       } catch (error) {
-        this.#dropped(batch.length);
+        this.#dropped(batch.map(({ route }) => route));
         if (!this.#failureLogged) this.#logger.warn({ err: error }, "postgres bus publish failed; dropping until it succeeds again");
         this.#failureLogged = true;
       } finally {

@@ -9,7 +9,7 @@ export class BoundedPublisher {
   readonly #redis: Redis;
   readonly #maxQueue: number;
   readonly #logger: Logger;
-  readonly #dropped: () => void;
+  readonly #dropped: (channel: string) => void;
   #waiting = 0;
   /** Settles after the latest sent publish; Redis answers in order, so after every earlier one too. */
   #latest: Promise<void> = Promise.resolve();
@@ -17,8 +17,8 @@ export class BoundedPublisher {
   /** Whether a failure was logged since the last success, so an outage logs one line, not one per message. */
   #failureLogged = false;
 
-  /** `dropped` counts a message that failed after `publish` took it. */
-  constructor(redis: Redis, maxQueue: number, logger: Logger, dropped: () => void) {
+  /** `dropped` counts a message (by its channel) that failed after `publish` took it. */
+  constructor(redis: Redis, maxQueue: number, logger: Logger, dropped: (channel: string) => void) {
     this.#redis = redis;
     this.#maxQueue = maxQueue;
     this.#logger = logger;
@@ -42,7 +42,7 @@ export class BoundedPublisher {
       },
       (error: unknown) => {
         this.#waiting--;
-        this.#dropped();
+        this.#dropped(channel);
         if (this.#failureLogged) return;
         this.#failureLogged = true;
         this.#logger.warn({ err: error, channel }, "redis bus publish failed; dropping until it succeeds again");

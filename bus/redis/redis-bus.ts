@@ -28,7 +28,9 @@ class RedisPubSubBus extends AbstractBus implements RedisBus {
     const { url, maxReconnectDelayMs, logger, maxQueue, subscribeTimeoutMs } = options;
     this.#publisherConnection = openConnection({ url, role: "publisher", maxReconnectDelayMs, logger });
     this.#subscriberConnection = openConnection({ url, role: "subscriber", maxReconnectDelayMs, logger });
-    this.#publisher = new BoundedPublisher(this.#publisherConnection, maxQueue, logger, () => this.countDropped());
+    this.#publisher = new BoundedPublisher(this.#publisherConnection, maxQueue, logger, (channel) =>
+      this.countDropped(channel.slice(options.channelPrefix.length)),
+    );
     this.#subscriber = new ResubscribingSubscriber(this.#subscriberConnection, subscribeTimeoutMs, logger, () => this.reconnected());
     for (const connection of [this.#publisherConnection, this.#subscriberConnection]) {
       connection.on("ready", () => this.connectionChanged());

@@ -5,6 +5,6 @@ export type { Entry, LeaseResult, Producer, Record, Retention, SegmentStatus, Sp
 export { ERROR_KINDS, type ErrorCode, type ErrorInfo, type ErrorKind, isErrorKind, StreamsError, type StreamsErrorOptions } from "./errors.js";
 export { compareNames, isValidName, isValidStoreId, MAX_NAME_BYTES, nameProblem, WILDCARD } from "./names.js";
 export { API_PREFIX, type MessageType, MessageTypes } from "./messages.js";
-export type { ClientStream, ConnectionState, ConnectionStatus, Principal, Provider, ServerStream } from "./stream.js";
+export type { ClientStream, ConnectionState, ConnectionStatus, Principal, Provider, ServerStream, StreamOrigin } from "./stream.js";
 export type { RetryPolicy } from "./retry.js";
 export { type Logger, silentLogger } from "./logger.js";

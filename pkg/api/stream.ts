@@ -8,6 +8,12 @@ export interface Principal {
   can(storeId: string, access: "read" | "write"): boolean;
 }
 
+/** Where a server stream arrived, for operators: its connection (as the operator status names it) and channel. */
+export interface StreamOrigin {
+  readonly connection: string;
+  readonly channel: number;
+}
+
 /**
  * The server side of one logical stream, as a transport hands it to a Node.
  * Messages are encoded envelopes; the Node decodes and validates them.
@@ -30,10 +36,18 @@ export interface ServerStream {
   /** Credentials of the connection; undefined = unrestricted. May change on token refresh. */
   readonly principal?: Principal | undefined;
   /**
+   * The stream may write the metadata keys the server reserves for idempotent publish (`ds.producer`,
+   * `ds.epoch`, `ds.seq`) in plain produces and publishes. Only the HTTP gateway's in-process
+   * provider sets it, for the producer state it records there; no network transport does.
+   */
+  readonly writesProducerMetadata?: boolean;
+  /**
    * Charges memory the handler is about to hold to the connection's budget and returns its release;
    * throws `resource_exhausted` when it does not fit. Absent: the transport keeps no budget.
    */
   reserve?(bytes: number): () => void;
+  /** The connection and channel the stream arrived on; absent when the transport has none (in-process). */
+  readonly origin?: StreamOrigin | undefined;
 }
 
 /** The client side of one logical stream. */

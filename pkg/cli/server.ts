@@ -48,8 +48,11 @@ export interface RunningServer {
 export interface StartServerOptions {
   /** Default: a pino logger on stderr at the config's level and format. */
   logger?: Logger;
-  /** Operator endpoints: whether local requests may use the admin endpoints without a token (default true). */
-  operator?: { trustLoopback?: boolean };
+  /**
+   * Operator endpoints: whether local requests may use the admin endpoints without a token (default
+   * true), and the rate history's sampling (docs/operator.md; tests sample faster).
+   */
+  operator?: { trustLoopback?: boolean; historyIntervalMs?: number; historyWindowMs?: number };
   /** Wraps the configured store factory: fault injection in tests (a disk that fills up). */
   wrapStoreFactory?: (factory: StoreFactory) => StoreFactory;
   /** Waits between reopens of a store whose commits fail (docs/limits.md). Default 1 s doubling to 30 s. */
@@ -166,6 +169,8 @@ export async function startServer(input: ServeConfigInput = {}, options: StartSe
     streamz,
     authenticator: auth.authenticator,
     trustLoopback: options.operator?.trustLoopback,
+    historyIntervalMs: options.operator?.historyIntervalMs,
+    historyWindowMs: options.operator?.historyWindowMs,
     logger,
   });
   const durableStreams = createDurableStreamsHandler({

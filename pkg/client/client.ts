@@ -12,20 +12,22 @@ import {
 } from "./args.js";
 import { BatchReader } from "./batches.js";
 import { createConnection } from "./connection.js";
+import { requireTimeout } from "./deadline.js";
 import { consumeIterable } from "./consume.js";
 import { leaseMethods } from "./lease.js";
 import { lifecycleMethods } from "./lifecycle.js";
 import { produce } from "./produce.js";
 import { ProducerSequences, requireProducerIdentity } from "./producer-sequences.js";
-import { PublishLanes } from "./publish-lane.js";
+import { PublishLanes } from "./publish-lanes.js";
 import { toEntry, withoutType } from "./replies.js";
 import { consumeRequest, consumeSegmentRequest, consumeSpaceRequest } from "./requests.js";
 import type { ReadRequest } from "./resume.js";
+import { requestSettings, timeoutOf } from "./request-options.js";
 import { resolveRetryPolicy } from "./retry-policy.js";
 import { subscribeToStatus } from "./subscribe.js";
 import { statusSubscriptionParams } from "./subscribe-request.js";
-import type { CallOptions, ClientOptions, ConsumeIterable, StreamsClient } from "./types.js";
-import { unary } from "./unary.js";
+import type { ClientOptions, ConsumeIterable, StreamsClient } from "./types.js";
+import { type UnaryCall, unary } from "./unary.js";
 import { subscribeWorkers } from "./workers.js";
 import { workersSubscriptionParams } from "./workers-request.js";
 
@@ -51,7 +53,8 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
   }
   const settings = requireObject(options, "options");
   const defaultBatchSize = settings.batchSize === undefined ? DEFAULT_BATCH_SIZE : requireCount(settings.batchSize, "options.batchSize");
-  const connection = createConnection(provider, resolveRetryPolicy(settings.retry));
+  const requestTimeoutMs = settings.requestTimeoutMs === undefined ? Number.POSITIVE_INFINITY : requireTimeout(settings.requestTimeoutMs, "options.requestTimeoutMs");
+  const connection = createConnection(provider, resolveRetryPolicy(settings.retry), requestTimeoutMs);
   const lanes = new PublishLanes(connection);
   const producers = new ProducerSequences();
   const close = async () => {
@@ -59,7 +62,10 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
     await connection.close();
   };
 
-  const read = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => ReadRequest): ConsumeIterable => {
+  /** A unary read's signal and deadline. */
+  const read = (options: unknown): UnaryCall => ({ ...requestSettings(options, requestTimeoutMs), write: false });
+
+  const consumeWith = (storeId: unknown, query: unknown, options: unknown, toRequest: (query: unknown) => ReadRequest): ConsumeIterable => {
     requireString(storeId, "storeId");
     const request = toRequest(query);
     return consumeIterable({ connection, storeId, request, signal: readSignal(query as Fields, options), policy: connection.retry });
@@ -74,9 +80,10 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       const fields = optionalObject(options, "options");
       const signal = requireSignal(fields.signal, "options.signal");
       const batchSize = fields.batchSize === undefined ? defaultBatchSize : requireCount(fields.batchSize, "options.batchSize");
+      const timeoutMs = timeoutOf(fields, requestTimeoutMs);
       const batches = new BatchReader(source, batchSize);
       connection.assertOpen();
-      return produce(connection, storeId, space, segment, batches, signal);
+      return produce(connection, storeId, space, segment, batches, { signal, timeoutMs });
     },
 
     async publish(storeId, space, segment, payload, options?) {
@@ -86,6 +93,7 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       requireBytes(payload, "payload");
       const fields = optionalObject(options, "options");
       const signal = requireSignal(fields.signal, "options.signal");
+      const timeoutMs = timeoutOf(fields, requestTimeoutMs);
       const request: PublishRequest = { $type: MessageTypes.publish, space, segment, payload };
       if (fields.metadata !== undefined) {
         requireStringMap(fields.metadata, "options.metadata");
@@ -94,37 +102,37 @@ export function createClient(provider: Provider, options: ClientOptions = {}): S
       if (fields.producer !== undefined) {
         request.producer = producers.stamp(storeId, space, segment, requireProducerIdentity(fields.producer, "options.producer"));
       }
-      return lanes.publish(storeId, request, signal);
+      return lanes.publish(storeId, request, signal, timeoutMs);
     },
 
-    consumeSegment: (storeId, query, options?) => read(storeId, query, options, consumeSegmentRequest),
-    consumeSpace: (storeId, query, options?) => read(storeId, query, options, consumeSpaceRequest),
-    consume: (storeId, query, options?) => read(storeId, query, options, consumeRequest),
+    consumeSegment: (storeId, query, options?) => consumeWith(storeId, query, options, consumeSegmentRequest),
+    consumeSpace: (storeId, query, options?) => consumeWith(storeId, query, options, consumeSpaceRequest),
+    consume: (storeId, query, options?) => consumeWith(storeId, query, options, consumeRequest),
 
-    async peek(storeId, space, segment, options?: CallOptions): Promise<Entry> {
+    async peek(storeId, space, segment, options?): Promise<Entry> {
       requireString(storeId, "storeId");
       requireString(space, "space");
       requireString(segment, "segment");
-      const reply = await unary(connection, storeId, { $type: MessageTypes.peek, space, segment }, MessageTypes.entry, signalOf(options));
+      const reply = await unary(connection, storeId, { $type: MessageTypes.peek, space, segment }, MessageTypes.entry, read(options));
       return toEntry(reply.entry);
     },
 
     async getSpaces(storeId, options?) {
       requireString(storeId, "storeId");
-      const reply = await unary(connection, storeId, { $type: MessageTypes.getSpaces }, MessageTypes.names, signalOf(options));
+      const reply = await unary(connection, storeId, { $type: MessageTypes.getSpaces }, MessageTypes.names, read(options));
       return reply.names;
     },
 
     async getSegments(storeId, space, options?) {
       requireString(storeId, "storeId");
       requireString(space, "space");
-      const reply = await unary(connection, storeId, { $type: MessageTypes.getSegments, space }, MessageTypes.names, signalOf(options));
+      const reply = await unary(connection, storeId, { $type: MessageTypes.getSegments, space }, MessageTypes.names, read(options));
       return reply.names;
     },
 
     async getStatus(storeId, options?) {
       requireString(storeId, "storeId");
-      const reply = await unary(connection, storeId, { $type: MessageTypes.getStatus }, MessageTypes.storeStatus, signalOf(options));
+      const reply = await unary(connection, storeId, { $type: MessageTypes.getStatus }, MessageTypes.storeStatus, read(options));
       return withoutType(reply);
     },
 

@@ -41,15 +41,18 @@ export interface Connection {
   close(): Promise<void>;
   /** How reads and subscriptions pace their retries after transient failures. */
   readonly retry: RetryPolicy;
+  /** How long a request waits for its answer when the call gives no `timeoutMs` (Infinity: no deadline). */
+  readonly requestTimeoutMs: number;
 }
 
-export function createConnection(provider: Provider, retry: RetryPolicy): Connection {
+export function createConnection(provider: Provider, retry: RetryPolicy, requestTimeoutMs: number): Connection {
   let closing: Promise<void> | undefined;
   const assertOpen = () => {
     if (closing !== undefined) throw new StreamsError("unavailable", "client is closed");
   };
   return {
     retry,
+    requestTimeoutMs,
     assertOpen,
     open(storeId, request) {
       assertOpen();

@@ -11,6 +11,7 @@ export type {
   ProducerIdentity,
   PublishOptions,
   ReadQuery,
+  RequestOptions,
   RecordSource,
   StreamsClient,
 } from "./types.js";

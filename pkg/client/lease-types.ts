@@ -1,18 +1,18 @@
 import type { LeaseResult } from "../api/index.js";
-import type { CallOptions } from "./types.js";
+import type { RequestOptions } from "./types.js";
 
-export interface LeaseOptions extends CallOptions {
+export interface LeaseOptions extends RequestOptions {
   /** Who takes or keeps the lease: any valid name, unique per contender. */
   holder: string;
   /** 1..86,400,000 (24 h). */
   ttlMs: number;
 }
 
-export interface ReleaseLeaseOptions extends CallOptions {
+export interface ReleaseLeaseOptions extends RequestOptions {
   holder: string;
 }
 
-export interface WithLeaseOptions extends CallOptions {
+export interface WithLeaseOptions extends RequestOptions {
   /** 1..86,400,000 (24 h); renewed in the background every third of it. */
   ttlMs: number;
   /** How long to wait while another holder has the key: absent = until `signal` aborts; 0 = try once. */

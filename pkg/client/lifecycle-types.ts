@@ -1,8 +1,8 @@
 import type { Retention, SegmentStatus } from "../api/index.js";
-import type { CallOptions } from "./types.js";
+import type { RequestOptions } from "./types.js";
 
 /** Options of deleteSegment and deleteSpace. */
-export interface DeleteOptions extends CallOptions {
+export interface DeleteOptions extends RequestOptions {
   /**
    * A hard purge: the tombstone goes too, so the segment's sequences start at 1 again (its old
    * offsets then point into the new entries). Also purges segments already deleted.
@@ -20,13 +20,13 @@ export interface LifecycleClient {
   /** Deletes every segment of a space; resolves to their tombstones. `purge`: forget them entirely. */
   deleteSpace(storeId: string, space: string, options?: DeleteOptions): Promise<SegmentStatus[]>;
   /** Removes the whole store: entries, tombstones, leases, retention. Its open streams end with `not_found`. */
-  deleteStore(storeId: string, options?: CallOptions): Promise<void>;
+  deleteStore(storeId: string, options?: RequestOptions): Promise<void>;
   /** Removes the entries with sequence < beforeSequence; resolves to the segment's new head. */
-  truncateSegment(storeId: string, space: string, segment: string, beforeSequence: number, options?: CallOptions): Promise<SegmentStatus>;
+  truncateSegment(storeId: string, space: string, segment: string, beforeSequence: number, options?: RequestOptions): Promise<SegmentStatus>;
   /** Marks a segment finished: later produce and publish fail with `failed_precondition`. */
-  closeSegment(storeId: string, space: string, segment: string, options?: CallOptions): Promise<SegmentStatus>;
+  closeSegment(storeId: string, space: string, segment: string, options?: RequestOptions): Promise<SegmentStatus>;
   /** Sets a space's retention (`{}` removes it); resolves to the retention now in force. */
-  setRetention(storeId: string, space: string, retention: Retention, options?: CallOptions): Promise<Retention>;
+  setRetention(storeId: string, space: string, retention: Retention, options?: RequestOptions): Promise<Retention>;
   /** A space's retention; `{}` when it has none. */
-  getRetention(storeId: string, space: string, options?: CallOptions): Promise<Retention>;
+  getRetention(storeId: string, space: string, options?: RequestOptions): Promise<Retention>;
 }

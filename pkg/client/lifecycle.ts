@@ -1,13 +1,10 @@
 import { MessageTypes, type Request, type Retention } from "../api/internal/index.js";
-import { optionalBoolean, optionalObject, requireObject, requireSignal, requireString } from "./args.js";
+import { optionalBoolean, optionalObject, requireObject, requireString } from "./args.js";
 import type { Connection } from "./connection.js";
 import type { LifecycleClient } from "./lifecycle-types.js";
 import { withoutType } from "./replies.js";
+import { requestSettings } from "./request-options.js";
 import { unary } from "./unary.js";
-
-function signalOf(options: unknown): AbortSignal | undefined {
-  return requireSignal(optionalObject(options, "options").signal, "options.signal");
-}
 
 /** `{ purge: true }` for a hard purge, nothing otherwise (servers before purge accept the request as it was). */
 function purgeOf(options: unknown): { purge?: true } {
@@ -20,10 +17,12 @@ function requireSequence(value: unknown, name: string): asserts value is number 
 
 /** The lifecycle methods of the SDK (docs/lifecycle.md); types checked here, values by the server. */
 export function lifecycleMethods(connection: Connection): LifecycleClient {
+  /** Every lifecycle call but getRetention changes the store. */
+  const call = (options: unknown, write = true) => ({ ...requestSettings(options, connection.requestTimeoutMs), write });
   const status = async (storeId: string, request: Request, options: unknown) =>
-    withoutType(await unary(connection, storeId, request, MessageTypes.segmentStatus, signalOf(options)));
-  const retention = async (storeId: string, request: Request, options: unknown): Promise<Retention> =>
-    (await unary(connection, storeId, request, MessageTypes.retention, signalOf(options))).retention;
+    withoutType(await unary(connection, storeId, request, MessageTypes.segmentStatus, call(options)));
+  const retention = async (storeId: string, request: Request, options: unknown, write: boolean): Promise<Retention> =>
+    (await unary(connection, storeId, request, MessageTypes.retention, call(options, write))).retention;
 
   return {
     async deleteSegment(storeId, space, segment, options?) {
@@ -37,13 +36,13 @@ export function lifecycleMethods(connection: Connection): LifecycleClient {
       requireString(storeId, "storeId");
       requireString(space, "space");
       const request: Request = { $type: MessageTypes.deleteSpace, space, ...purgeOf(options) };
-      const reply = await unary(connection, storeId, request, MessageTypes.segmentStatuses, signalOf(options));
+      const reply = await unary(connection, storeId, request, MessageTypes.segmentStatuses, call(options));
       return reply.statuses;
     },
 
     async deleteStore(storeId, options?) {
       requireString(storeId, "storeId");
-      await unary(connection, storeId, { $type: MessageTypes.deleteStore }, MessageTypes.done, signalOf(options));
+      await unary(connection, storeId, { $type: MessageTypes.deleteStore }, MessageTypes.done, call(options));
     },
 
     async truncateSegment(storeId, space, segment, beforeSequence, options?) {
@@ -65,13 +64,13 @@ export function lifecycleMethods(connection: Connection): LifecycleClient {
       requireString(storeId, "storeId");
       requireString(space, "space");
       requireObject(bounds, "retention");
-      return retention(storeId, { $type: MessageTypes.setRetention, space, retention: bounds }, options);
+      return retention(storeId, { $type: MessageTypes.setRetention, space, retention: bounds }, options, true);
     },
 
     async getRetention(storeId, space, options?) {
       requireString(storeId, "storeId");
       requireString(space, "space");
-      return retention(storeId, { $type: MessageTypes.getRetention, space }, options);
+      return retention(storeId, { $type: MessageTypes.getRetention, space }, options, false);
     },
   };
 }

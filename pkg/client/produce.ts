@@ -6,10 +6,13 @@ import {
   type SegmentStatus,
   StreamsError,
 } from "../api/internal/index.js";
-import { callFailure, cancelOnAbort, raceAbort, throwIfAborted } from "./abort.js";
+import { onAbort } from "./abort-listeners.js";
+import { callFailure, raceAbort, throwIfAborted } from "./abort.js";
 import type { BatchReader } from "./batches.js";
 import type { Connection } from "./connection.js";
+import { ProduceFlight } from "./produce-flight.js";
 import { decodeReply, withoutType } from "./replies.js";
+import type { RequestSettings } from "./request-options.js";
 
 /** How the sending side of a produce finished. */
 type SendOutcome =
@@ -23,6 +26,8 @@ type SendOutcome =
 /**
  * Produces a record source to one segment: batches pipelined on one stream, one status per
  * committed batch (docs/design.md, Contracts). On an error the produce stops; batches already committed stay.
+ * Aborted or past `timeoutMs` (Infinity: none) for a batch's status, it rejects with `cancelled` or
+ * `deadline_exceeded` if nothing of it went out, else with outcome unknown (ProduceFlight).
  */
 export async function produce(
   connection: Connection,
@@ -30,35 +35,33 @@ export async function produce(
   space: string,
   segment: string,
   batches: BatchReader,
-  signal: AbortSignal | undefined,
+  { signal, timeoutMs }: RequestSettings,
 ): Promise<SegmentStatus[]> {
   try {
     throwIfAborted(signal);
     const first = await raceAbort(batches.next(), signal);
     if (first === undefined) return [];
     const stream = connection.open(storeId, { $type: MessageTypes.produce, space, segment });
-    const release = cancelOnAbort(stream, signal);
+    const flight = new ProduceFlight(stream, timeoutMs);
+    const stopListening = signal === undefined ? () => undefined : onAbort(signal, () => flight.giveUp({ signal }));
     try {
-      return await pipeline(stream, first, batches);
+      return await pipeline(stream, first, batches, flight);
     } catch (error) {
-      throw error instanceof SourceError && signal?.aborted !== true ? error.error : callFailure(error, signal, connection.closed);
+      throw flight.givenUp ?? (error instanceof SourceError ? error.error : callFailure(error, signal, connection.closed));
     } finally {
-      release();
+      stopListening();
+      flight.stop();
     }
   } finally {
     batches.close();
   }
 }
 
-async function pipeline(
-  stream: ClientStream,
-  first: Record[],
-  batches: BatchReader,
-): Promise<SegmentStatus[]> {
+async function pipeline(stream: ClientStream, first: Record[], batches: BatchReader, flight: ProduceFlight): Promise<SegmentStatus[]> {
   const statuses: SegmentStatus[] = [];
   const progress: SendProgress = { stopped: false, halfClosed: false };
-  const receiving = receiveStatuses(stream, statuses);
-  const sending = sendBatches(stream, first, batches, progress);
+  const receiving = receiveStatuses(stream, statuses, flight);
+  const sending = sendBatches(stream, first, batches, progress, flight);
   try {
     const serverEnded = await Promise.race([sending.then(() => false), receiving.then(() => true)]);
     if (serverEnded && !progress.halfClosed) throw new StreamsError("internal", "server ended the produce stream early");
@@ -93,11 +96,12 @@ class SourceError {
   constructor(readonly error: unknown) {}
 }
 
-async function receiveStatuses(stream: ClientStream, statuses: SegmentStatus[]): Promise<void> {
+async function receiveStatuses(stream: ClientStream, statuses: SegmentStatus[], flight: ProduceFlight): Promise<void> {
   for (;;) {
     const bytes = await stream.receive();
     if (bytes === undefined) return;
     statuses.push(withoutType(decodeReply(bytes, MessageTypes.segmentStatus)));
+    flight.answered();
   }
 }
 
@@ -109,15 +113,20 @@ interface SendProgress {
 }
 
 /** Sends each batch as soon as it is read, without waiting for earlier statuses; then half-closes. */
-async function sendBatches(stream: ClientStream, first: Record[], batches: BatchReader, progress: SendProgress): Promise<SendOutcome> {
+async function sendBatches(stream: ClientStream, first: Record[], batches: BatchReader, progress: SendProgress, flight: ProduceFlight): Promise<SendOutcome> {
   let count = 0;
   let batch: Record[] | undefined = first;
   while (batch !== undefined) {
+    const bytes = encodeMessage({ $type: MessageTypes.recordBatch, records: batch });
+    flight.sending(bytes);
     try {
-      await stream.send(encodeMessage({ $type: MessageTypes.recordBatch, records: batch }));
+      await stream.send(bytes);
     } catch (error) {
       return { kind: "send_failed", error };
     }
+    // Given up meanwhile (the batch then taken back, or not): read nothing more from the source.
+    if (flight.givenUp !== undefined) return { kind: "stopped" };
+    flight.sent();
     count++;
     try {
       batch = await batches.next();

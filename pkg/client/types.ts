@@ -15,12 +15,23 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface ProduceOptions extends CallOptions {
+/** Options of a call that sends one request and waits for its answer (every call but reads and subscriptions). */
+export interface RequestOptions extends CallOptions {
+  /**
+   * Longest wait for the answer, in ms (an integer, or Infinity for none; default: the client's
+   * `requestTimeoutMs`). Past it the call rejects with `deadline_exceeded`; a write that went out then
+   * carries `details.outcome: "unknown"` (it may have been applied), one that did not was never sent.
+   * For `produce`, each batch's status must come within it of the batch being sent.
+   */
+  timeoutMs?: number;
+}
+
+export interface ProduceOptions extends RequestOptions {
   /** Records per batch (each batch commits atomically). Default: the client's `batchSize`, 1,000 unless set. */
   batchSize?: number;
 }
 
-export interface PublishOptions extends CallOptions {
+export interface PublishOptions extends RequestOptions {
   metadata?: { [key: string]: string };
   /**
    * Makes the publish idempotent (docs/protocol.md, Idempotent publish): the SDK numbers the
@@ -75,6 +86,11 @@ export interface ClientOptions {
   batchSize?: number;
   /** How consume iterators resume and subscriptions re-subscribe after transient failures. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Default `timeoutMs` of every call that waits for one answer (publish, produce's batches, peek,
+   * listings, status, leases, lifecycle). Default Infinity: no deadline.
+   */
+  requestTimeoutMs?: number;
 }
 
 export type RecordSource = Iterable<Record> | AsyncIterable<Record>;
@@ -94,10 +110,10 @@ export interface StreamsClient extends AsyncDisposable, LeaseClient, LifecycleCl
   consumeSpace(storeId: string, query: ConsumeSpaceQuery, options?: CallOptions): ConsumeIterable;
   consume(storeId: string, query: ConsumeQuery, options?: CallOptions): ConsumeIterable;
   /** The latest entry; an empty segment gives a placeholder with sequence 0. */
-  peek(storeId: string, space: string, segment: string, options?: CallOptions): Promise<Entry>;
-  getSpaces(storeId: string, options?: CallOptions): Promise<string[]>;
-  getSegments(storeId: string, space: string, options?: CallOptions): Promise<string[]>;
-  getStatus(storeId: string, options?: CallOptions): Promise<StoreStatus>;
+  peek(storeId: string, space: string, segment: string, options?: RequestOptions): Promise<Entry>;
+  getSpaces(storeId: string, options?: RequestOptions): Promise<string[]>;
+  getSegments(storeId: string, space: string, options?: RequestOptions): Promise<string[]>;
+  getStatus(storeId: string, options?: RequestOptions): Promise<StoreStatus>;
   /** A segment's status: snapshot, then live updates (coalesced, never going back); resolves once established. */
   subscribeToSegment(storeId: string, space: string, segment: string, onStatus: StatusListener, options?: SubscribeOptions): Promise<StatusSubscription>;
   /** Every segment of a space (segment `*`): one status per existing segment, then live updates. */

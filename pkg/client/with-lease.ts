@@ -61,9 +61,10 @@ async function acquireWaiting(calls: KeyLeaseCalls, settings: WithLeaseSettings)
   for (;;) {
     const sentAt = Date.now();
     const result = await calls.acquire(holder, ttlMs, signal).catch((error: unknown) => {
-      // The store may have granted it before the call failed (say, cancelled in flight): give it back.
+      // The store may have granted it before the call failed (say, aborted in flight, its outcome
+      // unknown): give it back. fn never ran, so an abort is the caller's `cancelled`.
       void calls.release(holder, undefined).catch(() => undefined);
-      throw error;
+      throw signal?.aborted === true ? cancelledError(signal) : error;
     });
     if (result.ok) return { result, sentAt };
     const now = Date.now();

@@ -1,7 +1,7 @@
 export { createNodeManager, type NodeInfo, type OpenStoresInfo, type StoreNodeManager } from "./node-manager.js";
 export { defaultMaxOpenStores, descriptorLimit, openDescriptors } from "./descriptors.js";
 export { StoreNode, type StoreNodeOptions } from "./node.js";
-export type { SegmentDetail, SpaceDetail, StoreDetail } from "./store-detail.js";
+export type { FollowerDetail, FollowerTargetDetail, SegmentDetail, SpaceDetail, StoreDetail } from "./store-detail.js";
 export type { CircuitInfo, CircuitState } from "./circuit-breaker.js";
 export type { Logger } from "../api/logger.js";
 export { silentLogger } from "../api/logger.js";

@@ -5,6 +5,8 @@ import { CircuitBreaker, type CircuitInfo } from "./circuit-breaker.js";
 import { CommitHealth, type FailingCommits } from "./commit-health.js";
 import { StoreNode } from "./node.js";
 import { WorkersRollCall } from "./live/workers-roll-call.js";
+import { LiveRefreshes } from "./live/live-refreshes.js";
+import { MissedNotifications } from "./live/missed-notifications.js";
 import { OpenSlots } from "./open-slots.js";
 import { type NodeManagerOptions, resolveNodeManagerOptions } from "./options.js";
 import type { Node, NodeManager } from "./types.js";
@@ -80,6 +82,9 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     retention,
   } = resolveNodeManagerOptions(options);
   const bus = busFactory();
+  // The writer's side of a bus outage and the reader's (docs/design.md, Buses).
+  const missed = new MissedNotifications({ bus, origin: nodeId, logger });
+  const refreshes = new LiveRefreshes(bus, logger);
   const rollCall = new WorkersRollCall({
     bus,
     instance: nodeId,
@@ -169,7 +174,7 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     let node: StoreNode;
     try {
       const store = health.watch(storeId, await storeFactory.open(storeId));
-      node = new StoreNode({ storeId, store, limits, logger, bus, nodeId, workerStaleMinMs, observer, rollCall, retention });
+      node = new StoreNode({ storeId, store, limits, logger, bus, refreshes, nodeId, workerStaleMinMs, observer, rollCall, retention });
     } catch (error) {
       slots.give();
       const retryAfterMs = breaker.failed(storeId);
@@ -257,6 +262,8 @@ export function createNodeManager(options: NodeManagerOptions): StoreNodeManager
     await Promise.allSettled([...nodes].map(([storeId, node]) => closeNode(storeId, node)));
     await Promise.allSettled(closing.values());
     await rollCall.close();
+    missed.close();
+    await refreshes.close();
     await bus.close();
   }
 

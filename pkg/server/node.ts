@@ -20,6 +20,8 @@ import { traceStream } from "./tracing.js";
 import { WorkersRegistry } from "./live/workers-registry.js";
 import type { WorkersRollCall } from "./live/workers-roll-call.js";
 import { CommitNotifier } from "./live/notifications.js";
+import { Follows } from "./live/follows.js";
+import type { LiveRefreshes } from "./live/live-refreshes.js";
 import { type LiveTailStats, type LiveTailTotals, LiveTails } from "./live/live-tails.js";
 import { DEFAULT_WORKER_STALE_MIN_MS, type ServerLimits } from "./options.js";
 import { RetentionSweeper, type RetentionSweepOptions } from "./retention-sweeper.js";
@@ -32,6 +34,8 @@ export interface StoreNodeOptions {
   limits: ServerLimits;
   logger: Logger;
   bus: Bus;
+  /** This instance's listeners of refresh announcements (docs/design.md, Buses). */
+  refreshes: LiveRefreshes;
   /** Id of this server instance. */
   nodeId: string;
   /** Floor of a worker's stale window. Default 30 s. */
@@ -62,12 +66,14 @@ export class StoreNode implements Node, AsyncDisposable {
   readonly #limits: ServerLimits;
   readonly #logger: Logger;
   readonly #bus: Bus;
+  readonly #refreshes: LiveRefreshes;
   readonly #nodeId: string;
   readonly #workerStaleMinMs: number;
   readonly #rollCall: Pick<WorkersRollCall, "request"> | undefined;
   readonly #observer: ServerObserver;
   readonly #notifier: CommitNotifier;
   readonly #liveTails: LiveTails;
+  readonly #follows = new Follows();
   #workers: WorkersRegistry | undefined;
   readonly #open = new Set<OpenStream>();
   readonly #running = new Set<Promise<void>>();
@@ -85,6 +91,7 @@ export class StoreNode implements Node, AsyncDisposable {
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#bus = options.bus;
+    this.#refreshes = options.refreshes;
     this.#nodeId = options.nodeId;
     this.#workerStaleMinMs = options.workerStaleMinMs ?? DEFAULT_WORKER_STALE_MIN_MS;
     this.#rollCall = options.rollCall;
@@ -94,6 +101,7 @@ export class StoreNode implements Node, AsyncDisposable {
       storeId: options.storeId,
       store: options.store,
       bus: options.bus,
+      refreshes: options.refreshes,
       logger: options.logger,
       windowBytes: options.limits.liveWindowBytes,
     });
@@ -144,8 +152,9 @@ export class StoreNode implements Node, AsyncDisposable {
     return this.#liveTails.totals();
   }
 
-  /** The store's spaces and segments with this node's live tails and workers (the operator drill-down). */
+  /** The store's spaces, segments and leases with this node's live tails, follows and workers (the operator drill-down). */
   detail(): Promise<StoreDetail> {
+    const registry = this.hasWorkersRegistry ? this.#workers : undefined;
     return buildStoreDetail({
       storeId: this.storeId,
       openStreams: this.openStreams,
@@ -153,7 +162,9 @@ export class StoreNode implements Node, AsyncDisposable {
       store: this.#store,
       liveTails: this.#liveTails.stats(),
       liveTailTotals: this.#liveTails.totals(),
-      workers: this.hasWorkersRegistry ? (this.#workers?.inventory().workers ?? null) : null,
+      follows: (limit) => ({ views: this.#follows.first(limit), count: this.#follows.size }),
+      tailHead: (space) => this.#liveTails.head(space),
+      workers: registry === undefined ? null : (limit) => registry.page(limit),
     });
   }
 
@@ -237,12 +248,14 @@ export class StoreNode implements Node, AsyncDisposable {
       limits: this.#limits,
       bus: this.#bus,
       nodeId: this.#nodeId,
+      refreshes: this.#refreshes,
       notifyCommitted: (status) => this.#notifier.committed(status),
       timeCommit: (commit) => this.#timeCommit(commit),
       logger: this.#logger,
       workers: () => this.#workersRegistry(),
       deleteStore: () => this.#deleteStore(open),
       principal: () => stream.principal,
+      writesProducerMetadata: stream.writesProducerMetadata === true,
       reserve: (bytes) => stream.reserve?.(bytes) ?? noRelease,
       signal,
       receive: async () => {
@@ -261,6 +274,8 @@ export class StoreNode implements Node, AsyncDisposable {
         return race.race(stream.send(bytes, { shared: true }));
       },
       liveTails: this.#liveTails,
+      follows: this.#follows,
+      origin: stream.origin,
     };
   }
 

@@ -15,6 +15,8 @@ export interface StoreSuiteContext {
    * (`reopenFactory`, which a backend that declares `durable` must give), as a restarted process would.
    */
   restart(store: Store): Promise<Store>;
+  /** Opens `store`'s data as another instance sharing it would (StoreHarness.shareFactory); absent when the backend's harness gives none. */
+  share?(store: Store): Promise<Store>;
   /** Opens a store of the test's factory (or of `from`). */
   open(storeId: string, from?: StoreFactory): Promise<Store>;
 }

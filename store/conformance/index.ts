@@ -29,6 +29,12 @@ export interface StoreHarness {
    * that declares `durable` must give one.
    */
   reopenFactory?(factory: StoreFactory): Promise<StoreFactory>;
+  /**
+   * Another instance's factory over the same data as `factory`, used alongside it (its stores open
+   * at the same time), for backends whose data several instances share (PostgreSQL; the memory
+   * store, whose data lives in the factory, gives `factory` itself). Absent: those tests are skipped.
+   */
+  shareFactory?(factory: StoreFactory): Promise<StoreFactory>;
   /** Frees what `createFactory` or `reopenFactory` made. Defaults to `factory.close()`. */
   disposeFactory?(factory: StoreFactory): Promise<void>;
 }
@@ -91,7 +97,15 @@ export async function runStoreConformance(runner: SuiteRunner, name: string, har
       return open(closing.storeId, next);
     }
 
-    const context: StoreSuiteContext = { suite, features, store: () => store, reopen, restart, open };
+    /** The data of `shared` opened by another instance (StoreHarness.shareFactory). */
+    async function share(shared: Store): Promise<Store> {
+      assert.ok(harness.shareFactory !== undefined, "the harness gives a shareFactory");
+      const other = await harness.shareFactory(factory);
+      if (other !== factory) factories.push(other);
+      return open(shared.storeId, other);
+    }
+
+    const context: StoreSuiteContext = { suite, features, store: () => store, reopen, restart, open, ...(harness.shareFactory !== undefined && { share }) };
 
     beforeEach(async () => {
       factories = [];

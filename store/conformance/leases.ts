@@ -3,10 +3,13 @@ import assert from "node:assert/strict";
 import { type LeaseResult, MAX_LEASE_TTL_MS, StreamsError } from "../../pkg/api/internal/index.js";
 import type { StoreSuiteContext } from "./context.js";
 import { clockAt, matches, rejection } from "./support.js";
+import { MAX_LEASE_LIST } from "../leases.js";
+import type { LeaseInfo } from "../types.js";
 
 const held = (holder: string, expiresAt: number, token: number): LeaseResult => ({ ok: true, holder, expiresAt, token });
 const refused = (holder: string, expiresAt: number, token: number): LeaseResult => ({ ok: false, holder, expiresAt, token });
 const FREE = refused("", 0, 0);
+const listed = (key: string, holder: string, expiresAt: number, token: number): LeaseInfo => ({ key, holder, expiresAt, token });
 
 async function expectInvalid(call: Promise<unknown>, field: string): Promise<void> {
   const error = await rejection(call);
@@ -159,6 +162,104 @@ export function describeLeaseConformance(context: StoreSuiteContext): void {
         await expectInvalid(store.acquireLease("k", bad, 1_000), "holder");
         await expectInvalid(store.releaseLease("k", bad), "holder");
       }
+    });
+
+    describe("listing", () => {
+      it("lists live leases by key in code-point order, with holder, expiry and token", async () => {
+        const store = context.store();
+        assert.deepStrictEqual(await store.listLeases(), []);
+        clockAt(1_000);
+        // Code-point order differs from UTF-16 order for "ｚ" (U+FF5A) and "𝔸" (U+1D538).
+        for (const key of ["𝔸", "ｚ", "b", "a"]) await store.acquireLease(key, `h-${key}`, 5_000);
+        await store.releaseLease("b", "h-b");
+        await store.acquireLease("b", "h-2", 2_000);
+        assert.deepStrictEqual(await store.listLeases(), [
+          listed("a", "h-a", 6_000, 1),
+          listed("b", "h-2", 3_000, 2),
+          listed("ｚ", "h-ｚ", 6_000, 1),
+          listed("𝔸", "h-𝔸", 6_000, 1),
+        ]);
+        // A renewal shows its new expiry and the same token.
+        await store.renewLease("a", "h-a", 9_000);
+        matches(await store.listLeases({ limit: 1 }), [{ key: "a", expiresAt: 10_000, token: 1 }]);
+      });
+
+      it("leaves out released keys and leases past their expiry", async () => {
+        const store = context.store();
+        clockAt(1_000);
+        await store.acquireLease("released", "a", 60_000);
+        await store.releaseLease("released", "a");
+        await store.acquireLease("short", "a", 1_000);
+        await store.acquireLease("long", "b", 60_000);
+        assert.deepStrictEqual((await store.listLeases()).map((lease) => lease.key), ["long", "short"]);
+        clockAt(1_999);
+        assert.deepStrictEqual((await store.listLeases()).map((lease) => lease.key), ["long", "short"]);
+        // Expired at its expiry, as acquire judges it.
+        clockAt(2_000);
+        assert.deepStrictEqual(await store.listLeases(), [listed("long", "b", 61_000, 1)]);
+        // Taken again, it is listed again with the next token.
+        await store.acquireLease("short", "c", 1_000);
+        assert.deepStrictEqual(await store.listLeases(), [listed("long", "b", 61_000, 1), listed("short", "c", 3_000, 2)]);
+      });
+
+      it("pages by key: at most `limit`, after the key `after`", async () => {
+        const store = context.store();
+        clockAt(1_000);
+        const keys = Array.from({ length: 25 }, (_, i) => `k-${String(i).padStart(2, "0")}`);
+        for (const key of keys) await store.acquireLease(key, "a", 60_000);
+        // An expired key inside a page is skipped, not counted.
+        await store.acquireLease("k-05x", "a", 1);
+        clockAt(2_000);
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listLeases(after === undefined ? { limit: 10 } : { limit: 10, after });
+          assert.ok(page.length <= 10);
+          seen.push(...page.map((lease) => lease.key));
+          if (page.length < 10) break;
+          after = page.at(-1)?.key;
+        }
+        assert.deepStrictEqual(seen, keys);
+        assert.deepStrictEqual((await store.listLeases({ after: "k-23" })).map((lease) => lease.key), ["k-24"]);
+        // `after` need not be a key that exists.
+        assert.deepStrictEqual((await store.listLeases({ after: "k-05", limit: 2 })).map((lease) => lease.key), ["k-06", "k-07"]);
+        assert.deepStrictEqual(await store.listLeases({ after: "l" }), []);
+        assert.strictEqual((await store.listLeases()).length, 25);
+      });
+
+      it("lists only the store's own leases", async () => {
+        const store = context.store();
+        const other = await context.open(randomUUID());
+        clockAt(1_000);
+        await store.acquireLease("mine", "a", 1_000);
+        await other.acquireLease("theirs", "b", 1_000);
+        assert.deepStrictEqual(await store.listLeases(), [listed("mine", "a", 2_000, 1)]);
+        assert.deepStrictEqual(await other.listLeases(), [listed("theirs", "b", 2_000, 1)]);
+      });
+
+      itIf(context.features.reopen)("lists the same leases after close and reopen", async () => {
+        const store = context.store();
+        clockAt(1_000);
+        await store.acquireLease("held", "a", 60_000);
+        await store.acquireLease("gone", "a", 60_000);
+        await store.releaseLease("gone", "a");
+        const reopened = await context.reopen(store);
+        assert.deepStrictEqual(await reopened.listLeases(), [listed("held", "a", 61_000, 1)]);
+      });
+
+      it("refuses bad options with invalid_argument, and a closed store with unavailable", async () => {
+        const store = context.store();
+        for (const limit of [0, -1, 1.5, MAX_LEASE_LIST + 1, Number.NaN, "10"]) {
+          await expectInvalid(store.listLeases({ limit: limit as number }), "limit");
+        }
+        for (const after of ["", "*", "a\u0000b", "x".repeat(257), 7]) {
+          await expectInvalid(store.listLeases({ after: after as string }), "after");
+        }
+        await expectInvalid(store.listLeases("all" as unknown as { limit: number }), "options");
+        assert.strictEqual((await store.listLeases({ limit: MAX_LEASE_LIST })).length, 0);
+        await store.close();
+        matches(await rejection(store.listLeases()), { kind: "unavailable" });
+      });
     });
   });
 }

@@ -142,6 +142,59 @@ export function describeProducerConformance(context: StoreSuiteContext, openBoun
       }
     });
 
+    it("refuses a stamp stored before with a different payload or metadata, naming producer, epoch and sequence", async () => {
+      const store = context.store();
+      const first = await store.publish("s", "g", bytes("a"), { kind: "x" }, stamp("p", 0, 0));
+      for (const [payload, metadata] of [["b", { kind: "x" }], ["a", { kind: "y" }], ["a", undefined]] as const) {
+        const refused = await failure(() => store.publish("s", "g", bytes(payload), metadata, stamp("p", 0, 0)));
+        assert.strictEqual(refused.kind, "failed_precondition");
+        assert.match(refused.message, /differs from the publish stored at sequence 1 with the same stamp/);
+        assert.deepStrictEqual(refused.details, { producer: "p", epoch: 0, sequence: 0, storedAt: 1 });
+      }
+      // A retry (the same payload and metadata) is still answered as stored.
+      assert.strictEqual((await store.publish("s", "g", bytes("a"), { kind: "x" }, stamp("p", 0, 0))).lastSequence, first.lastSequence);
+      assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["a"]);
+    });
+
+    it("refuses a reused stamp among publishes made together, and one older than the acknowledgements kept", async () => {
+      const store = context.store();
+      const together = await Promise.allSettled([
+        store.publish("s", "g", bytes("mine"), undefined, stamp("p", 0, 0)),
+        store.publish("s", "g", bytes("theirs"), undefined, stamp("p", 0, 0)),
+      ]);
+      assert.deepStrictEqual(
+        together.map((result) => (result.status === "fulfilled" ? result.value.lastSequence : (result.reason as { kind: string }).kind)),
+        [1, "failed_precondition"],
+      );
+      const publishes = [];
+      for (let sequence = 1; sequence <= 300; sequence++) publishes.push(store.publish("s", "g", bytes(`m-${sequence}`), undefined, stamp("p", 0, sequence)));
+      await Promise.all(publishes);
+      const old = await failure(() => store.publish("s", "g", bytes("other"), undefined, stamp("p", 0, 2)));
+      assert.strictEqual(old.kind, "failed_precondition");
+      assert.deepStrictEqual(old.details, { producer: "p", epoch: 0, sequence: 2, storedAt: 3 });
+      assert.strictEqual((await store.publish("s", "g", bytes("m-2"), undefined, stamp("p", 0, 2))).lastSequence, 3);
+      assert.strictEqual((await store.segmentStatus("s", "g"))?.lastSequence, 301);
+    });
+
+    itIf(context.features.lifecycle === true && context.share !== undefined)(
+      "never answers from what it read of a segment before another instance purged it",
+      async () => {
+        const store = context.store();
+        const other = await (context.share as (store: Store) => Promise<Store>)(store);
+        await store.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0));
+        await store.publish("s", "g", bytes("b"), undefined, stamp("p", 0, 1));
+        await other.deleteSegment("s", "g", { purge: true });
+        // Sequences start again after the purge, and go past what the first instance had read.
+        for (const tag of ["x", "y", "z"]) await other.publish("s", "g", bytes(tag));
+        const again = await store.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0));
+        assert.strictEqual(isRepeatedAck(again), false);
+        assert.strictEqual(again.lastSequence, 4);
+        // A later sequence of the producer is not refused as "not stored" either.
+        assert.strictEqual((await store.publish("s", "g", bytes("c"), undefined, stamp("p", 0, 1))).lastSequence, 5);
+        assert.deepStrictEqual(payloads(await collect(store.readSegment({ space: "s", segment: "g" }))), ["x", "y", "z", "a", "c"]);
+      },
+    );
+
     itIf(context.features.reopen)("answers a retry after the store is reopened with the first acknowledgement", async () => {
       const store = context.store();
       const first = await store.publish("s", "g", bytes("a"), undefined, stamp("p", 0, 0));

@@ -80,6 +80,15 @@ export function leaseKey(key: string): Buffer {
   return Buffer.concat([Buffer.from([LEASE]), Buffer.from(key, "utf8")]);
 }
 
+/** Lease keys after `after` (every one when undefined), in key order. */
+export function leasesAfter(after: string | undefined): KeyRange {
+  return { ...(after === undefined ? { gte: Buffer.from([LEASE]) } : { gt: leaseKey(after) }), lt: Buffer.from([LEASE + 1]) };
+}
+
+export function parseLeaseKey(key: Buffer): string {
+  return key.toString("utf8", 1);
+}
+
 export function retentionKey(space: string): Buffer {
   return Buffer.concat([Buffer.from([RETENTION]), Buffer.from(space, "utf8")]);
 }

@@ -1,8 +1,12 @@
 import { Packr } from "msgpackr";
 import { type LeaseResult, StreamsError } from "../../pkg/api/index.js";
-import type { LeaseDecision, LeaseState } from "../leases.js";
+import { type LeaseDecision, type LeasePage, type LeaseState, liveLease } from "../leases.js";
+import type { LeaseInfo } from "../types.js";
 import type { LevelDb } from "./group-commit.js";
-import { leaseKey } from "./keys.js";
+import { leaseKey, leasesAfter, parseLeaseKey } from "./keys.js";
+
+/** Lease records fetched per native call while listing. */
+const LIST_STEP = 256;
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
 
@@ -31,6 +35,31 @@ export class LevelLeases {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     return operation;
+  }
+
+  /**
+   * Live leases after `page.after`, in key order (one range scan over the lease keys; released and
+   * expired keys, which keep their token counters, are skipped).
+   */
+  async list(page: LeasePage): Promise<LeaseInfo[]> {
+    const now = Date.now();
+    const live: LeaseInfo[] = [];
+    try {
+      const iterator = this.#db.iterator(leasesAfter(page.after));
+      try {
+        for (let chunk = await iterator.nextv(LIST_STEP); chunk.length > 0; chunk = await iterator.nextv(LIST_STEP)) {
+          for (const [key, value] of chunk) {
+            const lease = liveLease(parseLeaseKey(key), decodeLease(value), now);
+            if (lease !== undefined && live.push(lease) >= page.limit) return live;
+          }
+        }
+      } finally {
+        await iterator.close();
+      }
+    } catch (error) {
+      throw new StreamsError("unavailable", `leases: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    return live;
   }
 
   /** Resolves once every queued operation has settled (the store accepts no new ones while closing). */

@@ -1,10 +1,10 @@
 import { compareNames, failedPrecondition, type LeaseResult, notFound, type Record, type Retention, type SegmentStatus, StreamsError } from "../../pkg/api/internal/index.js";
 import type { SegmentHead } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
-import type { LeaseDecision } from "../leases.js";
+import type { LeaseDecision, LeasePage } from "../leases.js";
 import { closedHead, deletedHead, type EntryPlace, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
+import type { LeaseInfo, ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
 import { EntryCommitted, GroupCommit, type LevelDb } from "./group-commit.js";
 import { type KeyRange, numberKey, retentionKey, segmentBatchPrefix, spaceBatchPrefix } from "./keys.js";
 import { LevelLeases } from "./level-leases.js";
@@ -220,6 +220,10 @@ export class LevelStore extends HeadsStore {
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
     return this.#leases.update(key, decide);
+  }
+
+  protected async _listLeases(page: LeasePage): Promise<LeaseInfo[]> {
+    return this.#leases.list(page);
   }
 
   protected _close(): Promise<void> {

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { compareNames, type LeaseResult, notFound, type Record, type Retention, type SegmentStatus } from "../../pkg/api/internal/index.js";
 import { Heads, type SegmentHead, statusOf } from "../heads.js";
 import { HeadsStore } from "../heads-store.js";
-import type { LeaseDecision } from "../leases.js";
+import type { LeaseDecision, LeasePage } from "../leases.js";
 import { closedHead, deletedHead, segmentOutOfRange, truncatedHead } from "../lifecycle.js";
 import { segmentBounds, spaceBounds, type TimeBounds } from "../read-bounds.js";
-import type { SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
+import type { LeaseInfo, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage } from "../types.js";
 import { MemoryLeases } from "./memory-leases.js";
 
 interface SpaceEntries {
@@ -135,6 +135,10 @@ export class MemoryStore extends HeadsStore {
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
     return this.#data.leases.update(key, decide);
+  }
+
+  protected async _listLeases(page: LeasePage): Promise<LeaseInfo[]> {
+    return this.#data.leases.list(page);
   }
 
   protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {

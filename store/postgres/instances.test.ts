@@ -212,6 +212,19 @@ if (!skipping(postgres, "PostgreSQL store across instances") && url !== undefine
       expect(taken).toMatchObject({ ok: true, holder: "b", token: 3 });
     });
 
+    it("lists leases every instance holds, judging expiry on the database's clock", async () => {
+      const [a, b] = (await instances(2)) as [Store, Store];
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(new Date("2006-01-01T00:00:00Z"));
+      const held = await a.acquireLease("held", "a", 60_000);
+      await b.acquireLease("short", "b", 1);
+      // Listed by either instance, with the expiry the database gave; the 1 ms lease lapses on its clock.
+      let listed = await b.listLeases();
+      for (let attempt = 0; listed.length > 1 && attempt < 1_000; attempt++) listed = await b.listLeases();
+      expect(listed).toEqual([{ key: "held", holder: "a", expiresAt: held.expiresAt, token: 1 }]);
+      expect(await a.listLeases()).toEqual(listed);
+    });
+
     it("refuses lease calls on a closed factory's stores with unavailable", async () => {
       const [a] = (await instances(1)) as [Store];
       await (factories[0] as PostgresStoreFactory).close();

@@ -1,5 +1,6 @@
 import type { LeaseResult } from "../../pkg/api/index.js";
-import type { LeaseDecision, LeaseState } from "../leases.js";
+import type { LeaseDecision, LeasePage, LeaseState } from "../leases.js";
+import type { LeaseInfo } from "../types.js";
 import type { StoreContext } from "./context.js";
 import { databaseError } from "./outage.js";
 
@@ -40,6 +41,27 @@ export class PostgresLeases {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     return operation;
+  }
+
+  /**
+   * Live leases after `page.after`, in key order: one index range scan of the store's keys (the key
+   * column sorts by code point, COLLATE "C"), expiry judged on the lease clock as updates judge it.
+   */
+  async list(page: LeasePage): Promise<LeaseInfo[]> {
+    const { pool, schema, storeId } = this.#context;
+    const now = this.#clock === "database" ? null : Date.now();
+    try {
+      const { rows } = await pool.query<{ key: string; holder: string; expires_at: string; token: string }>(
+        `SELECT key, holder, expires_at, token FROM ${schema}.leases
+          WHERE store_id = $1 AND key > $2 AND holder <> ''
+            AND expires_at > COALESCE($3::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+          ORDER BY key LIMIT $4`,
+        [storeId, page.after ?? "", now, page.limit],
+      );
+      return rows.map((row) => ({ key: row.key, holder: row.holder, expiresAt: Number(row.expires_at), token: Number(row.token) }));
+    } catch (error) {
+      throw databaseError(error, "leases");
+    }
   }
 
   /** Resolves once every queued operation has settled. */

@@ -185,6 +185,43 @@ if (!skipping(postgres, "PostgreSQL lifecycle") && url !== undefined) {
       expect(await b.usage()).toEqual({ entries: 0, bytes: 0 });
     });
 
+    it("leaves a living store's purged rows to that store's sweep, and a deleted store's to any store's", async () => {
+      const a = await instance();
+      await a.produce("s", "g", records(1, 3_000));
+      const purged = await segmentIds();
+      await a.deleteSegment("s", "g", { purge: true });
+      await a.close();
+      // Closing stopped the reclaimer after its first batch.
+      const left = await rowsOf(purged);
+      expect(left).toBeGreaterThan(0);
+
+      const other = await instance("counter", randomUUID());
+      await other.produce("t", "h", records(1, 1));
+      await other.enforceRetention();
+      await bounded(other.reclaimed(), "another store's reclaiming");
+      expect(await rowsOf(purged)).toBe(left);
+
+      const again = await instance();
+      await again.enforceRetention();
+      await bounded(again.reclaimed(), "the purged rows to be deleted");
+      expect(await rowsOf(purged)).toBe(0);
+
+      // A deleted store is never swept again: any store finishes its rows.
+      const goneId = randomUUID();
+      const gone = await instance("counter", goneId);
+      await gone.produce("s", "g", records(1, 3_000));
+      const goneIds = (
+        await client.query<{ id: string }>(`SELECT sg.id FROM "${schema}".segments sg JOIN "${schema}".spaces sp ON sp.id = sg.space_id WHERE sp.store_id = $1`, [goneId])
+      ).rows.map((row) => Number(row.id));
+      await gone.deleteStore();
+      // Its own reclaimer goes with its pool, as with its process.
+      await factories.pop()?.close();
+      expect(await rowsOf(goneIds)).toBeGreaterThan(0);
+      await other.enforceRetention();
+      await bounded(other.reclaimed(), "the deleted store's rows to be deleted");
+      expect(await rowsOf(goneIds)).toBe(0);
+    });
+
     it("deletes a store's rows after forgetting it, while the store opened again starts empty", async () => {
       const a = await instance();
       await a.produce("s", "g", records(1, 2_500));

@@ -1,7 +1,7 @@
 import type { LeaseResult, Record, Retention, SegmentStatus, StoreStatus } from "../../pkg/api/index.js";
 import { AbstractStore } from "../abstract-store.js";
-import type { LeaseDecision } from "../leases.js";
-import type { ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage, SweepOptions, SweepResult } from "../types.js";
+import type { LeaseDecision, LeasePage } from "../leases.js";
+import type { LeaseInfo, ProduceChain, SegmentRange, SpaceRange, StoredEntry, StoreFeatures, StoreOptions, StoreUsage, SweepOptions, SweepResult } from "../types.js";
 import type { StoreContext } from "./context.js";
 import { type LeaseClock, PostgresLeases } from "./leases.js";
 import * as lifecycle from "./lifecycle.js";
@@ -68,6 +68,11 @@ export class PostgresStore extends AbstractStore {
     return (await reads.segmentStatuses(this.#context, space, segment))[0];
   }
 
+  /** The segment row's id is its incarnation: a purge on any instance deletes the row (docs/design.md, Idempotent publish). */
+  protected override async _segmentHead(space: string, segment: string): Promise<{ status: SegmentStatus | undefined; incarnation: number }> {
+    return reads.segmentHead(this.#context, space, segment);
+  }
+
   protected async _segmentStatuses(space: string): Promise<SegmentStatus[]> {
     return reads.segmentStatuses(this.#context, space);
   }
@@ -86,6 +91,10 @@ export class PostgresStore extends AbstractStore {
 
   protected async _updateLease(key: string, decide: LeaseDecision): Promise<LeaseResult> {
     return this.#leases.update(key, decide);
+  }
+
+  protected async _listLeases(page: LeasePage): Promise<LeaseInfo[]> {
+    return this.#leases.list(page);
   }
 
   protected override async _deleteSegment(space: string, segment: string, purge: boolean): Promise<SegmentStatus> {

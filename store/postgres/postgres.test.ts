@@ -10,13 +10,13 @@ const schema = randomSchema();
 
 /**
  * Every factory shares the file's schema (each test uses its own store ids); reopening is a new
- * factory with its own pool. Leases use the local clock here because the suite fakes `Date`;
+ * factory with its own pool, and so is another instance's (`shareFactory`). Leases use the local clock here because the suite fakes `Date`;
  * lease-clock.test.ts covers the database clock.
  */
 function postgresHarness(connectionString: string): StoreHarness {
   const make = async (options: StoreOptions = {}) =>
     createPostgresStoreFactoryWith({ connectionString, schema, nodeId: "conformance", pool: { max: 4 }, ...options }, { leaseClock: "local" });
-  return { createFactory: make, reopenFactory: () => make() };
+  return { createFactory: make, reopenFactory: () => make(), shareFactory: () => make() };
 }
 
 if (!skipping(postgres, "store conformance: postgres") && url !== undefined) {

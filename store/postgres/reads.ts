@@ -150,11 +150,24 @@ interface HeadRow {
  * none. A listing leaves tombstones out; asked by name, a deleted segment's status is its tombstone.
  */
 export async function segmentStatuses(context: StoreContext, space: string, segment?: string): Promise<SegmentStatus[]> {
+  return (await segmentHeads(context, space, segment)).map(({ status }) => status);
+}
+
+/**
+ * One segment's status and its row id, read in one statement: a purge deletes the row and a later
+ * write makes a new one, so the id is the segment's incarnation (docs/design.md, Idempotent publish).
+ */
+export async function segmentHead(context: StoreContext, space: string, segment: string): Promise<{ status: SegmentStatus | undefined; incarnation: number }> {
+  const head = (await segmentHeads(context, space, segment))[0];
+  return { status: head?.status, incarnation: head?.id ?? 0 };
+}
+
+async function segmentHeads(context: StoreContext, space: string, segment?: string): Promise<{ id: number; status: SegmentStatus }[]> {
   const { schema, storeId } = context;
-  const rows = await query<HeadRow>(
+  const rows = await query<HeadRow & { id: string }>(
     context,
     "segment status",
-    `SELECT sg.segment, sg.first_sequence, sg.first_timestamp, sg.last_sequence, sg.last_timestamp, sg.closed, sg.deleted
+    `SELECT sg.id, sg.segment, sg.first_sequence, sg.first_timestamp, sg.last_sequence, sg.last_timestamp, sg.closed, sg.deleted
       FROM ${schema}.spaces sp JOIN ${schema}.segments sg ON sg.space_id = sp.id
       WHERE sp.store_id = $1 AND sp.space = $2 AND sg.last_sequence > 0 AND ($3::text IS NULL AND NOT sg.deleted OR sg.segment = $3)
       ORDER BY sg.segment`,
@@ -171,7 +184,7 @@ export async function segmentStatuses(context: StoreContext, space: string, segm
     };
     if (row.closed) status.closed = true;
     if (row.deleted) status.deleted = true;
-    return status;
+    return { id: Number(row.id), status };
   });
 }
 

@@ -43,7 +43,13 @@ export class Reclaimer {
     this.#start();
   }
 
-  /** Queues every segment of the store with removed rows still stored, and every purged segment. */
+  /**
+   * Queues every segment of the store with removed rows still stored, and the purged segments that
+   * are this store's or no living store's. A purged segment's rows name their space, whose row stays
+   * while its store lives: another store's sweep leaves them to that store (every store of a schema
+   * sweeping the same rows would only multiply the DELETEs). A deleted store's spaces are gone, so its
+   * rows (and a purged segment with none left) are any store's to finish.
+   */
   async recover(): Promise<void> {
     const { schema, storeId } = this.#context;
     try {
@@ -51,7 +57,10 @@ export class Reclaimer {
         `SELECT sg.id FROM ${schema}.spaces sp JOIN ${schema}.segments sg ON sg.space_id = sp.id
           WHERE sp.store_id = $1 AND sg.first_sequence > 1
             AND EXISTS (SELECT 1 FROM ${schema}.entries e WHERE e.segment_id = sg.id AND e.sequence < sg.first_sequence)
-        UNION SELECT segment_id FROM ${schema}.purged_segments`,
+        UNION SELECT ps.segment_id FROM ${schema}.purged_segments ps
+          LEFT JOIN LATERAL (SELECT e.space_id FROM ${schema}.entries e WHERE e.segment_id = ps.segment_id LIMIT 1) left_row ON true
+          LEFT JOIN ${schema}.spaces sp ON sp.id = left_row.space_id
+          WHERE sp.id IS NULL OR sp.store_id = $1`,
         [storeId],
       );
       this.add(rows.map((row) => Number(row.id)));

@@ -7,5 +7,9 @@ import { runStoreConformance } from "../../store/conformance/index.js";
 import { createMemoryStoreFactory } from "../../store/memory/index.js";
 
 const nodeTest = { describe, it, beforeEach, afterEach };
-await runStoreConformance(nodeTest, "memory", { createFactory: async (options) => createMemoryStoreFactory(options) });
+await runStoreConformance(nodeTest, "memory", {
+  createFactory: async (options) => createMemoryStoreFactory(options),
+  // Each open makes its own store object (its own producer index) over the factory's data.
+  shareFactory: async (factory) => factory,
+});
 runBusConformance(nodeTest, "memory", { createFactory: async () => createMemoryBusFactory() });

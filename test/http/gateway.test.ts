@@ -63,6 +63,20 @@ describe("one stream, two APIs", () => {
     expect(await answer.json()).toEqual([{ n: 1 }]);
   });
 
+  it("writes its idempotent producers' state, which a WebSocket client may not write", async () => {
+    const headers = { ...(await auth()), "content-type": "text/plain" };
+    expect((await fetch(stream("s4"), { method: "PUT", headers })).status).toBe(201);
+    const append = async () =>
+      fetch(stream("s4"), { method: "POST", headers: { ...headers, "producer-id": "w", "producer-epoch": "0", "producer-seq": "0" }, body: "once" });
+    expect((await append()).status).toBe(200);
+    expect((await append()).status).toBe(204);
+    const entries = [];
+    for await (const entry of client.consumeSegment(STORE, { space: "http", segment: "s4" })) entries.push(entry);
+    expect(entries.map((entry) => entry.metadata)).toEqual([{ "ds.producer": "w", "ds.epoch": "0", "ds.seq": "0" }]);
+    // The same keys from a client are refused (docs/protocol.md, Idempotent publish).
+    await expect(client.publish(STORE, "http", "s4", encoder.encode("forged"), { metadata: { "ds.seq": "1" } })).rejects.toMatchObject({ kind: "invalid_argument" });
+  });
+
   it("leaves the host's other routes to the host's own listener", async () => {
     // The fixture's host answers every request with a bare 404; the gateway's answers carry its headers.
     const answer = await fetch(`${base}/elsewhere`);

@@ -162,4 +162,72 @@ describe.each(configurations)("data lifecycle over $name", (configuration) => {
     expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
     expect(seen.length).toBeLessThan(total - 10);
   });
+
+  /** A follow of `segment` (or of the space when undefined) that records its entries; `ended` settles with how it ended. */
+  function follower(client: ReturnType<typeof harness>["client"], storeId: string, space: string, segment: string | undefined, offset?: string) {
+    const seen: string[] = [];
+    const conditions = new Conditions();
+    const source =
+      segment === undefined
+        ? client.consumeSpace(storeId, { space, follow: true })
+        : client.consumeSegment(storeId, { space, segment, follow: true, ...(offset === undefined ? {} : { offset }) });
+    const ended = (async (): Promise<unknown> => {
+      try {
+        for await (const entry of source) {
+          seen.push(`${entry.segment}${entry.sequence}`);
+          conditions.check();
+        }
+        return "ended";
+      } catch (error) {
+        return error;
+      }
+    })();
+    return { seen, ended, until: (count: number) => conditions.until(() => seen.length >= count, () => `${count} entries (have ${seen.join(",")})`) };
+  }
+
+  it("ends a segment follow with not_found when its segment is deleted or purged; a space follow goes on", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 3));
+    await client.produce(storeId, "s", "h", records(1, 2));
+    const space = follower(client, storeId, "s", undefined);
+    const deletedFollow = follower(client, storeId, "s", "g");
+    const purgedFollow = follower(client, storeId, "s", "h");
+    await Promise.all([space.until(5), deletedFollow.until(3), purgedFollow.until(2)]);
+
+    await client.deleteSegment(storeId, "s", "g");
+    expect(await bounded(deletedFollow.ended, "the follow of the deleted segment to end")).toMatchObject({ kind: "not_found", code: "permanent" });
+    await client.deleteSegment(storeId, "s", "h", { purge: true });
+    expect(await bounded(purgedFollow.ended, "the follow of the purged segment to end")).toMatchObject({ kind: "not_found", code: "permanent" });
+    expect([deletedFollow.seen, purgedFollow.seen]).toEqual([
+      ["g1", "g2", "g3"],
+      ["h1", "h2"],
+    ]);
+
+    // Space positions go on: the space's follower takes what comes after, the purged segment's new entries included.
+    await client.produce(storeId, "s", "h", records(1, 1));
+    await client.publish(storeId, "s", "g", bytes("revived"));
+    await space.until(7);
+    expect(space.seen).toEqual(["g1", "g2", "g3", "h1", "h2", "h1", "g4"]);
+  });
+
+  it("ends a follow resumed inside a deleted segment with not_found, and one resumed in a purged one once it sees the purge", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 3));
+    const [, , last] = await collect(client.consumeSegment(storeId, { space: "s", segment: "g" }));
+    await client.deleteSegment(storeId, "s", "g");
+    const resumed = follower(client, storeId, "s", "g", last?.offset);
+    expect(await bounded(resumed.ended, "the resumed follow to end")).toMatchObject({ kind: "not_found" });
+
+    // Written again after the tombstone, then purged and written again from 1: a follow that had taken
+    // entries of the old life ends instead of skipping the new one's first entries.
+    await client.produce(storeId, "s", "g", records(4, 2));
+    const live = follower(client, storeId, "s", "g");
+    await live.until(2);
+    await client.deleteSegment(storeId, "s", "g", { purge: true });
+    await client.produce(storeId, "s", "g", records(1, 7));
+    expect(await bounded(live.ended, "the follow of the purged segment to end")).toMatchObject({ kind: "not_found" });
+    expect(live.seen).toEqual(["g4", "g5"]);
+  });
 });

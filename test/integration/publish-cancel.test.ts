@@ -149,4 +149,31 @@ describe("a cancelled publish is never sent later", () => {
     expect((await bounded(client.publish(storeId, "s", "g", bytes("next")), "the next publish")).lastSequence).toBe(2);
     expect(await payloadsOf(client, storeId)).toEqual(["maybe", "next"]);
   });
+
+  it("never sends a produce given up (aborted, or past its deadline) while the server is unreachable", async () => {
+    const { port } = await startServer();
+    const proxy = await TcpProxy.start({ host: "127.0.0.1", port });
+    cleanups.push(() => proxy[Symbol.asyncDispose]());
+    proxy.cut();
+    const client = wsClient(`ws://127.0.0.1:${proxy.port}/streamz`);
+    const storeId = crypto.randomUUID();
+    const controller = new AbortController();
+    const aborted = failureOf(() => client.produce(storeId, "s", "g", [{ sequence: 1, payload: bytes("x") }], { signal: controller.signal }));
+    const timedOut = failureOf(() => client.produce(storeId, "s", "h", [{ sequence: 1, payload: bytes("y") }], { timeoutMs: 50 }));
+    await turn();
+    const reason = new Error("caller gave up");
+    controller.abort(reason);
+    const error = await aborted;
+    expect(error).toMatchObject({ kind: "cancelled" });
+    expect((error as StreamsError).cause).toBe(reason);
+    const expired = await timedOut;
+    expect(expired).toMatchObject({ kind: "deadline_exceeded" });
+    expect((expired as StreamsError).details).toBeUndefined();
+
+    proxy.restore();
+    // Neither batch went out later: the segments are still empty once the client is connected again.
+    await bounded(client.publish(storeId, "s", "other", bytes("k")), "a publish once the server is reachable");
+    expect(await payloadsOf(client, storeId)).toEqual([]);
+    expect(await collect(client.consumeSegment(storeId, { space: "s", segment: "h" }))).toEqual([]);
+  });
 });

@@ -235,7 +235,8 @@ describe.skipIf(redisUrl === undefined)("follow across instances over Redis", ()
     };
     const [one, two] = [0, 1].map(() => createNodeManager({ storeFactory, busFactory, idleEviction: false }));
     managers.push(one!, two!);
-    // A commit while the writer's bus is still connecting notifies no one (docs/status.md): start connected.
+    // Started connected, so the follow's history read and live path are the ones checked (a commit made while
+    // the writer's bus connects is announced later: test/live/bus-writer-gap.test.ts).
     await Promise.all(buses.map((bus) => untilConnected(bus, true)));
     const writer = createClient(createInProcProvider(two!));
     await writer.produce(STORE, "s", "g", records(1, 2));

@@ -8,7 +8,8 @@ import { createClient, type StreamsClient } from "../../pkg/client/index.js";
 import { createWsProvider } from "../../transport/ws/index.js";
 import { chromiumMissing, launchChromium } from "../browser/chromium.js";
 import { records } from "../support/data.js";
-import { mintToken, useServers, WAIT_MS } from "./support.js";
+import type { StoreDetail } from "../../pkg/server/index.js";
+import { call, eventually, mintToken, useServers, WAIT_MS } from "./support.js";
 
 const missing = await chromiumMissing();
 const mustRun = process.env.CI === "true";
@@ -45,7 +46,7 @@ describe.skipIf(missing !== undefined && !mustRun)("the dashboard's store drill-
     return { page, errors };
   }
 
-  /** A store with two spaces, one of its segments closed. */
+  /** A store with two spaces, one of its segments closed, and a lease. */
   async function storeWithTwoSpaces(server: RunningServer): Promise<{ client: StreamsClient; storeId: string }> {
     const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"], "drilldown") }));
     const storeId = crypto.randomUUID();
@@ -53,12 +54,22 @@ describe.skipIf(missing !== undefined && !mustRun)("the dashboard's store drill-
     await client.produce(storeId, "orders", "o-2", records(1, 2));
     await client.closeSegment(storeId, "orders", "o-2");
     await client.produce(storeId, "payments", "p-1", records(1, 1));
+    await client.acquireLease(storeId, "leader", { holder: "node-a", ttlMs: 600_000 });
     return { client, storeId };
   }
 
   it("clicking a store opens its spaces and segments; Close hides them", { timeout: 60_000 }, async () => {
     const server = await servers.start();
     const { client, storeId } = await storeWithTwoSpaces(server);
+    const stop = new AbortController();
+    const reading = (async () => {
+      for await (const _entry of client.consumeSpace(storeId, { space: "orders", follow: true }, { signal: AbortSignal.any([stop.signal, AbortSignal.timeout(WAIT_MS * 3)]) })) void _entry;
+    })().catch(() => undefined);
+    await eventually(
+      async () => (await call<StoreDetail>(`${server.url}/api/stores/${storeId}`)).body,
+      (body) => body.followers?.[0]?.behind === 0,
+      "the follow of orders to catch up",
+    );
     const { page, errors } = await open(server, 1280);
     try {
       expect(await page.isVisible("#store-detail")).toBe(false);
@@ -77,11 +88,21 @@ describe.skipIf(missing !== undefined && !mustRun)("the dashboard's store drill-
         ["payments", "p-1", "1", "1", "open"],
       ]);
       expect(await page.isVisible("#detail-workers-empty")).toBe(true);
+      // One follow of orders, caught up: listed with its connection and position.
+      const followers = await rowsOf(page, "detail-followers");
+      expect(followers.map(([op, , follows, behind, lag]) => [op, follows, behind, lag])).toEqual([["consume_space", "orders @5 of 5", "0", "0 ms"]]);
+      expect(followers[0]?.[1]).toMatch(/^\S+ #\d+$/);
+      const leases = await rowsOf(page, "detail-leases");
+      expect(leases.map(([key, holder, token]) => [key, holder, token])).toEqual([["leader", "node-a", "1"]]);
+      expect(leases[0]?.[3]).toMatch(/^in (9|10) min/);
+      expect(await page.isVisible("#detail-leases-empty")).toBe(false);
 
       await page.click("#detail-close");
       await page.waitForSelector("#store-detail", { state: "hidden", timeout: WAIT_MS });
       expect(errors).toEqual([]);
     } finally {
+      stop.abort();
+      await reading;
       await page.close();
       await client.close();
     }

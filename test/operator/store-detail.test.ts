@@ -36,6 +36,7 @@ describe("operator endpoint: one store's drill-down", () => {
       expect(detail).toMatchObject({ storeId, openStreams: expect.any(Number), lastAccess: expect.any(Number), spacesTruncated: false });
       expect(detail.liveTails).toMatchObject({ tails: 1, followers: 1 });
       expect(detail.workers).toEqual([{ workerId: "w-1", since: expect.any(Number), lastSeen: expect.any(Number), metadata: { role: "indexer" } }]);
+      expect(detail).toMatchObject({ workerCount: 1, workersTruncated: false });
       expect(detail.spaces.map((space) => space.space)).toEqual(["orders", "payments"]);
       const [orders, payments] = detail.spaces;
       expect(orders).toMatchObject({ segmentCount: 2, entryCount: 5, segmentsTruncated: false, liveTail: { space: "orders", followers: 1 } });
@@ -52,6 +53,67 @@ describe("operator endpoint: one store's drill-down", () => {
       await worker.unsubscribe();
     } finally {
       stop.abort();
+      await client.close();
+    }
+  });
+
+  it("lists the store's live leases by key, at most 100, and leaves out released and expired ones", async () => {
+    const server = await servers.start({}, { store: "level" });
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    const url = `${server.url}/api/stores/${storeId}`;
+    try {
+      const leader = await client.acquireLease(storeId, "leader", { holder: "node-a", ttlMs: 60_000 });
+      await client.acquireLease(storeId, "job", { holder: "node-b", ttlMs: 60_000 });
+      await client.releaseLease(storeId, "job", { holder: "node-b" });
+      await client.acquireLease(storeId, "job", { holder: "node-c", ttlMs: 60_000 });
+      await client.acquireLease(storeId, "released", { holder: "node-a", ttlMs: 60_000 });
+      await client.releaseLease(storeId, "released", { holder: "node-a" });
+      await client.acquireLease(storeId, "brief", { holder: "node-d", ttlMs: 1 });
+
+      const detail = await eventually(
+        async () => (await call<StoreDetail>(url)).body,
+        (body) => body.leases?.length === 2,
+        "the 1 ms lease to lapse",
+      );
+      expect(detail.leasesTruncated).toBe(false);
+      expect(detail.leases).toEqual([
+        { key: "job", holder: "node-c", expiresAt: expect.any(Number), token: 2 },
+        { key: "leader", holder: "node-a", expiresAt: leader.expiresAt, token: 1 },
+      ]);
+
+      // Bounded: the first 100 by key, and a flag saying there are more.
+      const keys = Array.from({ length: 100 }, (_, i) => `k-${String(i).padStart(3, "0")}`);
+      await Promise.all(keys.map((key) => client.acquireLease(storeId, key, { holder: "bulk", ttlMs: 60_000 })));
+      const full = (await call<StoreDetail>(url)).body;
+      expect(full.leasesTruncated).toBe(true);
+      expect(full.leases.map((lease) => lease.key)).toEqual(["job", ...keys.slice(0, 99)]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("lists at most 100 workers, the first by id, with their count", async () => {
+    const server = await servers.start();
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    const url = `${server.url}/api/stores/${storeId}`;
+    try {
+      await client.produce(storeId, "s", "g", records(1, 1));
+      expect((await call<StoreDetail>(url)).body).toMatchObject({ workers: null, workerCount: 0, workersTruncated: false });
+      const ids = Array.from({ length: 101 }, (_, i) => `w-${String(100 - i).padStart(3, "0")}`);
+      const workers = await Promise.all(ids.map((workerId) => client.subscribeWorkers(storeId, { workerId, metadata: { n: workerId } }, () => undefined)));
+      const detail = (await call<StoreDetail>(url)).body;
+      expect(detail).toMatchObject({ workerCount: 101, workersTruncated: true });
+      expect(detail.workers?.map((worker) => worker.workerId)).toEqual([...ids].sort().slice(0, 100));
+      expect(detail.workers?.[0]?.metadata).toEqual({ n: "w-000" });
+      // A leave shows at the next look: the listing is kept sorted between joins and leaves, not stale.
+      await workers[100]?.unsubscribe();
+      const after = await eventually(async () => (await call<StoreDetail>(url)).body, (body) => body.workerCount === 100, "w-000 to leave");
+      expect(after.workersTruncated).toBe(false);
+      expect(after.workers?.map((worker) => worker.workerId)).toEqual([...ids].sort().slice(1));
+      await Promise.all(workers.slice(0, 100).map((worker) => worker.unsubscribe()));
+    } finally {
       await client.close();
     }
   });

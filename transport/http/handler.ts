@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from "../../pkg/api/logger.js";
 import { createClient } from "../../pkg/client/index.js";
 import type { Authenticator } from "../../pkg/server/auth/index.js";
 import type { NodeManager } from "../../pkg/server/types.js";
-import { createInProcProvider } from "../inproc/index.js";
+import { createProducerWriterProvider } from "../inproc/provider.js";
 import { appendToStream } from "./append.js";
 import type { HttpLimits, RequestContext } from "./context.js";
 import { createStream } from "./create.js";
@@ -96,7 +96,8 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
     const principal = await principalOf(request);
     const abort = new AbortController();
     response.once("close", () => abort.abort());
-    const client = createClient(createInProcProvider(options.manager, principal === undefined ? {} : { principal }));
+    // The gateway's own producer state (the same metadata keys as idempotent publish) is written by it alone.
+    const client = createClient(createProducerWriterProvider(options.manager, principal === undefined ? {} : { principal }));
     const context: RequestContext = { streams, appends, client, ref, request, response, url, limits, location: `http://${header(request, "host") ?? "localhost"}${basePath}/${rawName}`, signal: abort.signal };
     try {
       switch (request.method) {

@@ -24,6 +24,19 @@ export interface InProcOptions {
  * still passes through the real codec, so nothing works in-process that would fail on the wire.
  */
 export function createInProcProvider(manager: Pick<NodeManager, "handleStream">, options: InProcOptions = {}): Provider {
+  return inProcProvider(manager, options, false);
+}
+
+/**
+ * An in-process provider whose streams may write the metadata keys reserved for idempotent publish
+ * (ServerStream.writesProducerMetadata): the HTTP gateway's, which records its producers there
+ * (docs/design.md, HTTP). Not exported from the package: no client reaches it.
+ */
+export function createProducerWriterProvider(manager: Pick<NodeManager, "handleStream">, options: InProcOptions = {}): Provider {
+  return inProcProvider(manager, options, true);
+}
+
+function inProcProvider(manager: Pick<NodeManager, "handleStream">, options: InProcOptions, writesProducerMetadata: boolean): Provider {
   const window = options.window ?? 16;
   const principal = options.principal;
   if (!Number.isSafeInteger(window) || window < 1) throw new TypeError("window must be an integer >= 1");
@@ -53,6 +66,7 @@ export function createInProcProvider(manager: Pick<NodeManager, "handleStream">,
         fail: (error) => down.fail(decodeError(encodeError(error))),
         signal: abort.signal,
         principal,
+        writesProducerMetadata,
       };
       void up.push(first).catch(() => undefined);
       void manager.handleStream(storeId, server).finally(() => {

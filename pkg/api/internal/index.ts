@@ -26,4 +26,4 @@ export {
   validateMessage,
 } from "./validate.js";
 export * from "./options.js";
-export { PRODUCER_METADATA } from "./producer-metadata.js";
+export { checkUnreserved, PRODUCER_METADATA } from "./producer-metadata.js";

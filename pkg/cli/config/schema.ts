@@ -215,7 +215,7 @@ export const SERVE_SCHEMA: SchemaOf<ServeConfig> = {
       defaultValue: 10_000,
       min: 1,
       max: 10_000_000,
-      description: "Idempotent-publish producer states each open store keeps in memory; past it the least recently used are read again from the data when needed.",
+      description: "Idempotent-publish records each open store keeps in memory (each segment, producer and kept acknowledgement counts one, ~110 bytes); past it the least recently used segments are read again from the data when needed.",
     }),
     shutdownTimeoutMs: integer({ defaultValue: 10_000, min: 1, max: HOUR_MS, description: "Graceful stop budget; past it the process exits with 1." }),
   },

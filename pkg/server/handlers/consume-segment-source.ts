@@ -1,4 +1,4 @@
-import type { SegmentStatus } from "../../api/index.js";
+import { type SegmentStatus, StreamsError } from "../../api/index.js";
 import type { SegmentRange, Store, StoredEntry } from "../../../store/types.js";
 import type { ReadSource } from "../live/follow.js";
 import type { TimeWindow } from "./read-options.js";
@@ -13,6 +13,8 @@ export interface SegmentReadInit {
   maxSequence: number;
   time: TimeWindow;
   limit: number;
+  /** A follow read: it ends with `not_found` once its segment is deleted or purged under it (docs/lifecycle.md). */
+  follow: boolean;
 }
 
 /**
@@ -37,6 +39,8 @@ export class SegmentReadSource implements ReadSource {
   #pastMaxTimestamp = false;
   /** The segment is closed and everything in it was read. */
   #ended = false;
+  /** Timestamp of the newest entry taken (0: none yet), kept per chunk for the operator's follower lag. */
+  #lastTimestamp = 0;
 
   constructor(store: Store, init: SegmentReadInit) {
     this.#store = store;
@@ -60,6 +64,24 @@ export class SegmentReadSource implements ReadSource {
    */
   endsLive(status: SegmentStatus): boolean {
     return status.segment === this.#init.segment && (status.closed === true || status.firstSequence > this.#next);
+  }
+
+  /**
+   * The error that ends a follow read once `status` (a head of its segment, or undefined: none kept)
+   * shows the segment deleted or purged under it: a tombstone, no head at all, or a head behind what
+   * the read has taken (purged and written again from 1). Only a read with a position can lose its
+   * segment; one from the start of a missing or deleted segment waits for its first entry.
+   */
+  deletedUnder(status: SegmentStatus | undefined): StreamsError | undefined {
+    if (!this.#init.follow || !this.#positioned) return undefined;
+    if (status !== undefined && status.segment !== this.#init.segment) return undefined;
+    const { space, segment } = this.#init;
+    if (status?.deleted === true) return new StreamsError("not_found", `segment ${segment} of space ${space} was deleted while it was followed`);
+    // Without a head, or with one behind the read, the segment the read took entries from was purged.
+    if (this.lastPosition !== undefined && (status === undefined || status.lastSequence < this.#next - 1)) {
+      return new StreamsError("not_found", `segment ${segment} of space ${space} was purged while it was followed`);
+    }
+    return undefined;
   }
 
   /**
@@ -90,7 +112,23 @@ export class SegmentReadSource implements ReadSource {
       taken.push(stored);
       this.#remaining--;
     }
+    this.#took(taken);
     return { taken, gap: false };
+  }
+
+  /** Sequence of the last entry taken or skipped; 0 when none yet. */
+  get position(): number {
+    return this.#positioned ? this.#next - 1 : 0;
+  }
+
+  /** Timestamp of the newest entry taken; 0 when none yet. */
+  get lastTimestamp(): number {
+    return this.#lastTimestamp;
+  }
+
+  #took(entries: readonly StoredEntry[]): void {
+    const last = entries.at(-1);
+    if (last !== undefined) this.#lastTimestamp = last.timestamp;
   }
 
   async *read(): AsyncGenerator<StoredEntry[]> {
@@ -115,11 +153,14 @@ export class SegmentReadSource implements ReadSource {
         taken.push(stored);
         if (--this.#remaining <= 0) break;
       }
+      this.#took(taken);
       if (taken.length > 0) yield taken;
       if (this.finished) return;
     }
     // A closed segment read to its end has nothing more to come: follow readers end here.
     const status = await this.#store.segmentStatus(space, segment);
     if (status?.closed === true && this.#next > status.lastSequence) this.#ended = true;
+    const deleted = this.deletedUnder(status);
+    if (deleted !== undefined) throw deleted;
   }
 }

@@ -28,6 +28,7 @@ export async function handleConsumeSegment(request: ConsumeSegmentRequest, conte
     maxSequence: maxSequence === 0 ? Number.POSITIVE_INFINITY : maxSequence,
     time: timeWindow(request),
     limit: readLimit(request),
+    follow: request.follow === true,
   });
   await (request.follow === true ? followSegment(context, source) : sendHistory(context, source));
 }

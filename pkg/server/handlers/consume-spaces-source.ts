@@ -23,6 +23,8 @@ export class SpacesReadSource implements ReadSource {
   /** Spaces whose entries have gone past maxTimestamp. */
   readonly #ended = new Set<string>();
   #remaining: number;
+  /** Timestamp of the newest entry taken (0: none yet), kept per chunk for the operator's follower lag. */
+  #lastTimestamp = 0;
 
   /** `after` maps each space to the position to resume after. */
   constructor(store: Store, after: ReadonlyMap<string, number>, time: TimeWindow, limit: number) {
@@ -47,6 +49,8 @@ export class SpacesReadSource implements ReadSource {
       // Positions advance only for entries taken: a merge reads ahead in each space.
       for (const stored of taken) this.#after.set(stored.space, stored.position);
       this.#remaining -= taken.length;
+      // Merged by timestamp (one space: in commit order, timestamps not decreasing), so the last is the newest.
+      this.#took(taken);
       yield taken;
       if (this.#remaining <= 0) return;
     }
@@ -77,7 +81,18 @@ export class SpacesReadSource implements ReadSource {
       kept.push(stored);
       this.#remaining--;
     }
+    this.#took(kept);
     return kept;
+  }
+
+  /** Timestamp of the newest entry taken; 0 when none yet. */
+  get lastTimestamp(): number {
+    return this.#lastTimestamp;
+  }
+
+  #took(entries: readonly StoredEntry[]): void {
+    const last = entries.at(-1);
+    if (last !== undefined && last.timestamp > this.#lastTimestamp) this.#lastTimestamp = last.timestamp;
   }
 
   async *#scan(space: string): AsyncGenerator<StoredEntry[]> {

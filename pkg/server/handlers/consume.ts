@@ -33,5 +33,5 @@ export const BYTES_PER_SPACE = 4096;
 async function consume(request: ConsumeRequest, context: HandlerContext): Promise<void> {
   const after = new Map(Object.entries(request.offsets).map(([space, offset]) => [space, decodeOffsetOf("space", offset, `offsets.${space}`)]));
   const source = new SpacesReadSource(context.store, after, timeWindow(request), readLimit(request));
-  await (request.follow === true ? followSpaces(context, source) : sendHistory(context, source));
+  await (request.follow === true ? followSpaces(context, source, "consume") : sendHistory(context, source));
 }

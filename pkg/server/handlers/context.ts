@@ -1,8 +1,10 @@
-import type { Message, Principal, Response, SegmentStatus } from "../../api/internal/index.js";
+import type { Message, Principal, Response, SegmentStatus, StreamOrigin } from "../../api/internal/index.js";
 import type { Bus } from "../../../bus/types.js";
 import type { Logger } from "../../api/logger.js";
 import type { Store } from "../../../store/types.js";
 import type { ServerLimits } from "../options.js";
+import type { Follows } from "../live/follows.js";
+import type { LiveRefreshes } from "../live/live-refreshes.js";
 import type { LiveTails } from "../live/live-tails.js";
 import type { WorkersRegistry } from "../live/workers-registry.js";
 
@@ -15,6 +17,8 @@ export interface HandlerContext {
   readonly bus: Bus;
   /** Id of this server instance. */
   readonly nodeId: string;
+  /** Another instance's announcement that commits of a space were not notified: look again (docs/design.md, Buses). */
+  readonly refreshes: LiveRefreshes;
   /** Tells every instance a commit happened (coalesced; never waits or fails). */
   notifyCommitted(status: SegmentStatus): void;
   /** Times a store commit for the metrics (streamkit_commit_duration_seconds); returns it unchanged. */
@@ -27,6 +31,8 @@ export interface HandlerContext {
   deleteStore(): Promise<void>;
   /** The store's worker registry on this instance, created on first use. */
   workers(): WorkersRegistry;
+  /** Whether the stream may write the reserved producer metadata keys (ServerStream.writesProducerMetadata). */
+  readonly writesProducerMetadata: boolean;
   /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
   principal(): Principal | undefined;
   /** Aborted (reason: a StreamsError) when the client cancels, the connection drops or the node closes. */
@@ -44,4 +50,8 @@ export interface HandlerContext {
   sendEncoded(message: Response, bytes: Uint8Array): Promise<void>;
   /** The store's shared live tails on this node, one per followed space. */
   readonly liveTails: LiveTails;
+  /** The store's open follow reads on this node (each registers while it follows; operator drill-down). */
+  readonly follows: Follows;
+  /** The connection and channel this stream arrived on (undefined in-process). */
+  readonly origin: StreamOrigin | undefined;
 }

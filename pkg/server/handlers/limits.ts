@@ -1,4 +1,5 @@
-import { overLimit } from "../../api/internal/index.js";
+import { checkUnreserved, overLimit } from "../../api/internal/index.js";
+import type { HandlerContext } from "./context.js";
 import type { ServerLimits } from "../options.js";
 
 /** Refuses a payload over the server's limit: `resource_exhausted`, permanent, naming the field. */
@@ -20,4 +21,13 @@ export function checkListLength(count: number, field: string, limit: number): vo
 /** Refuses metadata with more entries than the server's limit. */
 export function checkMetadataSize(metadata: { [key: string]: string } | undefined | null, field: string, limits: ServerLimits): void {
   if (metadata !== undefined && metadata !== null) checkListLength(Object.keys(metadata).length, field, limits.maxMetadataEntries);
+}
+
+/**
+ * Checks a client's metadata: at most the server's entries, and none of the keys reserved for
+ * idempotent publish unless the stream may write them (docs/protocol.md, Idempotent publish).
+ */
+export function checkClientMetadata(metadata: { [key: string]: string } | undefined | null, field: string, context: Pick<HandlerContext, "limits" | "writesProducerMetadata">): void {
+  checkMetadataSize(metadata, field, context.limits);
+  if (!context.writesProducerMetadata) checkUnreserved(metadata, field);
 }

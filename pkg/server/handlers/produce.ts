@@ -2,7 +2,7 @@ import { invalidArgument, MessageTypes, opName, type ProduceRequest, type Record
 import type { ProduceChain } from "../../../store/types.js";
 import { CommitQueue } from "./commit-queue.js";
 import type { HandlerContext } from "./context.js";
-import { checkListLength, checkMetadataSize, checkPayloadSize } from "./limits.js";
+import { checkClientMetadata, checkListLength, checkPayloadSize } from "./limits.js";
 import { SendWindow } from "./send-window.js";
 
 /** Statuses that may wait for a slow client while later batches are read and committed. */
@@ -25,7 +25,7 @@ function checkBatch(batch: RecordBatch, context: HandlerContext): number {
   let bytes = 0;
   batch.records.forEach((record, i) => {
     checkPayloadSize(record.payload, `records[${i}].payload`, context.limits);
-    checkMetadataSize(record.metadata, `records[${i}].metadata`, context.limits);
+    checkClientMetadata(record.metadata, `records[${i}].metadata`, context);
     bytes += record.payload.byteLength;
   });
   return bytes;

@@ -15,7 +15,7 @@ import { forClient } from "../conceal.js";
 import { isRepeatedAck } from "../../../store/producers.js";
 import { LaneAnswers } from "./lane-answers.js";
 import type { HandlerContext } from "./context.js";
-import { checkMetadataSize, checkPayloadSize } from "./limits.js";
+import { checkClientMetadata, checkPayloadSize } from "./limits.js";
 
 /**
  * A lane reads no further message while this many publishes, or payload bytes, wait for their
@@ -83,7 +83,7 @@ function resultOf(publish: PublishItem, context: HandlerContext): Promise<Publis
 
 async function commit(publish: PublishItem, context: HandlerContext): Promise<SegmentStatus> {
   checkPayloadSize(publish.payload, "payload", context.limits);
-  checkMetadataSize(publish.metadata, "metadata", context.limits);
+  checkClientMetadata(publish.metadata, "metadata", context);
   const status = await context.timeCommit(context.store.publish(publish.space, publish.segment, publish.payload, publish.metadata ?? undefined, publish.producer ?? undefined));
   // A repeated publish (stored by an earlier attempt) commits nothing new.
   if (!isRepeatedAck(status)) context.notifyCommitted(status);

@@ -14,6 +14,7 @@ export async function handleSubscribeToSegmentStatus(request: SubscribeToSegment
     heartbeatMs: heartbeatIntervalMs(request.heartbeatIntervalSeconds ?? undefined),
     store: context.store,
     bus: context.bus,
+    refreshes: context.refreshes,
     send: (message) => context.send(message),
     signal: context.signal,
     logger: context.logger,

@@ -1,4 +1,4 @@
-import { MessageTypes } from "../../api/internal/index.js";
+import { MessageTypes, type StreamsError } from "../../api/internal/index.js";
 import type { SegmentReadSource } from "../handlers/consume-segment-source.js";
 import type { HandlerContext } from "../handlers/context.js";
 import { sendEntries } from "../handlers/entries.js";
@@ -27,11 +27,21 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
   let heard: boolean;
   /** The segment was closed or truncated past the read: go back to storage. */
   let ended = false;
+  /** The segment was deleted or purged under the read: the follow ends with this. */
+  let deleted: StreamsError | undefined;
+  const unregister = context.follows.add({
+    op: "consume_segment",
+    origin: context.origin,
+    since: Date.now(),
+    targets: () => [{ space: source.space, segment: source.segment, position: source.position }],
+    lastTimestamp: () => source.lastTimestamp,
+  });
   const stop = tail.listen({
     changed: wakeup.wake,
     status(status) {
       if (status !== undefined && status.segment !== source.segment) return;
       heard = true;
+      deleted ??= status === undefined ? undefined : source.deletedUnder(status);
       if (status === undefined || source.endsLive(status)) ended = true;
       wakeup.wake();
     },
@@ -43,6 +53,7 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
     /** Number of the tail block it takes next; undefined: not joined. */
     let next: number | undefined;
     for (;;) {
+      if (deleted !== undefined) throw deleted;
       if (covered === undefined) {
         heard = false;
         ended = false;
@@ -87,6 +98,7 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
     }
   } finally {
     stop();
+    unregister();
     await lease.release();
   }
 }

@@ -39,11 +39,20 @@ interface Piece {
  * start at or before the follower's position sends that space back to storage rather than leave a gap.
  * A pass takes at most one block per space, so a follower holds no more than that.
  */
-export async function followSpaces(context: HandlerContext, source: SpacesReadSource): Promise<void> {
+export async function followSpaces(context: HandlerContext, source: SpacesReadSource, op: "consume_space" | "consume" = "consume_space"): Promise<void> {
   if (source.finished) return;
   const leases = await acquireAll(context.liveTails, source.spaces);
   const wakeup = new Wakeup();
   const stops = leases.map(({ tail }) => tail.listen({ changed: wakeup.wake }));
+  stops.push(
+    context.follows.add({
+      op,
+      origin: context.origin,
+      since: Date.now(),
+      targets: () => source.spaces.map((space) => ({ space, segment: null, position: source.positionIn(space) })),
+      lastTimestamp: () => source.lastTimestamp,
+    }),
+  );
   try {
     const cursors: Cursor[] = leases.map(({ tail }) => ({ space: tail.space, tail, next: undefined }));
     let stale = [...source.spaces];

@@ -1,12 +1,14 @@
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import type { Logger } from "../../api/logger.js";
+import type { LiveRefreshes } from "./live-refreshes.js";
 import { SpaceTail } from "./space-tail.js";
 
 export interface LiveTailsOptions {
   storeId: string;
   store: Store;
   bus: Bus;
+  refreshes: LiveRefreshes;
   logger: Logger;
   /** Byte limit of each space's window. */
   windowBytes: number;
@@ -100,6 +102,11 @@ export class LiveTails {
       joins: tail.joins,
       fellBehind: tail.fellBehind,
     }));
+  }
+
+  /** The commit position the space's tail has read through here; undefined when no tail or it is not anchored. */
+  head(space: string): number | undefined {
+    return this.#tails.get(space)?.tail.window.head;
   }
 
   totals(): LiveTailTotals {

@@ -7,6 +7,7 @@ import type { Store } from "../../../store/types.js";
 import { type EntriesBatch, EntriesPacker } from "../handlers/entries.js";
 import { spaceChunks } from "../handlers/store-chunks.js";
 import type { Logger } from "../../api/logger.js";
+import type { LiveRefreshes } from "./live-refreshes.js";
 import { decodeSegmentNotification, segmentRoute } from "./notifications.js";
 import { type TailBlock, TailWindow, type WindowPlace } from "./tail-window.js";
 
@@ -15,6 +16,8 @@ export interface SpaceTailOptions {
   space: string;
   store: Store;
   bus: Bus;
+  /** Announcements of commits another instance's bus could not notify. */
+  refreshes: LiveRefreshes;
   logger: Logger;
   /** Byte limit of the window (docs/configuration.md, `liveWindowBytes`). */
   windowBytes: number;
@@ -65,7 +68,7 @@ export class SpaceTail {
   #cancelPause: (() => void) | undefined;
   #closed = false;
   #unsubscribe: (() => Promise<void>) | undefined;
-  #stopRefreshing: () => void = () => undefined;
+  #stopRefreshing: (() => void)[] = [];
 
   constructor(options: SpaceTailOptions) {
     this.#options = options;
@@ -75,7 +78,7 @@ export class SpaceTail {
 
   /** Subscribes to the space's commit notifications; rejects with `unavailable` when the bus refuses. */
   async open(): Promise<void> {
-    const { bus, storeId, space } = this.#options;
+    const { bus, refreshes, storeId, space } = this.#options;
     try {
       this.#unsubscribe = await bus.subscribe(segmentRoute(storeId, space), (bytes) => {
         this.poke();
@@ -84,11 +87,12 @@ export class SpaceTail {
     } catch (error) {
       throw new StreamsError("unavailable", "cannot follow: the bus refused a subscription", { cause: error });
     }
-    // After a bus outage notifications may have been lost: look again.
-    this.#stopRefreshing = bus.onReconnect(() => {
+    // After a bus outage, this instance's or the committer's, notifications may have been lost: look again.
+    const refresh = (): void => {
       this.poke();
       this.#tellStatus(undefined);
-    });
+    };
+    this.#stopRefreshing = [bus.onReconnect(refresh), refreshes.listen(storeId, space, refresh)];
   }
 
   /** Adds a follower; returns its removal. */
@@ -127,7 +131,7 @@ export class SpaceTail {
     if (this.#closed) return;
     this.#closed = true;
     this.#cancelPause?.();
-    this.#stopRefreshing();
+    for (const stop of this.#stopRefreshing) stop();
     this.window.reset();
     this.#wake();
     await this.#reading;

@@ -2,6 +2,7 @@ import { MessageTypes, type Response, type SegmentStatus, StreamsError } from ".
 import type { Bus } from "../../../bus/types.js";
 import type { Store } from "../../../store/types.js";
 import type { Logger } from "../../api/logger.js";
+import type { LiveRefreshes } from "./live-refreshes.js";
 import { decodeSegmentNotification, segmentRoute } from "./notifications.js";
 import { SubscriptionHeads } from "./subscriptions-heads.js";
 
@@ -25,6 +26,8 @@ export interface StatusSubscriptionOptions {
   heartbeatMs: number | undefined;
   store: Pick<Store, "segmentStatus" | "segmentStatuses">;
   bus: Bus;
+  /** Announcements of commits another instance's bus could not notify. */
+  refreshes: LiveRefreshes;
   /** Sends one message; resolves when the transport has room for more. */
   send(message: Response): Promise<void>;
   /** Aborting ends the subscription with the signal's reason. */
@@ -101,12 +104,14 @@ export class StatusSubscription {
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) onAbort();
     const removeReconnectListener = bus.onReconnect(() => this.refresh());
+    const removeRefreshListener = this.#options.refreshes.listen(storeId, space, () => this.refresh());
     const heartbeat = heartbeatMs === undefined ? undefined : setInterval(() => this.#heartbeatTick(), heartbeatMs);
     try {
       await this.#sendUntilStopped();
     } finally {
       clearInterval(heartbeat);
       removeReconnectListener();
+      removeRefreshListener();
       signal.removeEventListener("abort", onAbort);
       await unsubscribe().catch((error: unknown) => logger.warn({ err: error, storeId, space }, "bus unsubscribe failed"));
     }

@@ -76,6 +76,8 @@ function supersedes(a: Pick<Holder, "generation" | "session" | "info">, b: Holde
   return a.session > b.session;
 }
 
+const copyInfo = (info: WorkerInfo): WorkerInfo => ({ ...info, metadata: { ...info.metadata } });
+
 const replaced = (workerId: string): StreamsError =>
   new StreamsError("cancelled", `worker ${workerId} was replaced by a newer stream`, { details: { workerId } });
 
@@ -95,6 +97,8 @@ export class WorkersRegistry {
   readonly #staleMinMs: number;
   readonly #route: string;
   readonly #workers = new Map<string, Holder>();
+  /** #workers' infos sorted by id; undefined after a change until asked for (#sorted). */
+  #sortedInfos: WorkerInfo[] | undefined;
   readonly #expiry = new KeyedTimers<string>();
   readonly #catchUpRetry = new KeyedTimers<"catch-up">();
   #catchUpFailures = 0;
@@ -124,10 +128,22 @@ export class WorkersRegistry {
 
   /** Every live worker of the store, sorted by id; a copy. */
   inventory(): WorkerInventory {
-    const workers = [...this.#workers.values()]
-      .map(({ info }) => ({ ...info, metadata: { ...info.metadata } }))
-      .sort((a, b) => compareNames(a.workerId, b.workerId));
-    return { workers };
+    return { workers: this.#sorted().map(copyInfo) };
+  }
+
+  /**
+   * The first `limit` workers by id (copies) and how many there are: the operator's bounded view. The
+   * sorted order is kept until the next join or leave, so a page costs `limit` copies, not a sort.
+   */
+  page(limit: number): { workers: WorkerInfo[]; count: number } {
+    const sorted = this.#sorted();
+    return { workers: sorted.slice(0, limit).map(copyInfo), count: sorted.length };
+  }
+
+  /** Holders' infos sorted by worker id; rebuilt after a join or leave (keepalives change infos in place). */
+  #sorted(): readonly WorkerInfo[] {
+    this.#sortedInfos ??= [...this.#workers.values()].map(({ info }) => info).sort((a, b) => compareNames(a.workerId, b.workerId));
+    return this.#sortedInfos;
   }
 
   /** Calls `listener` with the inventory now and after every join and leave; returns the function that stops it. */
@@ -170,6 +186,7 @@ export class WorkersRegistry {
       local: { evict, announcedAt: now },
     };
     this.#workers.set(workerId, holder);
+    this.#sortedInfos = undefined;
     this.#armLocal(holder);
     this.#announce(holder);
     previous?.local?.evict(replaced(workerId));
@@ -191,6 +208,7 @@ export class WorkersRegistry {
     this.#expiry.clearAll();
     this.#catchUpRetry.clearAll();
     this.#workers.clear();
+    this.#sortedInfos = undefined;
     this.#listeners.clear();
     await this.#subscribing;
     const unsubscribe = this.#unsubscribe;
@@ -240,6 +258,7 @@ export class WorkersRegistry {
     const { workerId } = holder.info;
     if (this.#workers.get(workerId) !== holder) return false;
     this.#workers.delete(workerId);
+    this.#sortedInfos = undefined;
     this.#expiry.clear(workerId);
     return true;
   }
@@ -387,6 +406,7 @@ export class WorkersRegistry {
     if (current !== undefined && !supersedes({ generation, session, info: worker }, current)) return;
     const holder: Holder = { info: worker, session, generation, staleMs };
     this.#workers.set(worker.workerId, holder);
+    this.#sortedInfos = undefined;
     this.#armRemote(holder);
     // The worker registered again on another instance: the stream held here is the older one.
     current?.local?.evict(replaced(worker.workerId));

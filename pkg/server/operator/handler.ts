@@ -7,6 +7,7 @@ import { DashboardFiles, type DashboardFile } from "./dashboard-files.js";
 import { send, sendError, sendJson, sendMethodNotAllowed } from "./http.js";
 import { InstanceBeacon } from "./instances.js";
 import { type OperatorOptions, resolveOperatorOptions } from "./options.js";
+import { RateHistory } from "./history.js";
 import { RateWindow } from "./rates.js";
 import { buildStatus, type OperatorStatus } from "./status.js";
 import { StatusStream } from "./status-stream.js";
@@ -46,7 +47,7 @@ function pathParam(raw: string | undefined, name: string): string {
 
 /**
  * The operator HTTP API of one server instance (docs/operator.md): `/version`, `/metrics`, `/api/status`,
- * `/api/status/stream` (server-sent events), `/api/stores/:storeId` (one store's drill-down), the admin actions under `/api/admin/` and the
+ * `/api/status/stream` (server-sent events), `/api/status/history` (the last minutes of rates), `/api/stores/:storeId` (one store's drill-down), the admin actions under `/api/admin/` and the
  * dashboard at `/dashboard` (and `/`), a page that only calls these same endpoints.
  */
 export function createOperatorHandler(options: OperatorOptions): OperatorHandler {
@@ -83,6 +84,15 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     statusStream.tick();
   }, config.statusIntervalMs);
   ticker.unref?.();
+  const history = new RateHistory(config.historyIntervalMs, config.historyWindowMs);
+  const sampleHistory = () => {
+    const now = Date.now();
+    const { entriesProduced, entriesConsumed, errors } = activity.snapshot(now);
+    history.sample(now, { entriesProduced, entriesConsumed, errors: Object.values(errors).reduce((sum, n) => sum + n, 0) });
+  };
+  sampleHistory();
+  const historyTicker = setInterval(sampleHistory, config.historyIntervalMs);
+  historyTicker.unref?.();
   const files = new DashboardFiles();
   const access: AdminAccess = { authenticator: config.authenticator, trustLoopback: config.trustLoopback, isLocalRequest: config.isLocalRequest };
 
@@ -92,6 +102,7 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     ["/metrics", { methods: GET, run: serveMetrics }],
     ["/api/status", { methods: GET, run: (request, response) => sendJson(request, response, 200, status()) }],
     ["/api/status/stream", { methods: ["GET"], run: (request, response) => statusStream.attach(request, response) }],
+    ["/api/status/history", { methods: GET, run: (request, response) => sendJson(request, response, 200, history.answer()) }],
     ["/dashboard", file("index.html")],
     ["/dashboard/", file("index.html")],
     ["/dashboard/app.js", file("app.js")],
@@ -211,6 +222,7 @@ export function createOperatorHandler(options: OperatorOptions): OperatorHandler
     close(): Promise<void> {
       closing ??= (async () => {
         clearInterval(ticker);
+        clearInterval(historyTicker);
         statusStream.close();
         await beacon.close();
       })();

@@ -37,6 +37,10 @@ export interface OperatorOptions {
   statusIntervalMs?: number;
   /** Window of the rates. Default 10 s. */
   rateWindowMs?: number;
+  /** How often the rate history (`/api/status/history`, the dashboard's charts at load) takes a sample. Default 5 s. */
+  historyIntervalMs?: number;
+  /** How far back the rate history reaches. Default 5 min. */
+  historyWindowMs?: number;
   /** Heartbeat comment period of the status stream. Default 15 s. */
   heartbeatMs?: number;
   /** How often this instance announces itself on the bus. Default 5 s. */
@@ -59,6 +63,8 @@ export const OPERATOR_DEFAULTS = {
   dashboardAtRoot: true,
   statusIntervalMs: 1_000,
   rateWindowMs: 10_000,
+  historyIntervalMs: 5_000,
+  historyWindowMs: 300_000,
   heartbeatMs: 15_000,
   announceIntervalMs: 5_000,
   maxStatusClients: 64,
@@ -82,7 +88,7 @@ export function resolveOperatorOptions(options: OperatorOptions): ResolvedOperat
     logger: silentLogger,
     ...defined,
   };
-  for (const key of ["statusIntervalMs", "rateWindowMs", "heartbeatMs", "announceIntervalMs", "maxStatusClients"] as const) {
+  for (const key of ["statusIntervalMs", "rateWindowMs", "historyIntervalMs", "historyWindowMs", "heartbeatMs", "announceIntervalMs", "maxStatusClients"] as const) {
     positiveInteger(resolved[key], key);
   }
   nonNegativeInteger(resolved.recentErrors, "recentErrors");

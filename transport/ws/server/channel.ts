@@ -1,4 +1,4 @@
-import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, StreamsError } from "../../../pkg/api/internal/index.js";
+import { FrameKinds, INITIAL_CREDIT, type Principal, type ServerStream, type StreamOrigin, StreamsError } from "../../../pkg/api/internal/index.js";
 import type { StreamInfo } from "../../../pkg/server/operator/connections.js";
 import type { Access } from "./access.js";
 import type { MemoryBudget } from "./memory-budget.js";
@@ -7,6 +7,8 @@ import { waitUntil } from "./wait.js";
 
 /** What a stream needs of its connection. */
 export interface ChannelHost {
+  /** The connection's id, as the operator status lists it. */
+  readonly id: string;
   readonly principal: Principal | undefined;
   readonly writer: SocketWriter;
   /** The connection's memory share: queued client frames and handler reservations are charged to it. */
@@ -61,6 +63,10 @@ export class ChannelStream implements ServerStream {
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  get origin(): StreamOrigin {
+    return { connection: this.#host.id, channel: this.channel };
   }
 
   /** The connection's current principal: a refreshed token applies to open streams at once. */

@@ -363,6 +363,29 @@
     drawChart("chart-errors", ["errors"]);
   }
 
+  /**
+   * Fills the charts with the server's last minutes of rates (/api/status/history) so they do not
+   * start empty; samples the live statuses already gave are kept, older history goes before them.
+   */
+  async function loadHistory() {
+    let body;
+    try {
+      const response = await fetch("/api/status/history", { cache: "no-store" });
+      if (!response.ok) return;
+      body = await response.json();
+    } catch {
+      return;
+    }
+    const first = samples.length > 0 ? samples[0].at : Infinity;
+    const older = body.samples.filter((point) => point.at < first).map(({ at, produced, consumed, errors }) => ({ at, produced, consumed, errors }));
+    samples.unshift(...older);
+    const newest = samples.length > 0 ? samples[samples.length - 1].at : 0;
+    while (samples.length > 0 && samples[0].at < newest - CHART_WINDOW_MS) samples.shift();
+    $("chart-rates").dataset.history = String(older.length);
+    drawChart("chart-rates", ["produced", "consumed"]);
+    drawChart("chart-errors", ["errors"]);
+  }
+
   function renderCharts(status) {
     sample(status);
     drawChart("chart-rates", ["produced", "consumed"]);
@@ -449,7 +472,46 @@
           h("td", { class: "mono" }, Object.entries(worker.metadata).map(([key, value]) => `${key}=${value}`).join(", ") || "–"),
         ),
       ),
+      detail.workersTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${workers.length} of ${count.format(detail.workerCount)} workers by id`)),
     );
+    const behind = (n) => (n === null ? h("span", { class: "muted", title: "head not known yet" }, "–") : count.format(n));
+    const lag = (ms) => (ms === null ? h("span", { class: "muted" }, "–") : ms < 1000 ? `${ms} ms` : duration(ms));
+    $("detail-followers").tBodies[0].replaceChildren(
+      ...detail.followers.map((follower) =>
+        h(
+          "tr",
+          { "data-key": `${follower.connection ?? "in-process"}/${follower.channel ?? ""}/${follower.since}`, class: follower.behind > 0 ? "is-behind" : "" },
+          h("td", { class: "mono" }, follower.op),
+          h("td", { class: "mono" }, follower.connection === null ? h("span", { class: "muted" }, "in-process") : `${follower.connection} #${follower.channel}`),
+          h(
+            "td",
+            { class: "mono" },
+            follower.targets
+              .map((target) => `${target.segment === null ? target.space : `${target.space}/${target.segment}`} @${target.position}${target.head === null ? "" : ` of ${target.head}`}`)
+              .join(", "),
+          ),
+          h("td", { class: "num" }, behind(follower.behind)),
+          h("td", { class: "num" }, lag(follower.lagMs)),
+          h("td", {}, time(follower.since)),
+        ),
+      ),
+      detail.followersTruncated && h("tr", {}, h("td", { colspan: 6, class: "muted" }, `first ${detail.followers.length} of ${count.format(detail.followerCount)} follows`)),
+    );
+    $("detail-followers-empty").hidden = detail.followers.length > 0;
+    $("detail-leases").tBodies[0].replaceChildren(
+      ...detail.leases.map((lease) =>
+        h(
+          "tr",
+          { "data-key": lease.key },
+          h("td", { class: "mono" }, lease.key),
+          h("td", { class: "mono" }, lease.holder),
+          h("td", { class: "num" }, count.format(lease.token)),
+          h("td", { title: new Date(lease.expiresAt).toISOString() }, `in ${duration(lease.expiresAt - serverNow())}`),
+        ),
+      ),
+      detail.leasesTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${detail.leases.length} leases by key`)),
+    );
+    $("detail-leases-empty").hidden = detail.leases.length > 0;
     const workersEmpty = $("detail-workers-empty");
     workersEmpty.textContent = detail.workers === null ? "No worker or observer used this store on this instance." : "No live workers.";
     workersEmpty.hidden = workers.length > 0;
@@ -573,6 +635,7 @@
 
   updateTokenButton();
   void loadDetail(true);
+  void loadHistory();
   setInterval(() => {
     refreshTimes();
     tickCharts();
