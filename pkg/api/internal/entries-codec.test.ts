@@ -40,39 +40,6 @@ describe("entries message writer", () => {
     );
   });
 
-  it("copies runs of payloads that are views of one msgpack array as they are, and only when their headers are in place", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 70_000 }), { minLength: 1, maxLength: 30 }),
-        fc.array(fc.nat(), { maxLength: 10 }),
-        (payloads, damaged) => {
-          // Views of one encoded array, as a stored batch's payloads are (store/level/values.ts).
-          const array = reference.pack(payloads);
-          const views: Uint8Array[] = [];
-          let at = array[0] === 0xdc ? 3 : 1;
-          for (const payload of payloads) {
-            at += payload.byteLength < 0x100 ? 2 : payload.byteLength < 0x1_0000 ? 3 : 5;
-            views.push(new Uint8Array(array.buffer, array.byteOffset + at, payload.byteLength));
-            at += payload.byteLength;
-          }
-          // A header overwritten (its payload's bytes left alone) must end a run, not be copied.
-          for (const index of damaged) {
-            const view = views[index % views.length] as Uint8Array;
-            const all = new Uint8Array(view.buffer);
-            all[view.byteOffset - 1] = (all[view.byteOffset - 1] as number) ^ 0xff;
-          }
-          const message: EntriesMessage = {
-            $type: MessageTypes.entries,
-            groups: [{ space: "s", segment: "g", timestamp: 1, trx: { id: "t", node: "n", number: 1 }, first: 1, payloads: views, metadata: views.map(() => ({})) }],
-          };
-          const expected = { ...message, groups: [{ ...message.groups[0], payloads }] };
-          expect(Buffer.compare(reference.pack(read(encodeMessage(message))), reference.pack(expected))).toBe(0);
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
-
   it("writes the header sizes at their boundaries", () => {
     for (const count of [0, 15, 16, 0xffff, 0x1_0000]) {
       const payloads = Array.from({ length: count }, (_, i) => new Uint8Array(i % 3 === 0 ? 0 : i % 3 === 1 ? 0xff : 0x100));

@@ -43,7 +43,8 @@ export function encodeEntriesMessage(message: EntriesMessage, metadataBytes: (me
       writer.number(group.position);
     }
     writer.string("payloads");
-    writer.binArray(group.payloads);
+    writer.arrayHeader(group.payloads.length);
+    for (const payload of group.payloads) writer.bin(payload);
     writer.string("metadata");
     writer.arrayHeader(group.metadata.length);
     for (const metadata of group.metadata) {

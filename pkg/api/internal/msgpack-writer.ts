@@ -87,48 +87,8 @@ export class MsgpackWriter {
     }
   }
 
-  /**
-   * An array of bins. Payloads read from one stored msgpack value (store/level/values.ts) are views
-   * of it, one after another with their bin headers between them: such a run, its headers checked
-   * in place, is copied as one range (docs/design.md, "Catch-up reads").
-   */
-  binArray(values: readonly Uint8Array[]): void {
-    this.arrayHeader(values.length);
-    let i = 0;
-    while (i < values.length) {
-      const first = values[i] as Uint8Array;
-      this.#binHeader(first.byteLength);
-      const end = this.#runEnd(values, i);
-      const from = first.byteOffset;
-      const to = (values[end] as Uint8Array).byteOffset + (values[end] as Uint8Array).byteLength;
-      this.raw(end === i ? first : new Uint8Array(first.buffer, from, to - from));
-      i = end + 1;
-    }
-  }
-
-  /** Index of the last value of the run starting at `start`: each next one follows its predecessor behind the header it would be written with. */
-  #runEnd(values: readonly Uint8Array[], start: number): number {
-    let last = values[start] as Uint8Array;
-    let all: Uint8Array | undefined;
-    let end = start;
-    for (let i = start + 1; i < values.length; i++) {
-      const next = values[i] as Uint8Array;
-      if (next.buffer !== last.buffer) break;
-      all ??= new Uint8Array(last.buffer);
-      const header = last.byteOffset + last.byteLength;
-      if (!isBinHeader(all, header, next.byteLength, next.byteOffset - header)) break;
-      last = next;
-      end = i;
-    }
-    return end;
-  }
-
   bin(value: Uint8Array): void {
-    this.#binHeader(value.byteLength);
-    this.raw(value);
-  }
-
-  #binHeader(length: number): void {
+    const length = value.byteLength;
     const bytes = this.#bytes;
     if (length < 0x100) {
       bytes[this.#at++] = 0xc4;
@@ -142,6 +102,7 @@ export class MsgpackWriter {
       this.#view.setUint32(this.#at, length);
       this.#at += 4;
     }
+    this.raw(value);
   }
 
   /** Bytes already in msgpack, as they are. */
@@ -163,18 +124,4 @@ export class MsgpackWriter {
       this.#at += 4;
     }
   }
-}
-
-/** Whether `bytes` holds, at `at` and in exactly `size` bytes, the bin header this writer writes for `length` bytes. */
-function isBinHeader(bytes: Uint8Array, at: number, length: number, size: number): boolean {
-  if (length < 0x100) return size === 2 && bytes[at] === 0xc4 && bytes[at + 1] === length;
-  if (length < 0x1_0000) return size === 3 && bytes[at] === 0xc5 && bytes[at + 1] === length >>> 8 && bytes[at + 2] === (length & 0xff);
-  return (
-    size === 5 &&
-    bytes[at] === 0xc6 &&
-    bytes[at + 1] === length >>> 24 &&
-    bytes[at + 2] === ((length >>> 16) & 0xff) &&
-    bytes[at + 3] === ((length >>> 8) & 0xff) &&
-    bytes[at + 4] === (length & 0xff)
-  );
 }
