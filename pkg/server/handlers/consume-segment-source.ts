@@ -73,8 +73,10 @@ export class SegmentReadSource implements ReadSource {
   /**
    * The error that ends a follow read once `status` (a head of its segment, or undefined: none kept)
    * shows the segment deleted or purged under it: a tombstone, no head at all, or a head behind what
-   * the read has taken (purged and written again from 1). Only a read with a position can lose its
-   * segment; one from the start of a missing or deleted segment waits for its first entry.
+   * the read has taken, or resumes after from an offset with a position (purged, perhaps written
+   * again from 1). Only a read with a position can lose its segment; one from the start of a missing
+   * or deleted segment waits for its first entry. A head at or past the read says nothing of a purge:
+   * the entries do (`takeLive`, and `read`'s check of the entry it is after).
    */
   deletedUnder(status: SegmentStatus | undefined): StreamsError | undefined {
     if (!this.#init.follow || !this.#positioned) return undefined;
@@ -86,9 +88,10 @@ export class SegmentReadSource implements ReadSource {
     return undefined;
   }
 
-  #purged(): StreamsError {
+  /** `not_found` for a read whose segment was purged: `what` says how the read learned it. */
+  #purged(what = "it no longer has the entry the read is after"): StreamsError {
     const { space, segment } = this.#init;
-    return new StreamsError("not_found", `segment ${segment} of space ${space} was purged: the entry the read is after is no longer there`);
+    return new StreamsError("not_found", `segment ${segment} of space ${space} was purged: ${what}`);
   }
 
   /**
@@ -113,7 +116,8 @@ export class SegmentReadSource implements ReadSource {
       if (error instanceof StreamsError && error.kind === "out_of_range") return;
       throw error;
     }
-    if (stored === undefined || stored.sequence !== sequence || stored.position !== position) throw this.#purged();
+    if (stored === undefined || stored.sequence !== sequence) throw this.#purged();
+    if (stored.position !== position) throw this.#purged(`its entry ${sequence} is not the one the read is after (written again since)`);
   }
 
   /**
@@ -128,7 +132,7 @@ export class SegmentReadSource implements ReadSource {
     for (const stored of entries) {
       if (this.finished) break;
       if (stored.sequence < this.#next) {
-        if (this.lastPosition !== undefined && stored.position > this.lastPosition) throw this.#purged();
+        if (this.lastPosition !== undefined && stored.position > this.lastPosition) throw this.#purged(`entry ${stored.sequence} was written again`);
         continue;
       }
       // A read from the start takes the first entry there is; after that, sequences are contiguous.
