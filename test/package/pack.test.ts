@@ -95,5 +95,20 @@ describe("the packed package in a consumer project", () => {
     const token = await signToken({ secret: SECRET, scopes: [`streamkit::${storeId}`], subject: "pack-test", ttlSec: 600 });
     const output = await sh(process.execPath, ["dist/app.js", server.wsUrl, token, storeId], app);
     expect(JSON.parse(output)).toEqual({ last: 2, payloads: ["created", "paid"], conflict: "sequence_conflict" });
+
+    // The `streamkit` bin of the same install: help and the client verbs need no server dependency,
+    // `serve` names the missing one and the line that installs them.
+    const cli = (args: readonly string[]) => run(join(app, "node_modules/.bin/streamkit"), args, { cwd: app, timeout: STEP_MS });
+    expect((await cli(["--help"])).stdout).toContain("Commands:");
+    expect((await cli(["serve", "--help"])).stdout).toContain("Usage: streamkit serve");
+    const peeked = await cli(["peek", "orders", "order-1", "--url", server.wsUrl, "--token", token, "--store-id", storeId]);
+    expect(JSON.parse(peeked.stdout)).toMatchObject({ sequence: 2, payload: "paid" });
+    const serving = await cli(["serve", "--port", "0"]).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? "" }),
+    );
+    expect(serving.code).toBe(1);
+    expect(serving.stderr).toMatch(/the server needs the package \S+, which is not installed/);
+    expect(serving.stderr).toContain("npm install @opentelemetry/api abstract-level classic-level ioredis mitt pg pino pino-pretty prom-client");
   }, 3 * STEP_MS);
 });
