@@ -9,7 +9,7 @@ import { createJwtAuthenticator, signToken } from "../../pkg/server/auth/index.j
 import { createNodeManager } from "../../pkg/server/index.js";
 import { createLevelStoreFactory } from "../../store/level/index.js";
 import { attachStreamz, createWsProvider } from "../../transport/ws/index.js";
-import { collect, records } from "../support/data.js";
+import { collect, failureOf, records } from "../support/data.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { bounded } from "../support/waits.js";
 
@@ -126,9 +126,13 @@ describe("resuming a segment purged and written again past the reader, over WebS
     const before = connect(first.port);
     const storeId = crypto.randomUUID();
     for (const segment of ["g", "k", "kept"]) await before.produce(storeId, "s", segment, records(1, 5));
+    // Space t's only segment is purged with the space's last position: positions must go on after the restart all the same.
+    await before.produce(storeId, "t", "only", records(1, 5));
     const offsets = { g: await lastOffset(before, storeId, "g"), k: await lastOffset(before, storeId, "k"), kept: await lastOffset(before, storeId, "kept") };
+    const onlyOffset = (await collect(before.consumeSegment(storeId, { space: "t", segment: "only" }))).at(-1)?.offset ?? "";
     await before.deleteSegment(storeId, "s", "g", { purge: true });
     await before.deleteSegment(storeId, "s", "k", { purge: true });
+    await before.deleteSegment(storeId, "t", "only", { purge: true });
     // k is written again before the restart, g after it.
     await before.produce(storeId, "s", "k", records(1, 10));
     await before.produce(storeId, "s", "kept", records(6, 1));
@@ -142,6 +146,8 @@ describe("resuming a segment purged and written again past the reader, over WebS
       expect(resumed.end, segment).toMatchObject({ kind: "not_found", code: "permanent" });
       expect(resumed.seen, segment).toEqual([]);
     }
+    await after.produce(storeId, "t", "only", records(1, 10));
+    expect(await failureOf(() => collect(after.consumeSegment(storeId, { space: "t", segment: "only", offset: onlyOffset })))).toMatchObject({ kind: "not_found" });
     // The segment that was not purged resumes right after the offset's entry, across the restart.
     const kept = await resumeFollow(after, storeId, "kept", offsets.kept);
     expect(kept).toMatchObject({ seen: [6], end: expect.objectContaining({ kind: "cancelled" }) });
