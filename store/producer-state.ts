@@ -71,8 +71,8 @@ export class ProducerTrack {
 
 /**
  * What one segment's data says about its producers: the entries from `floor` to `scanned` have been
- * applied, those below `floor` not (read backwards, from the newest, only while a producer is looked
- * for). `incarnation` is the segment's as the store reported it with the head read (it changes when
+ * applied, those below `floor` not for every producer (read backwards, from the newest, only while a
+ * producer is looked for, keeping only the producers looked for and those known). `incarnation` is the segment's as the store reported it with the head read (it changes when
  * the segment is purged and written again), so nothing read of an earlier one is used.
  */
 export class SegmentProducers<Queued = unknown> {
@@ -116,12 +116,26 @@ export class SegmentProducers<Queued = unknown> {
     this.#grow(track.applyNewer(stamp.epoch, stamp.sequence, ack));
   }
 
-  /** Applies a run of entries just below `floor`, newest first, and lowers `floor` to `from`. */
-  applyOlder(entries: readonly { stamp: Producer; ack: Ack }[], from: number): void {
+  /**
+   * Applies a run of entries `from`..`to` below `floor`, newest first, read while looking for the
+   * producers in `wanted`: only they (their newest entry here) and producers already known are kept,
+   * so what a backward read keeps is bounded by what it looks for, not by the producers it passes.
+   * `floor` goes down (to `from`) only while every producer passed since it is kept: below the newest
+   * entry of one that is not, that producer is unknown, so a later look for it reads from there again.
+   */
+  applyOlder(entries: readonly { stamp: Producer; ack: Ack }[], from: number, to: number, wanted: ReadonlySet<string>): void {
     const older = new Map<string, [number, number, Ack][]>();
+    // A run not right below `floor` (one passed above it was not kept) cannot lower it.
+    let floor = to + 1 >= this.floor ? from : this.floor;
+    let passed = false;
     for (const { stamp, ack } of entries) {
       const track = this.producers.get(stamp.id);
       if (track === undefined) {
+        if (!wanted.has(stamp.id)) {
+          if (!passed) floor = Math.max(floor, ack.sequence + 1);
+          passed = true;
+          continue;
+        }
         // Its newest entry: nothing of it was above.
         const added = new ProducerTrack(stamp.epoch);
         added.applyNewer(stamp.epoch, stamp.sequence, ack);
@@ -134,7 +148,7 @@ export class SegmentProducers<Queued = unknown> {
       list.push([stamp.epoch, stamp.sequence, ack]);
     }
     for (const [id, list] of older) this.#grow((this.producers.get(id) as ProducerTrack).applyOlder(list));
-    this.floor = Math.min(this.floor, from);
+    this.floor = Math.min(this.floor, floor);
   }
 
   /** Takes this segment out of the index's count (it is dropped). */

@@ -95,6 +95,35 @@ describe("producer index bound", () => {
     expect(read).toBeLessThanOrEqual(64);
   });
 
+  it("keeps, while reading a segment back, only the producers it looks for, however many others it passes", async () => {
+    // 2,000 producers wrote to g, through an index that keeps them all.
+    const writer = new ProducerIndex(1_000_000, ops);
+    for (let id = 0; id < 2_000; id += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => publish(writer, "g", `w${id + i}`, 0)));
+    }
+    // A fresh index (a restart) looks for w0, whose only entry is the oldest: it passes the other 1,999.
+    let peak = 0;
+    const index: ProducerIndex = new ProducerIndex(50, {
+      ...ops,
+      readSegment: (range) => {
+        peak = Math.max(peak, index.size);
+        return ops.readSegment(range);
+      },
+    });
+    const again = await publish(index, "g", "w0", 0);
+    expect(isRepeatedAck(again)).toBe(true);
+    expect(again.lastSequence).toBe(1);
+    // The segment, w0 and its acknowledgement: not a track per producer passed.
+    expect(index.size).toBeLessThanOrEqual(3);
+    expect(peak).toBeLessThanOrEqual(3);
+    // A producer passed but not kept is still found (read again), and a new one is stored once.
+    const middle = await publish(index, "g", "w1000", 0);
+    expect(isRepeatedAck(middle)).toBe(true);
+    expect(middle.lastSequence).toBe(1_001);
+    expect((await publish(index, "g", "new", 0)).lastSequence).toBe(2_001);
+    expect(index.size).toBeLessThanOrEqual(7);
+  });
+
   it("does not read back what its own publishes just wrote", async () => {
     const index = new ProducerIndex(1_000, ops);
     for (let sequence = 0; sequence < 20; sequence++) await publish(index, "g", "p", sequence);

@@ -271,7 +271,8 @@ export class ProducerIndex {
 
   /**
    * Reads the segment backwards below what the state knows until it has each producer of the group
-   * (its newest entry) or every kept entry: only then is a producer not found a new one.
+   * (its newest entry) or every kept entry: only then is a producer not found a new one. Stops as
+   * soon as each is found, keeping no other producer it passes (SegmentProducers.applyOlder).
    */
   async #find(state: Segment, space: string, segment: string, head: SegmentStatus | undefined, group: Pending[]): Promise<void> {
     const firstKept = head?.firstSequence ?? 1;
@@ -279,15 +280,19 @@ export class ProducerIndex {
     const missing = new Set<string>();
     for (const pending of group) if (!pending.done && !state.producers.has(pending.producer.id)) missing.add(pending.producer.id);
     if (missing.size === 0) return;
-    for await (const { from, entries } of readBackwards(this.store, space, segment, state.floor - 1, firstKept)) {
+    let to = state.floor - 1;
+    for await (const { from, entries } of readBackwards(this.store, space, segment, to, firstKept)) {
       const stamps = [];
+      const wanted = new Set<string>();
       for (const entry of entries) {
         const found = stampedAck(entry);
         if (found === undefined) continue;
+        if (missing.delete(found.stamp.id)) wanted.add(found.stamp.id);
         stamps.push(found);
-        missing.delete(found.stamp.id);
       }
-      state.applyOlder(stamps, from);
+      // The rest of a run read is applied (older acknowledgements of the producers kept come with it).
+      state.applyOlder(stamps, from, to, wanted);
+      to = from - 1;
       if (missing.size === 0) return;
     }
   }

@@ -30,6 +30,23 @@ describe("offsets", () => {
     );
   });
 
+  it("round-trip segment offsets that carry the entry's commit position; old ones decode without it", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (sequence, position) => {
+        const offset = segmentOffset(sequence, position);
+        expect(offset).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(encodeURIComponent(offset)).toBe(offset);
+        expect(decodeOffset(offset)).toEqual({ kind: "segment", value: sequence, position });
+        expect(decodeOffsetOf("segment", offset)).toBe(sequence);
+      }),
+      { numRuns: 500 },
+    );
+    expect(decodeOffset("s5")).toEqual({ kind: "segment", value: 5 });
+    // Only segment offsets carry a position, and it is never 0.
+    for (const bad of ["p5_3", "s5_0", "s5_", "s5_3_4"]) expect(() => decodeOffset(bad)).toThrow(/not an offset this server issued/);
+    expect(() => segmentOffset(5, 0)).toThrow(TypeError);
+  });
+
   it('treats "" as the start and refuses foreign strings with invalid_argument', () => {
     expect(decodeOffset("")).toBeUndefined();
     expect(decodeOffsetOf("space", "")).toBe(0);

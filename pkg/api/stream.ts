@@ -36,9 +36,10 @@ export interface ServerStream {
   /** Credentials of the connection; undefined = unrestricted. May change on token refresh. */
   readonly principal?: Principal | undefined;
   /**
-   * The stream may write the metadata keys the server reserves for idempotent publish (`ds.producer`,
-   * `ds.epoch`, `ds.seq`) in plain produces and publishes. Only the HTTP gateway's in-process
-   * provider sets it, for the producer state it records there; no network transport does.
+   * The stream may write the metadata keys the server reserves (every key starting with `ds.`: the
+   * idempotent-publish stamp `ds.producer`/`ds.epoch`/`ds.seq`, the HTTP gateway's `ds.close` and
+   * `ds.stream-seq`) in plain produces and publishes. Only the HTTP gateway's in-process provider sets
+   * it, for the stream state it records there; no network transport does.
    */
   readonly writesProducerMetadata?: boolean;
   /**

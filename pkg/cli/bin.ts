@@ -1,17 +1,9 @@
 #!/usr/bin/env node
-// The `streamkit` executable. The server's dependencies are optional peers of the package (an SDK
-// user installs none of them, docs/install.md), so a missing one is reported with the command that
-// installs them instead of a bare module-not-found stack.
-const SERVER_PEERS = "@opentelemetry/api abstract-level classic-level ioredis mitt pg pino pino-pretty prom-client";
-
-function missingPackage(error: unknown): string | undefined {
-  if (typeof error !== "object" || error === null || (error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") return undefined;
-  return /Cannot find package '([^']+)'/.exec(String((error as { message?: unknown }).message))?.[1];
-}
+// The `streamkit` executable. Client verbs load no server code; should anything still need a missing
+// server dependency, it is reported with the install line rather than a stack.
+import { reportMissingPeer } from "./missing-peer.js";
 
 import("./main.js").catch((error: unknown) => {
-  const name = missingPackage(error);
-  if (name === undefined) throw error;
-  process.stderr.write(`streamkit: the server needs the package ${name}, which is not installed.\nInstall the server's dependencies beside streamkit-ts:\n  npm install ${SERVER_PEERS}\n`);
+  if (!reportMissingPeer(error)) throw error;
   process.exit(1);
 });

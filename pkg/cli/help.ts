@@ -45,7 +45,8 @@ export function mainHelp(verbs: Readonly<Record<string, Verb>>): string {
     "Commands:",
     ...Object.entries(verbs).map(([name, verb]) => `  ${name.padEnd(width)}  ${verb.summary}`),
     "",
-    "Run `streamkit <command> --help` for a command's flags.",
+    "Run `streamkit <command> --help` (or `streamkit help <command>`) for a command's flags;",
+    "`streamkit --version` prints the version.",
     "",
   ].join("\n");
 }

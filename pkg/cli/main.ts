@@ -16,7 +16,8 @@ import {
 } from "./commands/index.js";
 import { mainHelp, type Verb } from "./help.js";
 import { packageVersion } from "../server/operator/version.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, serveVerb } from "./serve.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
+import { serveVerb } from "./serve-verb.js";
 
 const VERBS: Readonly<Record<string, Verb>> = {
   serve: serveVerb,

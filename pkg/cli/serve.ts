@@ -1,14 +1,11 @@
 import { DEV_TOKEN_SCOPE } from "./auth.js";
 import { ConfigError, loadConfig, type LoadedConfig, wantsHelp } from "./config/index.js";
-import { serveHelp, type Verb } from "./help.js";
+import { serveHelp } from "./help.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
 import type { Logger as PinoLogger } from "pino";
 import { createCliLogger, prettyLogs } from "./logger.js";
 import { type RunningServer, startServer } from "./server.js";
 import { watchStopSignals } from "./signals.js";
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
 
 function printConfigProblems(error: ConfigError): void {
   process.stderr.write(`streamkit serve: invalid configuration\n${error.problems.map((problem) => `  - ${problem}\n`).join("")}`);
@@ -101,5 +98,3 @@ export async function serve(argv: readonly string[]): Promise<number> {
   }
   return EXIT_OK;
 }
-
-export const serveVerb: Verb = { summary: "Run the server (WebSocket /streamz, /healthz, /readyz).", help: serveHelp, run: serve };

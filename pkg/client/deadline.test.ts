@@ -255,6 +255,17 @@ describe("unary deadlines", () => {
     expect(wire.streams[1]?.received).toEqual([]);
   });
 
+  it("resolves a write answered before its abort with the answer, even when the abort comes before the call resumes", async () => {
+    const wire = new FakeWire();
+    const client = createClient(wire.provider);
+    const controller = new AbortController();
+    const deleting = caught(client.deleteStore(STORE, { signal: controller.signal }));
+    await vi.waitFor(() => expect(wire.streams[0]?.opened).toBe(true));
+    wire.streams[0]?.answer({ $type: MessageTypes.done });
+    controller.abort("late");
+    expect(await deleting).toBe("resolved");
+  });
+
   it("rejects withLease aborted while its acquire is in flight with cancelled, giving the lease back", async () => {
     const wire = new FakeWire();
     const client = createClient(wire.provider);
@@ -330,7 +341,7 @@ describe("produce: deadlines and aborts", () => {
     expect(wire.streams[0]?.received).toEqual([]);
   });
 
-  it("rejects a produce aborted after a batch went out with outcome unknown, sending nothing more", async () => {
+  it("rejects a produce aborted with a batch sent and unanswered with outcome unknown, sending nothing more", async () => {
     const wire = new FakeWire();
     const client = createClient(wire.provider, { batchSize: 1 });
     const controller = new AbortController();
@@ -342,8 +353,7 @@ describe("produce: deadlines and aborts", () => {
     }
     const producing = caught(client.produce(STORE, "s", "g", source(), { signal: controller.signal }));
     await vi.waitFor(() => expect(wire.streams[0]?.payloads).toEqual(["a"]));
-    // Answered or not, a batch that went out may be stored: the produce cannot say `cancelled`.
-    wire.streams[0]?.answer({ $type: MessageTypes.segmentStatus, ...status(1) });
+    // "a" went out and no status came: it may be stored.
     const reason = new Error("caller gave up");
     controller.abort(reason);
     const error = await producing;
@@ -352,5 +362,34 @@ describe("produce: deadlines and aborts", () => {
     more();
     await new Promise((resolve) => setImmediate(resolve));
     expect(wire.streams[0]?.payloads).toEqual(["a"]);
+  });
+
+  it("rejects a produce aborted while waiting on its source, every batch sent answered, with cancelled, sending nothing more", async () => {
+    const wire = new FakeWire();
+    const client = createClient(wire.provider, { batchSize: 1 });
+    const controller = new AbortController();
+    let more: () => void = () => undefined;
+    async function* source() {
+      yield { sequence: 1, payload: bytes("a") };
+      yield { sequence: 2, payload: bytes("b") };
+      await new Promise<void>((resolve) => (more = resolve));
+      yield { sequence: 3, payload: bytes("c") };
+    }
+    const producing = caught(client.produce(STORE, "s", "g", source(), { signal: controller.signal }));
+    await vi.waitFor(() => expect(wire.streams[0]?.payloads).toEqual(["a", "b"]));
+    wire.streams[0]?.answer({ $type: MessageTypes.segmentStatus, ...status(1) });
+    await new Promise((resolve) => setImmediate(resolve));
+    // The last status is answered but its read not yet resumed when the abort comes: still an answer.
+    wire.streams[0]?.answer({ $type: MessageTypes.segmentStatus, ...status(2) });
+    const reason = new Error("caller gave up");
+    controller.abort(reason);
+    const error = await producing;
+    expect(error).toMatchObject({ kind: "cancelled", code: "permanent" });
+    expect((error as StreamsError).details).toBeUndefined();
+    expect((error as StreamsError).cause).toBe(reason);
+    more();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(wire.streams[0]?.payloads).toEqual(["a", "b"]);
+    expect(wire.streams[0]?.cancelled).toBe(true);
   });
 });

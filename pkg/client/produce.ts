@@ -26,8 +26,8 @@ type SendOutcome =
 /**
  * Produces a record source to one segment: batches pipelined on one stream, one status per
  * committed batch (docs/design.md, Contracts). On an error the produce stops; batches already committed stay.
- * Aborted or past `timeoutMs` (Infinity: none) for a batch's status, it rejects with `cancelled` or
- * `deadline_exceeded` if nothing of it went out, else with outcome unknown (ProduceFlight).
+ * Aborted or past `timeoutMs` (Infinity: none) for a batch's status, it rejects with outcome unknown
+ * if a batch went out unanswered, else with `cancelled` (or `deadline_exceeded`) (ProduceFlight).
  */
 export async function produce(
   connection: Connection,
@@ -125,7 +125,7 @@ async function sendBatches(stream: ClientStream, first: Record[], batches: Batch
       return { kind: "send_failed", error };
     }
     // Given up meanwhile (the batch then taken back, or not): read nothing more from the source.
-    if (flight.givenUp !== undefined) return { kind: "stopped" };
+    if (flight.stopped) return { kind: "stopped" };
     flight.sent();
     count++;
     try {

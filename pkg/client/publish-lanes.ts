@@ -75,8 +75,13 @@ export class PublishLanes {
     }
   }
 
-  /** Ends idle lanes and waits for the server to end them, so closing the client does not cut them. */
+  /**
+   * Fails the calls waiting to be retried at once (with what calls in flight get when the client
+   * closes) and stops their timers; ends idle lanes and waits for the server to end them, so closing
+   * the client does not cut them.
+   */
   async close(): Promise<void> {
+    this.#retries.close(() => new StreamsError("unavailable", "client is closed"));
     await Promise.all([...this.#lanes.values()].map((lane) => lane.closeIfIdle()));
   }
 }

@@ -132,4 +132,31 @@ describe("idempotent publish retries", () => {
     streams[2]?.answer([2]);
     expect((await young).lastSequence).toBe(2);
   });
+  it("fails the calls waiting for a retry at once when the client closes, and leaves no timer behind", async () => {
+    vi.useFakeTimers();
+    const { provider, streams } = scriptedProvider();
+    const client = createClient(provider, { retry: { maxAttempts: 5, initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 } });
+
+    const failure = client.publish(STORE, "s", "g", bytes("a"), { producer }).catch((error: unknown) => error);
+    await settle();
+    streams[0]?.drop(); // the first retry goes at once
+    await settle();
+    streams[1]?.drop(); // the second waits 60 s
+    await settle();
+    // Made during the wait: queued behind it.
+    const joined = client.publish(STORE, "s", "g", bytes("b"), { producer }).catch((error: unknown) => error);
+    await settle();
+    expect(vi.getTimerCount()).toBe(1);
+
+    await client.close();
+    // Settled without the timer firing, with what calls in flight get on close.
+    const pending = settle().then(() => "still waiting");
+    for (const error of [await Promise.race([failure, pending]), await Promise.race([joined, pending])]) {
+      expect(error).toBeInstanceOf(StreamsError);
+      expect(error).toMatchObject({ kind: "unavailable", message: "client is closed" });
+    }
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(streams).toHaveLength(2);
+  });
 });

@@ -13,6 +13,10 @@ export class PublishRetries {
   /** Sends calls whose wait is over (the lanes of their store take them). */
   readonly #send: (storeId: string, calls: LaneCall[]) => void;
   readonly #waiting = new Map<string, LaneCall[]>();
+  /** Per store waiting, what stops its retry timer. */
+  readonly #timers = new Map<string, () => void>();
+  /** Set by close(): what each call then given to retry() fails with. */
+  #closed: (() => StreamsError) | undefined;
 
   constructor(policy: RetryPolicy, send: (storeId: string, calls: LaneCall[]) => void) {
     this.#policy = policy;
@@ -36,6 +40,11 @@ export class PublishRetries {
    * meanwhile. Each call counts its own attempts: one out of attempts fails with `error` alone.
    */
   retry(storeId: string, broken: LaneCall[], error: StreamsError): void {
+    const closed = this.#closed;
+    if (closed !== undefined) {
+      for (const call of broken) call.fail(closed());
+      return;
+    }
     const policy = this.#policy;
     const calls: LaneCall[] = [];
     for (const call of broken) {
@@ -56,14 +65,30 @@ export class PublishRetries {
     const due: LaneCall[] = [];
     this.#waiting.set(storeId, due);
     for (const call of calls) this.#wait(due, call, sentError);
-    startTimer(
+    // Not unref'd: the calls wait on it. close() stops it.
+    const stop = startTimer(
       () => {
+        this.#timers.delete(storeId);
         this.#waiting.delete(storeId);
         this.#send(storeId, due.filter((call) => !call.settled));
       },
       retryDelay(policy, retries - 1),
       { unref: false },
     );
+    this.#timers.set(storeId, stop);
+  }
+
+  /**
+   * The client closes: every call waiting fails now with `error()` (as the calls in flight on its
+   * lanes do), its timer is stopped (nothing keeps the process up), and later retries fail at once.
+   */
+  close(error: () => StreamsError): void {
+    this.#closed = error;
+    for (const stop of this.#timers.values()) stop();
+    this.#timers.clear();
+    const waiting = [...this.#waiting.values()].flat();
+    this.#waiting.clear();
+    for (const call of waiting) call.fail(error());
   }
 
   /** Puts a call in a retry wait; given up there, it leaves it and fails with `givenUp`'s error. */

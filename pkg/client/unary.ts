@@ -43,6 +43,8 @@ export async function unary<T extends Response["$type"]>(
   const stopListening = signal === undefined ? () => undefined : onAbort(signal, () => giveUp({ signal }));
   const stopDeadline = startDeadline(timeoutMs, () => giveUp({ timeoutMs }));
   try {
+    // An answer that came before the abort settles this receive first: the call resolves with it
+    // (the abort only cancels the stream), so an answered write is never reported outcome unknown.
     const bytes = await stream.receive();
     if (bytes === undefined) throw new StreamsError("internal", `stream ended without a ${replyType} reply`);
     return decodeReply(bytes, replyType);

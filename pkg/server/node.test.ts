@@ -169,7 +169,7 @@ describe("Node over the in-process transport", () => {
       const read = await call(provider, { $type: MessageTypes.consumeSegment, space: "orders", segment: "o-1" });
       const entries = entriesOf(read);
       expect(entries.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(entries[0]).toMatchObject({ space: "orders", segment: "o-1", metadata: {}, offset: segmentOffset(1) });
+      expect(entries[0]).toMatchObject({ space: "orders", segment: "o-1", metadata: {}, offset: segmentOffset(1, 1) });
       expect(entries[0]?.trx).toMatchObject({ node: expect.any(String), number: expect.any(Number) });
       expect(new TextDecoder().decode(entries[5]?.payload)).toBe("e6");
     });
@@ -247,7 +247,7 @@ describe("Node over the in-process transport", () => {
       expect(published.messages).toEqual([expect.objectContaining({ $type: MessageTypes.segmentStatus, lastSequence: 3 })]);
       const peek = await call(provider, { $type: MessageTypes.peek, space: "orders", segment: "p-1" });
       expect(peek.messages).toHaveLength(1);
-      expect(peek.messages[0]).toMatchObject({ $type: MessageTypes.entry, entry: { sequence: 3, metadata: { k: "v" }, offset: segmentOffset(3) } });
+      expect(peek.messages[0]).toMatchObject({ $type: MessageTypes.entry, entry: { sequence: 3, metadata: { k: "v" }, offset: segmentOffset(3, 3) } });
     });
 
     it("peeks an empty segment as the placeholder entry", async () => {
@@ -325,7 +325,7 @@ describe("Node over the in-process transport", () => {
       expect(all.map((e) => e.offset)).toEqual([1, 2, 3, 4].map(spaceOffset));
       const resumed = entriesOf(await call(provider, { $type: MessageTypes.consumeSpace, space: "a", offset: all[1]?.offset }));
       expect(resumed.map((e) => `${e.segment}${e.sequence}`)).toEqual(["y1", "x3"]);
-      const bad = await call(provider, { $type: MessageTypes.consumeSpace, space: "a", offset: segmentOffset(1) });
+      const bad = await call(provider, { $type: MessageTypes.consumeSpace, space: "a", offset: segmentOffset(1, 1) });
       expect(bad.error).toMatchObject({ kind: "invalid_argument" });
       const timed = entriesOf(await call(provider, { $type: MessageTypes.consumeSpace, space: "a", minTimestamp: 2000, maxTimestamp: 2000 }));
       expect(timed.map((e) => `${e.segment}${e.sequence}`)).toEqual(["y1"]);

@@ -165,6 +165,7 @@ export class StoreNode implements Node, AsyncDisposable {
       follows: (limit) => ({ views: this.#follows.first(limit), count: this.#follows.size }),
       tailHead: (space) => this.#liveTails.head(space),
       workers: registry === undefined ? null : (limit) => registry.page(limit),
+      logger: this.#logger,
     });
   }
 

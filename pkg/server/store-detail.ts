@@ -1,4 +1,5 @@
 import type { SegmentStatus, SpaceStatus, WorkerInfo } from "../api/index.js";
+import type { Logger } from "../api/logger.js";
 import type { LeaseInfo, Store } from "../../store/types.js";
 import type { FollowView } from "./live/follows.js";
 import type { LiveTailStats, LiveTailTotals } from "./live/live-tails.js";
@@ -72,8 +73,11 @@ export interface StoreDetail {
   followers: FollowerDetail[];
   followerCount: number;
   followersTruncated: boolean;
-  /** The store's first DETAIL_MAX_LEASES live leases, by key (expired and released ones are not listed). */
-  leases: LeaseInfo[];
+  /**
+   * The store's first DETAIL_MAX_LEASES live leases, by key (expired and released ones are not listed);
+   * null when the store's lease query failed (logged), the rest of the drill-down still answered.
+   */
+  leases: LeaseInfo[] | null;
   leasesTruncated: boolean;
   /**
    * The store's first DETAIL_MAX_WORKERS live workers by id; null when this instance holds no workers
@@ -98,6 +102,8 @@ export interface StoreDetailSources {
   tailHead(space: string): number | undefined;
   /** The store's workers registry here, if any: its first `limit` workers by id and the count. */
   workers: ((limit: number) => { workers: WorkerInfo[]; count: number }) | null;
+  /** Where a part of the drill-down that could not be read is reported. */
+  logger: Logger;
 }
 
 const segmentDetail = ({ segment, firstSequence, firstTimestamp, lastSequence, lastTimestamp, closed, deleted }: SegmentStatus): SegmentDetail => ({
@@ -128,7 +134,11 @@ export async function buildStoreDetail(sources: StoreDetailSources): Promise<Sto
   const follows = sources.follows(DETAIL_MAX_FOLLOWERS);
   const followers = await followerDetails(sources, follows.views, spaces, details);
   // One more than shown tells whether there are more, without counting them all.
-  const leases = await sources.store.listLeases({ limit: DETAIL_MAX_LEASES + 1 });
+  // A lease query that fails (say, its table unreachable) leaves out the leases, not the drill-down.
+  const leases = await sources.store.listLeases({ limit: DETAIL_MAX_LEASES + 1 }).catch((error: unknown) => {
+    sources.logger.warn({ err: error, storeId: sources.storeId }, "store drill-down: leases could not be listed");
+    return null;
+  });
   const workers = sources.workers?.(DETAIL_MAX_WORKERS) ?? null;
   return {
     storeId: sources.storeId,
@@ -140,8 +150,8 @@ export async function buildStoreDetail(sources: StoreDetailSources): Promise<Sto
     followers,
     followerCount: follows.count,
     followersTruncated: follows.count > follows.views.length,
-    leases: leases.slice(0, DETAIL_MAX_LEASES),
-    leasesTruncated: leases.length > DETAIL_MAX_LEASES,
+    leases: leases?.slice(0, DETAIL_MAX_LEASES) ?? null,
+    leasesTruncated: leases !== null && leases.length > DETAIL_MAX_LEASES,
     workers: workers?.workers ?? null,
     workerCount: workers?.count ?? 0,
     workersTruncated: workers !== null && workers.count > workers.workers.length,

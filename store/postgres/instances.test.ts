@@ -12,7 +12,7 @@ import { createPostgresStoreFactoryWith, type PostgresStoreFactory } from "./fac
 
 /**
  * Several instances sharing one database: each "instance" is its own factory with its own pool, as
- * separate server processes would have. What must hold across them (DESIGN §9): one winner per
+ * separate server processes would have. What must hold across them (docs/design.md, Scale-out): one winner per
  * sequence, publish without conflicts or gaps, space reads in commit order that a follow reader
  * never skips, one lease holder per key with rising tokens, expiry on the database's clock.
  */

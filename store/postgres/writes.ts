@@ -218,7 +218,7 @@ function unitsOf(group: readonly QueuedBatch[]): QueuedBatch[][] {
   return units;
 }
 
-/** Where a produce batch stops being contiguous, as the conflict it is when its start is right (DESIGN §8). */
+/** Where a produce batch stops being contiguous, as the conflict it is when its start is right (docs/design.md, Contracts: Sequences). */
 function firstGap(queued: QueuedBatch): { expected: number; actual: number } | undefined {
   if (queued.first === 0) return undefined;
   for (let i = 1; i < queued.records.length; i++) {

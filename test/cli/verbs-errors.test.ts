@@ -75,6 +75,13 @@ describe("runtime failures (exit 1)", () => {
     expect(result.stderr).toMatch(/^streamkit spaces: unauthenticated: .*401.*give a token with --token or STREAMKIT_TOKEN/);
   });
 
+  it("a refused token: the server's refusal, with a hint", async () => {
+    const env = { STREAMKIT_URL: server.server.wsUrl, STREAMKIT_STORE_ID: server.storeId, STREAMKIT_TOKEN: "not-a-token" };
+    const result = await runVerb(["spaces"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^streamkit spaces: unauthenticated: .*401.*was refused: mint a fresh one with `streamkit token`/);
+  });
+
   it("no token but --data-dir: mints one with the dev secret and says so", async () => {
     const env = { STREAMKIT_URL: server.server.wsUrl, STREAMKIT_STORE_ID: server.storeId };
     const result = await runVerb(["publish", "minted", "m-1", "--data-dir", server.dataDir], { env, input: "hi\n" });
@@ -87,7 +94,7 @@ describe("runtime failures (exit 1)", () => {
 });
 
 describe("--help", () => {
-  const VERBS = ["serve", "token", "produce", "publish", "consume", "tail", "peek", "spaces", "segments", "status"];
+  const VERBS = ["serve", "token", "produce", "publish", "consume", "tail", "peek", "spaces", "segments", "status", "delete", "truncate", "close", "retention"];
 
   it("every verb has one, listing its flags, and exits 0 whatever else is on the line", async () => {
     const results = await Promise.all(VERBS.map((verb) => runVerb([verb, "--bogus", "--help"])));
@@ -115,5 +122,6 @@ describe("--help", () => {
     const result = await runVerb(["--help"]);
     expect(result.code).toBe(0);
     for (const verb of VERBS) expect(result.stdout).toMatch(new RegExp(`^  ${verb}\\s+\\S`, "m"));
+    expect(result.stdout).toMatch(/streamkit --version/);
   });
 });

@@ -114,6 +114,26 @@ describe("plain appends that wait for a write", () => {
     ["a00", ...bodies].forEach((body, i) => expect(data.slice((offsets[i]! - 1) * 3, offsets[i]! * 3)).toBe(body));
   });
 
+  it("writes a backlog larger than one group in several writes, each with a waiting append's own client", async () => {
+    const { store, base, requestsEnded } = await start(false);
+    const url = `${base}/backlog`;
+    expect((await fetch(url, { method: "PUT", headers: octets })).status).toBe(201);
+    store.shut();
+    const first = fetch(url, { method: "POST", headers: octets, body: "x" });
+    await bounded(store.firstHeld, "the first append's write");
+    // 700 KB each: two do not fit in one group (1 MiB), so each is a write of its own after the first.
+    const big = ["a", "b", "c"].map((fill) => fetch(url, { method: "POST", headers: octets, body: fill.repeat(700_000) }));
+    await requestsEnded(2 + big.length);
+    await turns(5);
+    store.open();
+    const answers = await bounded(Promise.all([first, ...big]), "the appends' answers");
+
+    expect(answers.map((answer) => answer.status)).toEqual([204, 204, 204, 204]);
+    expect(store.batches).toEqual([1, 1, 1, 1]);
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.headers.get("stream-next-offset")).toBe("0000000000000000_0000000000000004");
+  });
+
   it("refuses one append of the group on its own terms and writes the others", async () => {
     const { store, base, requestsEnded } = await start(false);
     const url = `${base}/json`;

@@ -77,6 +77,27 @@ describe("one stream, two APIs", () => {
     await expect(client.publish(STORE, "http", "s4", encoder.encode("forged"), { metadata: { "ds.seq": "1" } })).rejects.toMatchObject({ kind: "invalid_argument" });
   });
 
+  it("keeps a WebSocket client from forging a close marker or a Stream-Seq on an HTTP stream", async () => {
+    const headers = { ...(await auth()), "content-type": "text/plain" };
+    expect((await fetch(stream("s5"), { method: "PUT", headers })).status).toBe(201);
+    for (const [key, value] of [["ds.close", ""], ["ds.stream-seq", "zzz"]] as const) {
+      const metadata = { [key]: value };
+      await expect(client.publish(STORE, "http", "s5", new Uint8Array(), { metadata })).rejects.toMatchObject({
+        kind: "invalid_argument",
+        message: expect.stringContaining(`metadata.${key}: is reserved`),
+      });
+      await expect(client.produce(STORE, "http", "s5", [{ sequence: 1, payload: new Uint8Array(), metadata }])).rejects.toMatchObject({ kind: "invalid_argument" });
+    }
+    // The stream is still open, its Stream-Seq mark unset: the gateway's own writes of both keys go on.
+    const appended = await fetch(stream("s5"), { method: "POST", headers: { ...headers, "stream-seq": "a" }, body: "x" });
+    expect(appended.status).toBe(204);
+    const closed = await fetch(stream("s5"), { method: "POST", headers: { ...headers, "stream-closed": "true" } });
+    expect(closed.status).toBe(204);
+    const read = await fetch(`${stream("s5")}?offset=-1`, { headers: await auth() });
+    expect(await read.text()).toBe("x");
+    expect(read.headers.get("stream-closed")).toBe("true");
+  });
+
   it("leaves the host's other routes to the host's own listener", async () => {
     // The fixture's host answers every request with a bare 404; the gateway's answers carry its headers.
     const answer = await fetch(`${base}/elsewhere`);

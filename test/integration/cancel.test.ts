@@ -65,7 +65,7 @@ describe.each(configurations)("cancellation over $name", (configuration) => {
     expectCancelled(await failureOf(() => next), "later");
   });
 
-  it("stops a produce waiting on its source when the signal aborts; batches already sent make its outcome unknown, never cancelled", async () => {
+  it("stops a produce waiting on its source when the signal aborts: every batch sent answered, it rejects cancelled and the batches stay", async () => {
     const { client, newStoreId } = harness();
     const storeId = newStoreId();
     const controller = new AbortController();
@@ -82,11 +82,11 @@ describe.each(configurations)("cancellation over $name", (configuration) => {
       if (polls > 1_000_000) throw new Error("records 1 and 2 were never committed");
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // The batch's status goes out when its commit settles, maybe after a peek sees it: one more round
+    // trip, asked after that, comes back behind the status, so nothing sent is unanswered at the abort.
+    await client.peek(storeId, "s", "g");
     controller.abort("shutdown");
-    const error = await failureOf(() => producing);
-    expect(error).toBeInstanceOf(StreamsError);
-    expect(error).toMatchObject({ kind: "deadline_exceeded", code: "transient", details: { outcome: "unknown" } });
-    expect((error as StreamsError).cause).toBe("shutdown");
+    expectCancelled(await failureOf(() => producing), "shutdown");
     release();
     expect((await client.peek(storeId, "s", "g")).sequence).toBe(2);
   });

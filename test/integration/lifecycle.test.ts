@@ -230,4 +230,36 @@ describe.each(configurations)("data lifecycle over $name", (configuration) => {
     expect(await bounded(live.ended, "the follow of the purged segment to end")).toMatchObject({ kind: "not_found" });
     expect(live.seen).toEqual(["g4", "g5"]);
   });
+  it("ends a follow or read resumed from an offset of a segment purged since, even once written again past it", async () => {
+    const { client, newStoreId } = harness();
+    const storeId = newStoreId();
+    await client.produce(storeId, "s", "g", records(1, 5));
+    const offset = (await collect(client.consumeSegment(storeId, { space: "s", segment: "g" }))).at(-1)?.offset ?? "";
+    // The same life resumes after the offset's entry, a follow as well as a plain read.
+    await client.produce(storeId, "s", "g", records(6, 1));
+    expect((await collect(client.consumeSegment(storeId, { space: "s", segment: "g", offset }))).map((e) => e.sequence)).toEqual([6]);
+    const sameLife = follower(client, storeId, "s", "g", offset);
+    await sameLife.until(1);
+    expect(sameLife.seen).toEqual(["g6"]);
+
+    // Purged and written again from 1 past the offset's sequence: entries 6..10 are not the ones after it.
+    await client.deleteSegment(storeId, "s", "g", { purge: true });
+    expect(await bounded(sameLife.ended, "the live follow of the purged segment to end")).toMatchObject({ kind: "not_found" });
+    await client.produce(storeId, "s", "g", records(1, 10));
+    const resumed = follower(client, storeId, "s", "g", offset);
+    expect(await bounded(resumed.ended, "the resumed follow to end")).toMatchObject({ kind: "not_found", code: "permanent" });
+    expect(resumed.seen).toEqual([]);
+    expect(await failureOf(() => collect(client.consumeSegment(storeId, { space: "s", segment: "g", offset })))).toMatchObject({ kind: "not_found" });
+    // minSequence past the offset decides where the read starts: nothing to check.
+    expect((await collect(client.consumeSegment(storeId, { space: "s", segment: "g", offset, minSequence: 9 }))).map((e) => e.sequence)).toEqual([9, 10]);
+    // An offset without a position (issued before offsets carried one) resumes by sequence, as it did.
+    expect((await collect(client.consumeSegment(storeId, { space: "s", segment: "g", offset: "s5" }))).map((e) => e.sequence)).toEqual([6, 7, 8, 9, 10]);
+
+    // Purged again and written to fewer entries than the offset's sequence: not_found too, for a follow and a read.
+    await client.deleteSegment(storeId, "s", "g", { purge: true });
+    await client.produce(storeId, "s", "g", records(1, 2));
+    const short = follower(client, storeId, "s", "g", offset);
+    expect(await bounded(short.ended, "the follow resumed past the new head to end")).toMatchObject({ kind: "not_found" });
+    expect(await failureOf(() => collect(client.consumeSegment(storeId, { space: "s", segment: "g", offset })))).toMatchObject({ kind: "not_found" });
+  });
 });

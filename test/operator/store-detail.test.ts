@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createClient } from "../../pkg/client/index.js";
+import type { Logger } from "../../pkg/server/index.js";
+import type { StoreFactory } from "../../store/types.js";
 import type { StoreDetail } from "../../pkg/server/index.js";
 import { createWsProvider } from "../../transport/ws/index.js";
 import { records } from "../support/data.js";
@@ -87,7 +89,43 @@ describe("operator endpoint: one store's drill-down", () => {
       await Promise.all(keys.map((key) => client.acquireLease(storeId, key, { holder: "bulk", ttlMs: 60_000 })));
       const full = (await call<StoreDetail>(url)).body;
       expect(full.leasesTruncated).toBe(true);
-      expect(full.leases.map((lease) => lease.key)).toEqual(["job", ...keys.slice(0, 99)]);
+      expect(full.leases?.map((lease) => lease.key)).toEqual(["job", ...keys.slice(0, 99)]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers the rest of the drill-down with leases null when the store's lease query fails, and logs why", async () => {
+    const warnings: { object: object; message?: string }[] = [];
+    const ignore = (): void => undefined;
+    const logger: Logger = { debug: ignore, info: ignore, error: ignore, warn: (object, message) => warnings.push({ object, message }) };
+    // Every store's listLeases fails; the rest is the real store (its methods bound to it: private fields).
+    const failingLeases = (inner: StoreFactory): StoreFactory => ({
+      ...inner,
+      open: async (storeId) => {
+        const store = await inner.open(storeId);
+        return new Proxy(store, {
+          get(target, property) {
+            if (property === "listLeases") return () => Promise.reject(new Error("lease table unreachable"));
+            const value: unknown = Reflect.get(target, property, target);
+            return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      },
+    });
+    const server = await servers.start({ logger, wrapStoreFactory: failingLeases });
+    const client = createClient(createWsProvider(server.wsUrl, { token: await mintToken(["streamkit::*"]) }));
+    const storeId = crypto.randomUUID();
+    try {
+      await client.produce(storeId, "orders", "o-1", records(1, 2));
+      const answer = await call<StoreDetail>(`${server.url}/api/stores/${storeId}`);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ storeId, leases: null, leasesTruncated: false, spacesTruncated: false });
+      expect(answer.body.spaces.map((space) => [space.space, space.entryCount])).toEqual([["orders", 2]]);
+      expect(warnings).toContainEqual({
+        object: expect.objectContaining({ storeId, err: expect.objectContaining({ message: "lease table unreachable" }) }),
+        message: expect.stringContaining("leases"),
+      });
     } finally {
       await client.close();
     }

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../pkg/server/auth/index.js";
@@ -30,6 +30,31 @@ async function sizeOf(path: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(path)) total += await sizeOf(join(path, entry));
   return total;
+}
+
+/** Files a shipped source map points at that the package does not hold (bundlers warn about each). */
+async function danglingSourceMaps(root: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const file of await readdir(root, { recursive: true })) {
+    // None are shipped (tsconfig.build.json); one left in dist by an earlier build would be stale.
+    if (file.endsWith(".map")) missing.push(join(root, file));
+    if (!file.endsWith(".js")) continue;
+    const mapName = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(await readFile(join(root, file), "utf8"))?.[1];
+    if (mapName === undefined) continue;
+    const mapPath = join(root, dirname(file), mapName);
+    const map = await readFile(mapPath, "utf8").catch(() => undefined);
+    if (map === undefined) {
+      missing.push(mapPath);
+      continue;
+    }
+    const { sources, sourcesContent } = JSON.parse(map) as { sources: string[]; sourcesContent?: unknown[] };
+    for (const [index, source] of sources.entries()) {
+      if (sourcesContent?.[index] != null) continue;
+      const sourcePath = join(dirname(mapPath), source);
+      if (!(await stat(sourcePath).then(() => true, () => false))) missing.push(sourcePath);
+    }
+  }
+  return missing;
 }
 
 async function versionOf(name: string): Promise<string> {
@@ -69,6 +94,7 @@ describe("the packed package in a consumer project", () => {
     console.log(`client-only install: ${installed.length} packages, ${megabytes.toFixed(1)} MB in node_modules`);
     const names = installed.map((path) => path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length));
     for (const serverSide of ["classic-level", "ioredis", "pg", "pino", "prom-client", "mitt", "@opentelemetry/api"]) expect(names).not.toContain(serverSide);
+    expect(await danglingSourceMaps(join(app, "node_modules/streamkit-ts"))).toEqual([]);
 
     await sh("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--save-dev", `@types/node@${await versionOf("@types/node")}`], app);
     await writeFile(
@@ -95,5 +121,20 @@ describe("the packed package in a consumer project", () => {
     const token = await signToken({ secret: SECRET, scopes: [`streamkit::${storeId}`], subject: "pack-test", ttlSec: 600 });
     const output = await sh(process.execPath, ["dist/app.js", server.wsUrl, token, storeId], app);
     expect(JSON.parse(output)).toEqual({ last: 2, payloads: ["created", "paid"], conflict: "sequence_conflict" });
+
+    // The `streamkit` bin of the same install: help and the client verbs need no server dependency,
+    // `serve` names the missing one and the line that installs them.
+    const cli = (args: readonly string[]) => run(join(app, "node_modules/.bin/streamkit"), args, { cwd: app, timeout: STEP_MS });
+    expect((await cli(["--help"])).stdout).toContain("Commands:");
+    expect((await cli(["serve", "--help"])).stdout).toContain("Usage: streamkit serve");
+    const peeked = await cli(["peek", "orders", "order-1", "--url", server.wsUrl, "--token", token, "--store-id", storeId]);
+    expect(JSON.parse(peeked.stdout)).toMatchObject({ sequence: 2, payload: "paid" });
+    const serving = await cli(["serve", "--port", "0"]).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? "" }),
+    );
+    expect(serving.code).toBe(1);
+    expect(serving.stderr).toMatch(/the server needs the package \S+, which is not installed/);
+    expect(serving.stderr).toContain("npm install @opentelemetry/api abstract-level classic-level ioredis mitt pg pino pino-pretty prom-client");
   }, 3 * STEP_MS);
 });

@@ -8,6 +8,8 @@ import { DurableStreams, type StreamView } from "./streams.js";
 export type PlainOutcome = { tail: number } | { problem: HttpProblem } | { closed: StreamView };
 
 interface Waiting {
+  /** The request's own client: it is closed once the request is answered. */
+  client: StreamsClient;
   body: Uint8Array;
   contentType: string | undefined;
   settle(outcome: PlainOutcome): void;
@@ -25,8 +27,9 @@ const ATTEMPTS = 50;
  * it runs wait for the next write and go in it together: one batch, one commit (docs/http.md,
  * Appends). Writes to a stream run one at a time on an instance (`DurableStreams.exclusive`), so
  * without this a stream took one synced commit per append however many clients were appending.
- * Appends are grouped only with others sent with the same credentials: the group is written with the
- * first one's client, so no append is ever written with rights its sender does not have.
+ * Appends are grouped only with others sent with the same credentials: a group is written with the
+ * client of one of its appends still waiting, so no append is written with rights its sender lacks
+ * (and never with the client of a request already answered, which is closed).
  */
 export class AppendGroups {
   readonly #waiting = new Map<string, Waiting[]>();
@@ -36,21 +39,22 @@ export class AppendGroups {
     const queueKey = `${streamKey}\u0000${credentials}`;
     return new Promise<PlainOutcome>((settle, fail) => {
       const queue = this.#waiting.get(queueKey);
+      const waiting = { client, body, contentType, settle, fail };
       if (queue !== undefined) {
-        queue.push({ body, contentType, settle, fail });
+        queue.push(waiting);
         return;
       }
-      this.#waiting.set(queueKey, [{ body, contentType, settle, fail }]);
-      this.#schedule(streams, client, ref, streamKey, queueKey);
+      this.#waiting.set(queueKey, [waiting]);
+      this.#schedule(streams, ref, streamKey, queueKey);
     });
   }
 
   /** A queue in the map has exactly one drain scheduled that has not taken it yet. */
-  #schedule(streams: DurableStreams, client: StreamsClient, ref: StreamRef, streamKey: string, queueKey: string): void {
-    void streams.exclusive(streamKey, () => this.#drain(streams, client, ref, streamKey, queueKey));
+  #schedule(streams: DurableStreams, ref: StreamRef, streamKey: string, queueKey: string): void {
+    void streams.exclusive(streamKey, () => this.#drain(streams, ref, streamKey, queueKey));
   }
 
-  async #drain(streams: DurableStreams, client: StreamsClient, ref: StreamRef, streamKey: string, queueKey: string): Promise<void> {
+  async #drain(streams: DurableStreams, ref: StreamRef, streamKey: string, queueKey: string): Promise<void> {
     const queue = this.#waiting.get(queueKey) ?? [];
     let bytes = 0;
     let count = 0;
@@ -60,9 +64,9 @@ export class AppendGroups {
     }
     const group = queue.splice(0, count);
     if (queue.length === 0) this.#waiting.delete(queueKey);
-    else this.#schedule(streams, client, ref, streamKey, queueKey);
+    else this.#schedule(streams, ref, streamKey, queueKey);
     try {
-      await writeGroup(streams, client, ref, group);
+      await writeGroup(streams, ref, group);
     } catch (error) {
       for (const waiting of group) waiting.fail(error);
     }
@@ -70,10 +74,10 @@ export class AppendGroups {
 }
 
 /** Writes the group's appends as one batch at the head; each append is refused or placed on its own terms. */
-async function writeGroup(streams: DurableStreams, client: StreamsClient, ref: StreamRef, group: Waiting[]): Promise<void> {
+async function writeGroup(streams: DurableStreams, ref: StreamRef, group: Waiting[]): Promise<void> {
   let pending = group;
   for (let attempt = 0; attempt < ATTEMPTS && pending.length > 0; attempt++) {
-    const view = await streams.view(client, ref);
+    const view = await streams.view((pending[0] as Waiting).client, ref);
     if (view === undefined) return settleAll(pending, { problem: new HttpProblem(404, "no such stream") });
     if (view.closed) return settleAll(pending, { closed: view });
     const placed: { waiting: Waiting; count: number }[] = [];
@@ -88,8 +92,9 @@ async function writeGroup(streams: DurableStreams, client: StreamsClient, ref: S
       placed.push({ waiting, count: messages.length });
     }
     pending = placed.map(({ waiting }) => waiting);
-    if (placed.length === 0) return;
-    if (!(await streams.write(client, view, payloads, { close: false }))) continue;
+    const writer = placed[0];
+    if (writer === undefined) return;
+    if (!(await streams.write(writer.waiting.client, view, payloads, { close: false }))) continue;
     streams.touch(view);
     let tail = view.tail;
     for (const { waiting, count } of placed) waiting.settle({ tail: (tail += count) });

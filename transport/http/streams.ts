@@ -1,5 +1,5 @@
 import { StreamsError } from "../../pkg/api/index.js";
-import type { Record } from "../../pkg/api/index.js";
+import type { Entry, Record } from "../../pkg/api/index.js";
 import type { StreamsClient } from "../../pkg/client/index.js";
 import { HttpProblem, type ProducerHeaders, mediaType } from "./headers.js";
 import { expired, loadMeta, type MetaVersion, type StreamMeta, type StreamRef, storeMeta, streamKey, updateMeta } from "./meta.js";
@@ -64,7 +64,9 @@ export class DurableStreams {
    * deletes it); a soft-deleted stream is `410 Gone` unless `internal` (a fork reading its source).
    */
   async view(client: StreamsClient, ref: StreamRef, internal = false): Promise<StreamView | undefined> {
-    const current = await loadMeta(client, ref);
+    // The data's head is read beside the state record, not after it: a head read a moment early only
+    // makes the view a moment older (a write at it is a compare-and-set, a read ends a little sooner).
+    const [current, last] = await Promise.all([loadMeta(client, ref), client.peek(ref.storeId, ref.space, ref.segment)]);
     const { meta } = current;
     if (meta === undefined || meta.life === "deleted") return undefined;
     if (meta.life === "soft-deleted" && !internal) throw new HttpProblem(410, "stream was deleted");
@@ -75,18 +77,7 @@ export class DurableStreams {
         return undefined;
       }
     }
-    return this.#withData(client, ref, current as MetaVersion & { meta: StreamMeta });
-  }
-
-  async #withData(client: StreamsClient, ref: StreamRef, current: MetaVersion & { meta: StreamMeta }): Promise<StreamView> {
-    const { meta, version } = current;
-    const last = await client.peek(ref.storeId, ref.space, ref.segment);
-    const head = Math.max(last.sequence, meta.base);
-    const closed = head > meta.base && last.metadata[META.close] === "1";
-    const producer = closed ? last.metadata[META.producer] : undefined;
-    const closer = producer !== undefined ? { id: producer, epoch: Number(last.metadata[META.epoch]), seq: Number(last.metadata[META.seq]) } : undefined;
-    const ownStart = meta.fork?.position ?? 0;
-    return { ref, key: streamKey(ref), meta, version, head, closed, closer, ownStart, tail: ownStart + head - meta.base - (closed ? 1 : 0) };
+    return viewOf(ref, current as MetaVersion & { meta: StreamMeta }, last);
   }
 
   /** Creates the stream's state record at `version` (after a deleted or no record); false if another write won. */
@@ -172,4 +163,15 @@ export class DurableStreams {
   static sameType(view: StreamView, contentType: string | undefined): boolean {
     return mediaType(contentType) === mediaType(view.meta.contentType);
   }
+}
+
+/** The stream as its state record and its data segment's last entry show it. */
+function viewOf(ref: StreamRef, current: MetaVersion & { meta: StreamMeta }, last: Entry): StreamView {
+  const { meta, version } = current;
+  const head = Math.max(last.sequence, meta.base);
+  const closed = head > meta.base && last.metadata[META.close] === "1";
+  const producer = closed ? last.metadata[META.producer] : undefined;
+  const closer = producer !== undefined ? { id: producer, epoch: Number(last.metadata[META.epoch]), seq: Number(last.metadata[META.seq]) } : undefined;
+  const ownStart = meta.fork?.position ?? 0;
+  return { ref, key: streamKey(ref), meta, version, head, closed, closer, ownStart, tail: ownStart + head - meta.base - (closed ? 1 : 0) };
 }

@@ -28,9 +28,9 @@ export function createInProcProvider(manager: Pick<NodeManager, "handleStream">,
 }
 
 /**
- * An in-process provider whose streams may write the metadata keys reserved for idempotent publish
- * (ServerStream.writesProducerMetadata): the HTTP gateway's, which records its producers there
- * (docs/design.md, HTTP). Not exported from the package: no client reaches it.
+ * An in-process provider whose streams may write the reserved `ds.` metadata keys
+ * (ServerStream.writesProducerMetadata): the HTTP gateway's, which records its producers, close
+ * markers and `Stream-Seq` there (docs/design.md, HTTP). Not exported from the package: no client reaches it.
  */
 export function createProducerWriterProvider(manager: Pick<NodeManager, "handleStream">, options: InProcOptions = {}): Provider {
   return inProcProvider(manager, options, true);

@@ -29,6 +29,13 @@ describe("entry groups", () => {
     ]);
   });
 
+  it("gives segment offsets with each entry's commit position from the group's `at`", () => {
+    expect(entriesOfGroup(group({ at: 20 })).map((entry) => [entry.sequence, entry.offset])).toEqual([
+      [4, segmentOffset(4, 20)],
+      [5, segmentOffset(5, 21)],
+    ]);
+  });
+
   it("hands out payloads as plain Uint8Array views of decoded Buffers", () => {
     const buffer = Buffer.from([9, 8, 7]);
     const [entry] = entriesOfGroup(group({ payloads: [buffer.subarray(1)], metadata: [{}] }));

@@ -5,7 +5,7 @@ import type { Entry, Trx } from "../types.js";
  * A run of consecutive entries of one committed batch, as an `entries` message carries them: what
  * the entries share is sent once. Entry i has sequence `first + i`; its offset is the space offset
  * of position `position + i` when `position` is present (space and multi-space reads), else the
- * segment offset of its sequence (segment reads).
+ * segment offset of its sequence, with commit position `at + i` when `at` is present (segment reads).
  */
 export interface EntryGroup {
   space: string;
@@ -16,13 +16,15 @@ export interface EntryGroup {
   first: number;
   /** Commit position of the group's first entry, on space reads. */
   position?: number;
+  /** Commit position of the group's first entry, on segment reads (their offsets carry it to detect a purge). */
+  at?: number;
   payloads: Uint8Array[];
   metadata: { [key: string]: string }[];
 }
 
 /** The entries of a group, in order, with their offsets; payloads as plain Uint8Array views. */
 export function entriesOfGroup(group: EntryGroup): Entry[] {
-  const { space, segment, timestamp, trx, first, position, payloads, metadata } = group;
+  const { space, segment, timestamp, trx, first, position, at, payloads, metadata } = group;
   const entries = new Array<Entry>(payloads.length);
   for (let i = 0; i < payloads.length; i++) {
     const payload = payloads[i] as Uint8Array;
@@ -35,7 +37,7 @@ export function entriesOfGroup(group: EntryGroup): Entry[] {
       // Decoders in Node hand out Buffers (unequal to a Uint8Array in deep equality); a view is free.
       payload: payload.constructor === Uint8Array ? payload : new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
       metadata: metadata[i] ?? {},
-      offset: position === undefined ? segmentOffset(first + i) : spaceOffset(position + i),
+      offset: position !== undefined ? spaceOffset(position + i) : segmentOffset(first + i, at === undefined ? undefined : at + i),
     };
   }
   return entries;

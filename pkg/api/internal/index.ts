@@ -26,4 +26,4 @@ export {
   validateMessage,
 } from "./validate.js";
 export * from "./options.js";
-export { checkUnreserved, PRODUCER_METADATA } from "./producer-metadata.js";
+export { checkUnreserved, PRODUCER_METADATA, RESERVED_METADATA_PREFIX } from "./producer-metadata.js";

@@ -11,18 +11,23 @@ export const PRODUCER_METADATA = {
   sequence: "ds.seq",
 } as const;
 
-const RESERVED: readonly string[] = Object.values(PRODUCER_METADATA);
+/**
+ * Every metadata key with this prefix is the server's: the producer stamp above and the HTTP
+ * gateway's own keys (its close marker, its `Stream-Seq` mark), including any it adds later.
+ */
+export const RESERVED_METADATA_PREFIX = "ds.";
 
 /**
- * Refuses a client's metadata that sets a key of PRODUCER_METADATA: only the server writes them (from
- * a publish's producer stamp, or the HTTP gateway's producers), else a plain write could pose as a
- * producer's publish and have its real ones answered "already stored" or fenced.
+ * Refuses a client's metadata that sets a key starting with RESERVED_METADATA_PREFIX: only the server
+ * writes them (from a publish's producer stamp, or the HTTP gateway), else a plain write could pose as
+ * a producer's publish and have its real ones answered "already stored" or fenced, or forge an HTTP
+ * stream's close marker or `Stream-Seq`.
  */
 export function checkUnreserved(metadata: { [key: string]: string } | null | undefined, field: string): void {
   if (metadata === undefined || metadata === null) return;
-  for (const key of RESERVED) {
-    if (Object.hasOwn(metadata, key)) {
-      throw invalidArgument(`${field}.${key}`, "is reserved for idempotent publish: the server writes it from a publish's producer option");
+  for (const key of Object.keys(metadata)) {
+    if (key.startsWith(RESERVED_METADATA_PREFIX)) {
+      throw invalidArgument(`${field}.${key}`, `is reserved: metadata keys starting with "${RESERVED_METADATA_PREFIX}" are written only by the server (idempotent publish, the HTTP gateway)`);
     }
   }
 }

@@ -119,6 +119,10 @@ function dialFailure(urls: readonly string[], url: string | undefined, error: St
   if (error.kind === "unauthenticated" && !tokenGiven) {
     return new StreamsError("unauthenticated", `${error.message} (give a token with --token or STREAMKIT_TOKEN, or --data-dir of a local dev server)`);
   }
+  if (error.kind === "unauthenticated") {
+    // Most often a dev token from an earlier `npm start` that has expired, or one signed with another key.
+    return new StreamsError("unauthenticated", `${error.message} (the token from --token or STREAMKIT_TOKEN was refused: mint a fresh one with \`streamkit token\`, or give --data-dir of a local dev server instead)`);
+  }
   if (!error.transient) return error;
   const where = urls.length === 1 ? `cannot reach ${urls[0]}` : `cannot reach any of ${urls.join(", ")} (last: ${url ?? "no address"})`;
   return new StreamsError(error.kind, `${where}: ${error.message}`, { details: error.details });

@@ -1,7 +1,7 @@
 import { StreamsError } from "../../api/index.js";
 import { ConfigError } from "../config/index.js";
 import type { Verb } from "../help.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../serve.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../exit-codes.js";
 import { asksForHelp, type FlagSpecs, type ParsedArgs, parseVerbArgs, type Positionals, UsageError } from "./args.js";
 import { type HelpText, verbHelp } from "./help-text.js";
 import { writeText } from "./output.js";

@@ -2,39 +2,39 @@ import type { SegmentStatus } from "../../api/index.js";
 
 /**
  * The commits of one produce stream in batch order: up to `depth` in flight at once (with a store
- * that pipelines, they share its group commits), each acknowledged in order once it is durable.
+ * that pipelines, they share its group commits), each acknowledged in order as soon as it is durable
+ * and the ones before it are acknowledged. Not held back until `depth` are in flight: a client whose
+ * record source pauses still gets the status of every batch it sent (its per-batch deadline counts
+ * from the batch's sending, and an abort then knows the batch stored: docs/design.md, "Deadlines").
  */
 export class CommitQueue {
-  readonly #commits: Promise<SegmentStatus>[] = [];
+  /** Per commit not yet waited on, oldest first: settles once it is acknowledged, or rejects with the first failure. */
+  readonly #acknowledged: Promise<void>[] = [];
+  #last: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly depth: number,
     private readonly acknowledge: (status: SegmentStatus) => Promise<void>,
   ) {}
 
-  /** Adds a commit, then acknowledges the oldest while `depth` are in flight. Rejects with the first failed commit. */
+  /** Adds a commit, then waits while `depth` are unacknowledged. Rejects with the first failed commit. */
   async add(commit: Promise<SegmentStatus>): Promise<void> {
-    commit.catch(() => undefined); // observed in order by #acknowledgeOldest
-    this.#commits.push(commit);
-    while (this.#commits.length >= this.depth) await this.#acknowledgeOldest();
+    commit.catch(() => undefined); // observed in order below
+    // After a failure every later commit rejects with it, unacknowledged.
+    const acknowledged = this.#last.then(async () => this.acknowledge(await commit));
+    acknowledged.catch(() => undefined); // observed by add, drain or settle
+    this.#last = acknowledged;
+    this.#acknowledged.push(acknowledged);
+    while (this.#acknowledged.length >= this.depth) await this.#acknowledged.shift();
   }
 
   /** Acknowledges every commit in order; rejects with the first that failed. */
   async drain(): Promise<void> {
-    while (this.#commits.length > 0) await this.#acknowledgeOldest();
+    while (this.#acknowledged.length > 0) await this.#acknowledged.shift();
   }
 
   /** After a failure: acknowledges the commits that succeed up to the first that does not. Never rejects. */
   async settle(): Promise<void> {
-    try {
-      await this.drain();
-    } catch {
-      await Promise.allSettled(this.#commits.splice(0));
-    }
-  }
-
-  async #acknowledgeOldest(): Promise<void> {
-    const status = await (this.#commits.shift() as Promise<SegmentStatus>);
-    await this.acknowledge(status);
+    await Promise.allSettled(this.#acknowledged.splice(0));
   }
 }

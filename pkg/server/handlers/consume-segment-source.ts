@@ -15,6 +15,8 @@ export interface SegmentReadInit {
   limit: number;
   /** A follow read: it ends with `not_found` once its segment is deleted or purged under it (docs/lifecycle.md). */
   follow: boolean;
+  /** The entry a resume comes after (`fromSequence - 1`), with the commit position its offset carries. */
+  after?: { sequence: number; position: number };
 }
 
 /**
@@ -51,6 +53,8 @@ export class SegmentReadSource implements ReadSource {
     this.#next = Math.max(init.fromSequence, 1);
     this.#positioned = init.fromSequence > 0;
     this.#remaining = init.limit;
+    // The offset's entry counts as taken: what is checked against the segment from now on.
+    if (init.after !== undefined && init.after.sequence === this.#next - 1) this.lastPosition = init.after.position;
   }
 
   get finished(): boolean {
@@ -69,8 +73,10 @@ export class SegmentReadSource implements ReadSource {
   /**
    * The error that ends a follow read once `status` (a head of its segment, or undefined: none kept)
    * shows the segment deleted or purged under it: a tombstone, no head at all, or a head behind what
-   * the read has taken (purged and written again from 1). Only a read with a position can lose its
-   * segment; one from the start of a missing or deleted segment waits for its first entry.
+   * the read has taken, or resumes after from an offset with a position (purged, perhaps written
+   * again from 1). Only a read with a position can lose its segment; one from the start of a missing
+   * or deleted segment waits for its first entry. A head at or past the read says nothing of a purge:
+   * the entries do (`takeLive`, and `read`'s check of the entry it is after).
    */
   deletedUnder(status: SegmentStatus | undefined): StreamsError | undefined {
     if (!this.#init.follow || !this.#positioned) return undefined;
@@ -78,23 +84,57 @@ export class SegmentReadSource implements ReadSource {
     const { space, segment } = this.#init;
     if (status?.deleted === true) return new StreamsError("not_found", `segment ${segment} of space ${space} was deleted while it was followed`);
     // Without a head, or with one behind the read, the segment the read took entries from was purged.
-    if (this.lastPosition !== undefined && (status === undefined || status.lastSequence < this.#next - 1)) {
-      return new StreamsError("not_found", `segment ${segment} of space ${space} was purged while it was followed`);
-    }
+    if (this.lastPosition !== undefined && (status === undefined || status.lastSequence < this.#next - 1)) return this.#purged();
     return undefined;
+  }
+
+  /** `not_found` for a read whose segment was purged: `what` says how the read learned it. */
+  #purged(what = "it no longer has the entry the read is after"): StreamsError {
+    const { space, segment } = this.#init;
+    return new StreamsError("not_found", `segment ${segment} of space ${space} was purged: ${what}`);
+  }
+
+  /**
+   * Checks that the entry the read is after (sequence `next - 1`) is still the one it took: the same
+   * commit position. A purge lets the segment start again at 1 while its space's positions go on, so
+   * an entry written since has a later position, or the segment no longer reaches that sequence
+   * (docs/design.md, "Offsets"). Throws `not_found` when it is not; an entry removed by truncation or
+   * a delete cannot be checked (the read itself then answers for the removed range).
+   */
+  async #checkAfter(): Promise<void> {
+    const position = this.lastPosition;
+    const sequence = this.#next - 1;
+    if (position === undefined || !this.#positioned || sequence < 1) return;
+    const { space, segment } = this.#init;
+    let stored: StoredEntry | undefined;
+    try {
+      for await (const chunk of segmentChunks(this.#store, { space, segment, minSequence: sequence, maxSequence: sequence, limit: 1 })) {
+        stored = chunk[0];
+        break;
+      }
+    } catch (error) {
+      if (error instanceof StreamsError && error.kind === "out_of_range") return;
+      throw error;
+    }
+    if (stored === undefined || stored.sequence !== sequence) throw this.#purged();
+    if (stored.position !== position) throw this.#purged(`its entry ${sequence} is not the one the read is after (written again since)`);
   }
 
   /**
    * Takes live entries of this segment (in sequence order) that come after the read, applying the
    * bounds, the time window and the limit as a read would; `gap` when an entry is missing before
-   * the next one (storage then answers for it).
+   * the next one (storage then answers for it). Throws `not_found` on an entry at or before the
+   * read's sequence committed after the last one it took: the segment was purged and written again.
    */
   takeLive(entries: readonly StoredEntry[]): { taken: StoredEntry[]; gap: boolean } {
     const { maxSequence, time } = this.#init;
     const taken: StoredEntry[] = [];
     for (const stored of entries) {
       if (this.finished) break;
-      if (stored.sequence < this.#next) continue;
+      if (stored.sequence < this.#next) {
+        if (this.lastPosition !== undefined && stored.position > this.lastPosition) throw this.#purged(`entry ${stored.sequence} was written again`);
+        continue;
+      }
       // A read from the start takes the first entry there is; after that, sequences are contiguous.
       if (stored.sequence > this.#next && this.#positioned) return { taken, gap: true };
       if (stored.sequence > maxSequence) {
@@ -133,6 +173,7 @@ export class SegmentReadSource implements ReadSource {
 
   async *read(): AsyncGenerator<StoredEntry[]> {
     if (this.finished) return;
+    await this.#checkAfter();
     const { space, segment, maxSequence, time } = this.#init;
     // From the start, the store begins at the first kept entry; from a position, a removed one is out_of_range.
     const range: SegmentRange = { space, segment, minSequence: this.#positioned ? this.#next : 0 };

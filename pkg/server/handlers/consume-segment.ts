@@ -1,18 +1,23 @@
-import { type ConsumeSegmentRequest, decodeOffsetOf } from "../../api/internal/index.js";
+import { type ConsumeSegmentRequest, decodeOffsetOfKind } from "../../api/internal/index.js";
 import { sendHistory } from "../live/follow.js";
 import { followSegment } from "../live/follow-segment.js";
-import { SegmentReadSource } from "./consume-segment-source.js";
+import { type SegmentReadInit, SegmentReadSource } from "./consume-segment-source.js";
 import type { HandlerContext } from "./context.js";
 import { readLimit, timeWindow } from "./read-options.js";
 
 /**
- * The first sequence a segment read starts at: `offset` (a segment offset) resumes after the entry it
- * names, and when `minSequence` is given too the later of the two applies. 0 means from the start.
+ * Where a segment read starts: `offset` (a segment offset) resumes after the entry it names, and when
+ * `minSequence` is given too the later of the two applies (sequence 0: from the start). When the
+ * offset decides and carries the entry's commit position, the read checks that entry is still the one
+ * it names (docs/design.md, "Offsets").
  */
-function startSequence(request: ConsumeSegmentRequest): number {
+function start(request: ConsumeSegmentRequest): Pick<SegmentReadInit, "fromSequence" | "after"> {
   const minSequence = request.minSequence ?? 0;
-  const afterSequence = decodeOffsetOf("segment", request.offset ?? "");
-  return afterSequence === 0 ? minSequence : Math.max(minSequence, afterSequence + 1);
+  const offset = decodeOffsetOfKind("segment", request.offset ?? "");
+  const afterSequence = offset?.value ?? 0;
+  if (afterSequence === 0 || minSequence > afterSequence + 1) return { fromSequence: minSequence };
+  const position = offset?.position;
+  return position === undefined ? { fromSequence: afterSequence + 1 } : { fromSequence: afterSequence + 1, after: { sequence: afterSequence, position } };
 }
 
 /**
@@ -24,7 +29,7 @@ export async function handleConsumeSegment(request: ConsumeSegmentRequest, conte
   const source = new SegmentReadSource(context.store, {
     space: request.space,
     segment: request.segment,
-    fromSequence: startSequence(request),
+    ...start(request),
     maxSequence: maxSequence === 0 ? Number.POSITIVE_INFINITY : maxSequence,
     time: timeWindow(request),
     limit: readLimit(request),

@@ -31,7 +31,7 @@ export interface HandlerContext {
   deleteStore(): Promise<void>;
   /** The store's worker registry on this instance, created on first use. */
   workers(): WorkersRegistry;
-  /** Whether the stream may write the reserved producer metadata keys (ServerStream.writesProducerMetadata). */
+  /** Whether the stream may write the reserved `ds.` metadata keys (ServerStream.writesProducerMetadata). */
   readonly writesProducerMetadata: boolean;
   /** The connection's current credentials (they may change on token refresh); undefined = unrestricted. */
   principal(): Principal | undefined;

@@ -43,6 +43,7 @@ function startGroup(entry: StoredEntry, offsets: OffsetKind): EntryGroup {
     metadata: [entry.metadata],
   };
   if (offsets === "space") group.position = entry.position;
+  else group.at = entry.position;
   return group;
 }
 

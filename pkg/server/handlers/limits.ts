@@ -24,8 +24,8 @@ export function checkMetadataSize(metadata: { [key: string]: string } | undefine
 }
 
 /**
- * Checks a client's metadata: at most the server's entries, and none of the keys reserved for
- * idempotent publish unless the stream may write them (docs/protocol.md, Idempotent publish).
+ * Checks a client's metadata: at most the server's entries, and no key of the server's `ds.` prefix
+ * unless the stream may write them (docs/protocol.md, Idempotent publish).
  */
 export function checkClientMetadata(metadata: { [key: string]: string } | undefined | null, field: string, context: Pick<HandlerContext, "limits" | "writesProducerMetadata">): void {
   checkMetadataSize(metadata, field, context.limits);

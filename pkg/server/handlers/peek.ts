@@ -8,6 +8,6 @@ export async function handlePeek(request: PeekRequest, context: HandlerContext):
   const entry: Entry =
     stored === undefined
       ? { space: request.space, segment: request.segment, sequence: 0, timestamp: 0, payload: new Uint8Array(0), metadata: {}, offset: "" }
-      : toEntry(stored, segmentOffset(stored.sequence));
+      : toEntry(stored, segmentOffset(stored.sequence, stored.position));
   await context.send({ $type: MessageTypes.entry, entry });
 }

@@ -498,8 +498,9 @@
       detail.followersTruncated && h("tr", {}, h("td", { colspan: 6, class: "muted" }, `first ${detail.followers.length} of ${count.format(detail.followerCount)} follows`)),
     );
     $("detail-followers-empty").hidden = detail.followers.length > 0;
+    const leases = detail.leases ?? [];
     $("detail-leases").tBodies[0].replaceChildren(
-      ...detail.leases.map((lease) =>
+      ...leases.map((lease) =>
         h(
           "tr",
           { "data-key": lease.key },
@@ -511,7 +512,9 @@
       ),
       detail.leasesTruncated && h("tr", {}, h("td", { colspan: 4, class: "muted" }, `first ${detail.leases.length} leases by key`)),
     );
-    $("detail-leases-empty").hidden = detail.leases.length > 0;
+    const leasesEmpty = $("detail-leases-empty");
+    leasesEmpty.textContent = detail.leases === null ? "Leases could not be read (see the server log)." : "No live leases.";
+    leasesEmpty.hidden = leases.length > 0;
     const workersEmpty = $("detail-workers-empty");
     workersEmpty.textContent = detail.workers === null ? "No worker or observer used this store on this instance." : "No live workers.";
     workersEmpty.hidden = workers.length > 0;
