@@ -1,7 +1,7 @@
 // Catch-up read: `count` entries of 200 bytes already stored, read once from the start by one reader
 // over the network, the server in a process of its own. Reports entries/s over the read alone (the
 // fill is not timed), and the CPU time the client and the server process spent per entry over it
-// (on a loaded machine the CPU per entry is the steadier comparison).
+// (the server's counts all its threads, LevelDB compactions after the fill included).
 //   node bench/cases/catch-up.ts <streamkit|redis|nats> [count=1000000]
 // Systems:
 //   streamkit  consumeSpace from offset "" with follow (a catch-up subscription: history, then live),
