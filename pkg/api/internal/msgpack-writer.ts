@@ -1,15 +1,21 @@
+const utf8 = new TextEncoder();
+
+/** Node's unfilled allocation where there is one (every byte gets written); a zeroed array in browsers, which never write entries messages. */
+const allocate: (size: number) => Uint8Array =
+  typeof Buffer === "function" ? (size) => Buffer.allocUnsafe(size) : (size) => new Uint8Array(size);
+
 /**
  * Writes msgpack into one buffer sized by the caller (an upper bound), for the few hot messages
  * written by hand (entries-codec.ts). Numbers take the forms msgpackr takes: the smallest integer
  * form for 32-bit integers, float64 otherwise (exact for every safe integer).
  */
 export class MsgpackWriter {
-  readonly #bytes: Buffer;
+  readonly #bytes: Uint8Array;
   readonly #view: DataView;
   #at = 0;
 
   constructor(bound: number) {
-    this.#bytes = Buffer.allocUnsafe(bound);
+    this.#bytes = allocate(bound);
     this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
   }
 
@@ -43,7 +49,8 @@ export class MsgpackWriter {
         return;
       }
     }
-    const length = Buffer.byteLength(value, "utf8");
+    const encoded = utf8.encode(value);
+    const length = encoded.byteLength;
     if (length < 32) bytes[this.#at++] = 0xa0 | length;
     else if (length < 0x100) {
       bytes[this.#at++] = 0xd9;
@@ -57,7 +64,7 @@ export class MsgpackWriter {
       this.#view.setUint32(this.#at, length);
       this.#at += 4;
     }
-    this.#at += bytes.write(value, this.#at, length, "utf8");
+    this.raw(encoded);
   }
 
   number(value: number): void {
