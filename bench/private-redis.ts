@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 export interface PrivateRedis {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -48,5 +49,5 @@ export async function startPrivateRedis(args: readonly string[]): Promise<Privat
     await stop();
     return "the private redis-server did not start";
   }
-  return { port, stop };
+  return { port, pid: child.pid as number, stop };
 }

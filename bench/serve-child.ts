@@ -30,6 +30,25 @@ export async function rssOf(pid: number): Promise<number> {
   }
 }
 
+/**
+ * CPU time process `pid` has used so far (user + system), in ms, from /proc (at the kernel's clock
+ * tick, 10 ms here), or NaN where /proc has no such file: what a server spent on a measured section,
+ * whatever the load on the machine did to its wall time.
+ */
+export async function cpuMsOf(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces), from the state field on: utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux build the bench runs on. */
+const CLOCK_TICKS = 100;
+
 /** Starts the server from the build the case runs from (compiled .js, or the sources through tsx). */
 export async function startServeChild(extraArgs: readonly string[] = []): Promise<ServeChild> {
   const dataDir = await mkdtemp(join(tmpdir(), "streamkit-bench-serve-"));

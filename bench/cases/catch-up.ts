@@ -1,6 +1,7 @@
 // Catch-up read: `count` entries of 200 bytes already stored, read once from the start by one reader
 // over the network, the server in a process of its own. Reports entries/s over the read alone (the
-// fill is not timed).
+// fill is not timed), and the CPU time the client and the server process spent per entry over it
+// (the server's counts all its threads, LevelDB compactions after the fill included).
 //   node bench/cases/catch-up.ts <streamkit|redis|nats> [count=1000000]
 // Systems:
 //   streamkit  consumeSpace from offset "" with follow (a catch-up subscription: history, then live),
@@ -21,7 +22,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { reachable } from "../fanout-support.js";
 import { cpuPerOp, report, timed } from "../harness.js";
 import { startPrivateRedis } from "../private-redis.js";
-import { startServeChild } from "../serve-child.js";
+import { cpuMsOf, startServeChild } from "../serve-child.js";
 import { BENCH_SECRET, RECORD_BYTES } from "../system.js";
 
 const system = process.argv[2] ?? "";
@@ -35,6 +36,8 @@ const FILL_MS = 300_000;
 
 interface Reader {
   description: string;
+  /** The server process, whose CPU time over the read is reported beside the client's (undefined: not ours to see). */
+  serverPid?: number;
   /** Reads `count` entries from the start; resolves to how many came. */
   read(): Promise<number>;
   close(): Promise<void>;
@@ -51,6 +54,7 @@ async function streamkit(): Promise<Reader> {
   await client.produce(storeId, "catch-up", "s", records(), { batchSize: FILL_BATCH });
   return {
     description: "streamkit serve (LevelDB), consumeSpace from the start with follow, one ws connection",
+    serverPid: server.pid,
     async read() {
       let seen = 0;
       for await (const _entry of client.consumeSpace(storeId, { space: "catch-up", follow: true })) if (++seen === count) break;
@@ -75,6 +79,7 @@ async function redis(): Promise<Reader | string> {
   }
   return {
     description: "XRANGE pages of 1,000 (exclusive start after the last id), private redis-server, appendonly no",
+    serverPid: server.pid,
     async read() {
       let seen = 0;
       let start = "-";
@@ -134,12 +139,16 @@ if (typeof reader === "string") {
 } else {
   try {
     let seen = 0;
+    const serverCpuMs = reader.serverPid === undefined ? Number.NaN : await cpuMsOf(reader.serverPid);
     const timing = await timed(async () => (seen = await reader.read()));
     if (seen !== count) throw new Error(`read ${seen} entries, expected ${count}`);
+    // Server CPU per entry does not depend on how the shared machine's load slowed the read.
+    const serverCpu = reader.serverPid === undefined ? Number.NaN : (await cpuMsOf(reader.serverPid)) - serverCpuMs;
+    const server = Number.isNaN(serverCpu) ? "" : `; server ${((serverCpu * 1000) / count).toFixed(1)} µs CPU/op`;
     report({
       value: Math.round((count / timing.ms) * 1000),
       unit: "entries/s",
-      detail: `${reader.description}; ${count} entries of ${RECORD_BYTES} B; client ${cpuPerOp(timing, count)}`,
+      detail: `${reader.description}; ${count} entries of ${RECORD_BYTES} B; client ${cpuPerOp(timing, count)}${server}`,
     });
   } finally {
     await reader.close();

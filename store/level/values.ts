@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import type { Record, Retention, Trx } from "../../pkg/api/internal/index.js";
 import type { BatchPlacement, SegmentHead } from "../heads.js";
+import { BatchReader } from "./batch-reader.js";
 
 // Plain msgpack arrays: compact, and the cheapest shape for msgpackr to decode.
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "number" });
@@ -29,7 +30,7 @@ type BatchValue = [
 ];
 
 /** A batch's stored value; the same bytes go under its segment key and its space key. */
-export function encodeBatch(placement: BatchPlacement, trx: Trx, records: readonly Record[]): Buffer {
+export function encodeBatch(placement: Pick<BatchPlacement, "segment" | "firstSequence" | "firstPosition" | "timestamp">, trx: Trx, records: readonly Record[]): Buffer {
   const payloads: Uint8Array[] = new Array<Uint8Array>(records.length);
   const metadata: { [key: string]: string }[] = new Array<{ [key: string]: string }>(records.length);
   for (let i = 0; i < records.length; i++) {
@@ -54,8 +55,41 @@ export function encodeBatch(placement: BatchPlacement, trx: Trx, records: readon
 export function decodeBatch(bytes: Buffer): StoredBatch {
   // Decoding from a plain Uint8Array view makes payloads plain Uint8Arrays (not Buffers), as from every backend.
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    return readBatch(view);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
   const [segment, firstSequence, firstPosition, timestamp, id, node, number, payloads, metadata] = packr.unpack(view) as BatchValue;
   return { segment, firstSequence, firstPosition, timestamp, trx: { id, node, number }, payloads, metadata };
+}
+
+/**
+ * A batch value in the forms encodeBatch writes, read by hand (BatchReader): payloads are views of
+ * the value, metadata maps are decoded only when not empty. RangeError on anything else.
+ */
+function readBatch(view: Uint8Array): StoredBatch {
+  const reader = new BatchReader(view);
+  if (reader.arrayLength() !== 9) throw new RangeError("not a batch value");
+  const segment = reader.string();
+  const firstSequence = reader.number();
+  const firstPosition = reader.number();
+  const timestamp = reader.number();
+  const trx: Trx = { id: reader.string(), node: reader.string(), number: reader.number() };
+  const count = reader.arrayLength();
+  const payloads = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) payloads[i] = reader.bin();
+  if (reader.arrayLength() !== count) throw new RangeError("metadata and payloads differ in length");
+  const metadata = new Array<{ [key: string]: string }>(count);
+  for (let i = 0; i < count; i++) {
+    if (reader.emptyMap()) metadata[i] = {};
+    else {
+      const start = reader.at;
+      reader.skipStringMap();
+      metadata[i] = packr.unpack(reader.since(start)) as { [key: string]: string };
+    }
+  }
+  return { segment, firstSequence, firstPosition, timestamp, trx, payloads, metadata };
 }
 
 /** Flags of a stored segment head (docs/lifecycle.md). */

@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import { type ErrorInfo, StreamsError } from "../errors.js";
-import type { Message } from "../messages.js";
+import { MessageTypes, type Message } from "../messages.js";
+import { encodeEntriesMessage } from "./entries-codec.js";
 import { validateMessage } from "./validate.js";
 
 // Plain msgpack maps: entries travel as groups (one per run of a batch), so repeated shapes are few,
@@ -10,8 +11,12 @@ const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: tr
 
 /** Encodes one message envelope (`{ $type, ...fields }`). */
 export function encodeMessage(message: Message): Uint8Array {
+  // Reads send entries messages by the thousand: they have a writer of their own.
+  if (message.$type === MessageTypes.entries) return encodeEntriesMessage(message, packMetadata);
   return packr.pack(message);
 }
+
+const packMetadata = (metadata: { [key: string]: string }): Uint8Array => packr.pack(metadata);
 
 /** Decodes bytes without checking the message's shape (what a client does with server answers). */
 export function decodeAny(bytes: Uint8Array): unknown {
