@@ -211,7 +211,11 @@ export interface PublishResultsMessage {
   results: PublishResult[];
 }
 
-/** Entries of a read, in order, several to a message: runs of one batch's entries grouped (see EntryGroup). */
+/**
+ * Entries of a read, in order, several to a message: runs of one batch's entries grouped (see
+ * EntryGroup). Written field by field (internal/entries-codec.ts): a field added here or to
+ * EntryGroup must be written there too.
+ */
 export interface EntriesMessage {
   $type: typeof MessageTypes.entries;
   groups: EntryGroup[];

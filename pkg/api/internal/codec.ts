@@ -12,7 +12,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: tr
 /** Encodes one message envelope (`{ $type, ...fields }`). */
 export function encodeMessage(message: Message): Uint8Array {
   // Reads send entries messages by the thousand: they have a writer of their own.
-  if (message.$type === MessageTypes.entries) return encodeEntriesMessage(message, packMetadata);
+  if (message.$type === MessageTypes.entries) return encodeEntriesMessage(message, packMetadata) ?? packr.pack(message);
   return packr.pack(message);
 }
 

@@ -19,11 +19,13 @@ const group: fc.Arbitrary<EntryGroup> = fc
     trx: fc.record({ id: text, node: text, number: whole }),
     first: whole,
     position: fc.option(whole, { nil: undefined }),
+    at: fc.option(whole, { nil: undefined }),
     entries: fc.array(fc.tuple(fc.uint8Array({ maxLength: 70_000 }), metadata), { minLength: 1, maxLength: 20 }),
   })
-  .map(({ entries, position, ...rest }) => {
+  .map(({ entries, position, at, ...rest }) => {
     const built: EntryGroup = { ...rest, payloads: entries.map(([payload]) => payload), metadata: entries.map(([, m]) => m) };
     if (position !== undefined) built.position = position;
+    if (at !== undefined) built.at = at;
     return built;
   });
 
@@ -38,6 +40,19 @@ describe("entries message writer", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("leaves a message with a field it does not write to msgpackr, so nothing is dropped", () => {
+    const group = { space: "s", segment: "g", timestamp: 1, trx: { id: "t", node: "n", number: 1 }, first: 1, payloads: [new Uint8Array(1)], metadata: [{}] };
+    const withField = { ...group, later: 7 } as EntryGroup;
+    const withTrxField = { ...group, trx: { ...group.trx, later: 7 } } as EntryGroup;
+    for (const message of [
+      { $type: MessageTypes.entries, groups: [withField] },
+      { $type: MessageTypes.entries, groups: [withTrxField] },
+      { $type: MessageTypes.entries, groups: [group], later: 7 } as EntriesMessage,
+    ]) {
+      expect(read(encodeMessage(message))).toEqual(read(reference.pack(message)));
+    }
   });
 
   it("writes the header sizes at their boundaries", () => {

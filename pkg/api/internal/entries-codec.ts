@@ -8,8 +8,11 @@ import { MsgpackWriter } from "./msgpack-writer.js";
  * led the profile of a catch-up read (docs/performance.md). `metadataBytes` encodes one entry's
  * non-empty metadata map; empty maps, the common case, are one byte written here.
  */
-export function encodeEntriesMessage(message: EntriesMessage, metadataBytes: (metadata: { [key: string]: string }) => Uint8Array): Uint8Array {
+export function encodeEntriesMessage(message: EntriesMessage, metadataBytes: (metadata: { [key: string]: string }) => Uint8Array): Uint8Array | undefined {
   const { groups } = message;
+  // A field this writer does not know (added to the message or EntryGroup, not here) goes through msgpackr.
+  for (const key in message) if (key !== "$type" && key !== "groups") return undefined;
+  for (const group of groups) if (!knownGroup(group)) return undefined;
   const encodedMetadata: Uint8Array[] = [];
   let size = 32 + message.$type.length * 3;
   for (const group of groups) size += groupBound(group, encodedMetadata, metadataBytes);
@@ -21,7 +24,7 @@ export function encodeEntriesMessage(message: EntriesMessage, metadataBytes: (me
   writer.arrayHeader(groups.length);
   let nextMetadata = 0;
   for (const group of groups) {
-    writer.mapHeader(group.position === undefined ? 7 : 8);
+    writer.mapHeader(7 + (group.position === undefined ? 0 : 1) + (group.at === undefined ? 0 : 1));
     writer.string("space");
     writer.string(group.space);
     writer.string("segment");
@@ -41,6 +44,10 @@ export function encodeEntriesMessage(message: EntriesMessage, metadataBytes: (me
     if (group.position !== undefined) {
       writer.string("position");
       writer.number(group.position);
+    }
+    if (group.at !== undefined) {
+      writer.string("at");
+      writer.number(group.at);
     }
     writer.string("payloads");
     writer.arrayHeader(group.payloads.length);
@@ -73,6 +80,16 @@ function groupBound(
     }
   }
   return size;
+}
+
+/** The fields the writer writes (an optional one that is undefined is left out: decoders read it as absent). */
+const GROUP_FIELDS = new Set(["space", "segment", "timestamp", "trx", "first", "position", "at", "payloads", "metadata"]);
+const TRX_FIELDS = new Set(["id", "node", "number"]);
+
+function knownGroup(group: EntryGroup): boolean {
+  for (const key in group) if (!GROUP_FIELDS.has(key)) return false;
+  for (const key in group.trx) if (!TRX_FIELDS.has(key)) return false;
+  return true;
 }
 
 function isEmpty(metadata: { [key: string]: string } | undefined): boolean {
