@@ -71,27 +71,50 @@ export class SegmentReadSource implements ReadSource {
   }
 
   /**
-   * The error that ends a follow read once `status` (a head of its segment, or undefined: none kept)
-   * shows the segment deleted or purged under it: a tombstone, no head at all, or a head behind what
-   * the read has taken, or resumes after from an offset with a position (purged, perhaps written
-   * again from 1). Only a read with a position can lose its segment; one from the start of a missing
-   * or deleted segment waits for its first entry. A head at or past the read says nothing of a purge:
-   * the entries do (`takeLive`, and `read`'s check of the entry it is after).
+   * The error that ends a follow read once storage's head of its segment (`status`, or undefined:
+   * none kept) shows the segment deleted, purged or lost under it: a tombstone, no head at all, or a
+   * head behind what the read has taken, or resumes after from an offset with a position. Only a
+   * read with a position can lose its segment; one from the start of a missing or deleted segment
+   * waits for its first entry. A head at or past the read says nothing of a purge: the entries do
+   * (`takeLive`, and `read`'s check of the entry it is after). A bus notification is no such proof
+   * (see `deletedBy` and `behind`).
    */
   deletedUnder(status: SegmentStatus | undefined): StreamsError | undefined {
     if (!this.#init.follow || !this.#positioned) return undefined;
     if (status !== undefined && status.segment !== this.#init.segment) return undefined;
-    const { space, segment } = this.#init;
-    if (status?.deleted === true) return new StreamsError("not_found", `segment ${segment} of space ${space} was deleted while it was followed`);
-    // Without a head, or with one behind the read, the segment the read took entries from was purged.
-    if (this.lastPosition !== undefined && (status === undefined || status.lastSequence < this.#next - 1)) return this.#purged();
+    const deleted = status === undefined ? undefined : this.deletedBy(status);
+    if (deleted !== undefined) return deleted;
+    // Without a head, or with one behind the read, the segment no longer has what the read took.
+    if (this.lastPosition !== undefined && (status === undefined || status.lastSequence < this.#next - 1)) return this.#gone();
     return undefined;
   }
 
-  /** `not_found` for a read whose segment was purged: `what` says how the read learned it. */
-  #purged(what = "it no longer has the entry the read is after"): StreamsError {
+  /** The error that ends a follow read on a notified tombstone of its segment: the one notification that proves a delete. */
+  deletedBy(status: SegmentStatus): StreamsError | undefined {
+    if (!this.#init.follow || !this.#positioned || status.segment !== this.#init.segment || status.deleted !== true) return undefined;
     const { space, segment } = this.#init;
-    return new StreamsError("not_found", `segment ${segment} of space ${space} was purged: ${what}`);
+    return new StreamsError("not_found", `segment ${segment} of space ${space} was deleted while it was followed`);
+  }
+
+  /**
+   * A notified head behind what the read has taken. Notifications run behind storage (a resume on
+   * another instance than the one the offset came from hears older commits after it read newer
+   * ones), so this only sends the follow back to storage, whose answer (`read`) decides.
+   */
+  behind(status: SegmentStatus): boolean {
+    return this.#init.follow && this.#positioned && this.lastPosition !== undefined && status.segment === this.#init.segment && status.lastSequence < this.#next - 1;
+  }
+
+  /**
+   * `not_found` for a read whose segment no longer has the entry it is after. It does not say why:
+   * a delete or purge (written again or not), or a restart of a server on the memory store, whose
+   * data and positions start again (docs/lifecycle.md); `detail` says how the read learned it.
+   */
+  #gone(detail?: string): StreamsError {
+    const { space, segment } = this.#init;
+    const at = this.lastPosition === undefined ? "" : ` at position ${this.lastPosition}`;
+    const message = `segment ${segment} of space ${space} no longer has entry ${this.#next - 1}${at} (deleted, purged or lost)`;
+    return new StreamsError("not_found", detail === undefined ? message : `${message}: ${detail}`);
   }
 
   /**
@@ -116,8 +139,8 @@ export class SegmentReadSource implements ReadSource {
       if (error instanceof StreamsError && error.kind === "out_of_range") return;
       throw error;
     }
-    if (stored === undefined || stored.sequence !== sequence) throw this.#purged();
-    if (stored.position !== position) throw this.#purged(`its entry ${sequence} is not the one the read is after (written again since)`);
+    if (stored === undefined || stored.sequence !== sequence) throw this.#gone();
+    if (stored.position !== position) throw this.#gone(`its entry ${sequence} now has position ${stored.position} (written again)`);
   }
 
   /**
@@ -125,14 +148,17 @@ export class SegmentReadSource implements ReadSource {
    * bounds, the time window and the limit as a read would; `gap` when an entry is missing before
    * the next one (storage then answers for it). Throws `not_found` on an entry at or before the
    * read's sequence committed after the last one it took: the segment was purged and written again.
+   * That check needs positions that rise with sequences along a segment, which only a store with
+   * lifecycle keeps (PostgreSQL's "xid" ordering has neither): elsewhere storage reads decide.
    */
   takeLive(entries: readonly StoredEntry[]): { taken: StoredEntry[]; gap: boolean } {
     const { maxSequence, time } = this.#init;
+    const checks = this.#store.features.lifecycle === true;
     const taken: StoredEntry[] = [];
     for (const stored of entries) {
       if (this.finished) break;
       if (stored.sequence < this.#next) {
-        if (this.lastPosition !== undefined && stored.position > this.lastPosition) throw this.#purged(`entry ${stored.sequence} was written again`);
+        if (checks && this.lastPosition !== undefined && stored.position > this.lastPosition) throw this.#gone(`entry ${stored.sequence} was written again`);
         continue;
       }
       // A read from the start takes the first entry there is; after that, sequences are contiguous.

@@ -41,8 +41,10 @@ export async function followSegment(context: HandlerContext, source: SegmentRead
     status(status) {
       if (status !== undefined && status.segment !== source.segment) return;
       heard = true;
-      deleted ??= status === undefined ? undefined : source.deletedUnder(status);
-      if (status === undefined || source.endsLive(status)) ended = true;
+      // Only a tombstone ends the follow here: a head behind the read may be a notification running
+      // behind storage (a resume on another instance), so storage decides (`read`).
+      deleted ??= status === undefined ? undefined : source.deletedBy(status);
+      if (status === undefined || source.endsLive(status) || source.behind(status)) ended = true;
       wakeup.wake();
     },
   });
