@@ -61,8 +61,7 @@ export class MsgpackWriter {
       this.#at += 2;
     } else {
       bytes[this.#at++] = 0xdb;
-      this.#view.setUint32(this.#at, length);
-      this.#at += 4;
+      this.#length32(length, "string");
     }
     this.raw(encoded);
   }
@@ -106,8 +105,7 @@ export class MsgpackWriter {
       this.#at += 2;
     } else {
       bytes[this.#at++] = 0xc6;
-      this.#view.setUint32(this.#at, length);
-      this.#at += 4;
+      this.#length32(length, "bin");
     }
     this.raw(value);
   }
@@ -127,8 +125,14 @@ export class MsgpackWriter {
       this.#at += 2;
     } else {
       bytes[this.#at++] = wide + 1;
-      this.#view.setUint32(this.#at, size);
-      this.#at += 4;
+      this.#length32(size, fix === 0x80 ? "map" : "array");
     }
+  }
+
+  /** msgpack's widest length is 32 bits: DataView would wrap a larger one silently, leaving bytes a decoder misreads. */
+  #length32(length: number, what: string): void {
+    if (length > 0xffff_ffff) throw new RangeError(`msgpack ${what} of length ${length} exceeds the format's 2^32 - 1`);
+    this.#view.setUint32(this.#at, length);
+    this.#at += 4;
   }
 }
