@@ -3,11 +3,11 @@
 // rows. Run as a program it starts the server on a free loopback port and prints its URL on stdout;
 // `startReferenceChild()` runs it and waits for that line.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { rssOf } from "./serve-child.js";
+import { rssOf, stopChild } from "./serve-child.js";
 
 const START_MS = 60_000;
 
@@ -47,12 +47,7 @@ export async function startReferenceChild(): Promise<ReferenceChild> {
   return {
     url,
     rss: () => rssOf(pid),
-    async stop() {
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    stop: () => stopChild(child, exited, dataDir),
   };
 }
 

@@ -92,11 +92,14 @@ export async function startServeChild(extraArgs: readonly string[] = []): Promis
     url,
     pid,
     rss: () => rssOf(pid),
-    async stop() {
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    stop: () => stopChild(child, exited, dataDir),
   };
+}
+
+/** SIGTERM, then SIGKILL after 15 s without an exit; then removes the child's data directory. */
+export async function stopChild(child: ChildProcess, exited: Promise<void>, dataDir: string): Promise<void> {
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  if (child.exitCode === null) child.kill("SIGKILL");
+  await rm(dataDir, { recursive: true, force: true });
 }

@@ -29,6 +29,20 @@ export function decodeAny(bytes: Uint8Array): unknown {
   }
 }
 
+/**
+ * Decodes what another instance published on a bus: its fields when it is a map, undefined for
+ * anything else or malformed (a bus carries what others publish; a receiver drops what it cannot read).
+ */
+export function decodeBusRecord(bytes: Uint8Array): { [key: string]: unknown } | undefined {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch {
+    return undefined;
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as { [key: string]: unknown }) : undefined;
+}
+
 /** Decodes and validates a message a server received; malformed input is `invalid_argument`. */
 export function decodeMessage(bytes: Uint8Array): Message {
   if (!(bytes instanceof Uint8Array)) throw new StreamsError("invalid_argument", "malformed envelope: not binary");

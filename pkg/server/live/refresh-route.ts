@@ -1,4 +1,4 @@
-import { decodeAny, encodeValue } from "../../api/internal/index.js";
+import { decodeBusRecord, encodeValue } from "../../api/internal/index.js";
 
 /**
  * The bus route of refresh announcements (docs/design.md, Buses): an instance whose commit
@@ -21,13 +21,8 @@ export function encodeRefresh(announcement: RefreshAnnouncement): Uint8Array {
 
 /** Decodes an announcement; undefined for anything malformed (a bus carries what others publish). */
 export function decodeRefresh(bytes: Uint8Array): RefreshAnnouncement | undefined {
-  let value: unknown;
-  try {
-    value = decodeAny(bytes);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
+  const value = decodeBusRecord(bytes);
+  if (value === undefined) return undefined;
   const { origin, all, stores } = value as Partial<RefreshAnnouncement>;
   const announcement: RefreshAnnouncement = { origin: typeof origin === "string" ? origin : "" };
   if (all === true) return { ...announcement, all: true };

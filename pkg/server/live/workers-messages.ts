@@ -1,4 +1,4 @@
-import { decodeAny, encodeValue, isValidName, type WorkerInfo } from "../../api/internal/index.js";
+import { decodeBusRecord, encodeValue, isValidName, type WorkerInfo } from "../../api/internal/index.js";
 
 // What the instances serving one store tell each other about its workers, on workersRoute(storeId).
 
@@ -65,15 +65,8 @@ function isWorkerInfo(value: unknown): value is WorkerInfo {
 
 /** Decodes a bus message; undefined for anything malformed (a bus carries what others publish). */
 export function decodeWorkersMessage(bytes: Uint8Array): WorkersBusMessage | undefined {
-  let value: unknown;
-  try {
-    value = decodeAny(bytes);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const message = value as { [key: string]: unknown };
-  if (!isString(message.origin)) return undefined;
+  const message = decodeBusRecord(bytes);
+  if (message === undefined || !isString(message.origin)) return undefined;
   switch (message.kind) {
     case "present": {
       const { origin, session, generation, worker, staleMs } = message;
