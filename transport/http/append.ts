@@ -42,7 +42,7 @@ export async function appendToStream(context: RequestContext): Promise<void> {
   const producer = producerHeaders(request);
   const streamSeq = header(request, H.seq);
   const contentType = header(request, "content-type");
-  const body = await readBody(request, context.limits.maxBodyBytes);
+  const body = await readBody(request, context.limits.maxBodyBytes, context.body);
 
   if (producer === undefined && streamSeq === undefined && !close && body.byteLength > 0) {
     const outcome = await context.appends.append(streams, client, ref, header(request, "authorization") ?? "", body, contentType);

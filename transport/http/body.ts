@@ -1,8 +1,46 @@
 import type { IncomingMessage } from "node:http";
 import { HttpProblem, badRequest } from "./headers.js";
 
-/** Reads a request body, refusing one past `limit` bytes with 413 (and draining nothing more). */
-export async function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
+/**
+ * Request body bytes the gateway holds at once, over every request (docs/limits.md): a request holds
+ * what it has read of its body until it is answered, so clients that send bodies slowly, or many at
+ * once, cannot make the server hold more than `max`. Past it a request is refused with 429.
+ */
+export class BodyBudget {
+  #held = 0;
+
+  constructor(readonly max: number) {}
+
+  get held(): number {
+    return this.#held;
+  }
+
+  /** A request's part of the budget; `release()` gives back all it took (once, when it is answered). */
+  share(): BodyShare {
+    let taken = 0;
+    return {
+      take: (bytes: number) => {
+        if (this.#held + bytes > this.max) {
+          throw new HttpProblem(429, "the server holds as many request bodies as it may; try again", { "retry-after": "1", connection: "close" });
+        }
+        this.#held += bytes;
+        taken += bytes;
+      },
+      release: () => {
+        this.#held -= taken;
+        taken = 0;
+      },
+    };
+  }
+}
+
+export interface BodyShare {
+  take(bytes: number): void;
+  release(): void;
+}
+
+/** Reads a request body, refusing one past `limit` bytes with 413 (and draining nothing more), taking its bytes from `share`. */
+export async function readBody(request: IncomingMessage, limit: number, share: BodyShare): Promise<Uint8Array> {
   const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > limit) throw new HttpProblem(413, `request body is over ${limit} bytes`);
   const parts: Buffer[] = [];
@@ -10,6 +48,8 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
   for await (const part of request as AsyncIterable<Buffer>) {
     size += part.byteLength;
     if (size > limit) throw new HttpProblem(413, `request body is over ${limit} bytes`);
+    // Twice: the parts, then the one copy they are joined into.
+    share.take(part.byteLength * 2);
     parts.push(part);
   }
   return new Uint8Array(Buffer.concat(parts, size));

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { StreamsClient } from "../../pkg/client/index.js";
 import type { AppendGroups } from "./append-groups.js";
+import type { BodyShare } from "./body.js";
 import { H } from "./headers.js";
 import type { StreamRef } from "./meta.js";
 import { formatOffset } from "./offsets.js";
@@ -16,6 +17,8 @@ export interface HttpLimits {
   maxReadBytes: number;
   /** Largest request body. */
   maxBodyBytes: number;
+  /** Request body bytes held at once over all requests (twice a body while it is joined). */
+  maxPendingBodyBytes: number;
 }
 
 /** One request being served. */
@@ -31,6 +34,8 @@ export interface RequestContext {
   limits: HttpLimits;
   /** The request's full stream path, for `Location`. */
   location: string;
+  /** This request's part of the body budget, given back when it is answered. */
+  body: BodyShare;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
 }

@@ -69,7 +69,7 @@ export async function createStream(context: RequestContext): Promise<void> {
   const closed = closedHeader(request);
   const fork = forkRequest(context);
   const requestedType = header(request, "content-type");
-  const body = await readBody(request, context.limits.maxBodyBytes);
+  const body = await readBody(request, context.limits.maxBodyBytes, context.body);
 
   for (let attempt = 0; attempt < 20; attempt++) {
     const current = await loadMeta(client, ref);

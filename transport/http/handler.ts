@@ -14,6 +14,7 @@ import type { StreamRef } from "./meta.js";
 import { headStream, readStream } from "./read-stream.js";
 import { DurableStreams } from "./streams.js";
 import { AppendGroups } from "./append-groups.js";
+import { BodyBudget } from "./body.js";
 import { positiveInteger } from "../../pkg/api/internal/options.js";
 
 export interface DurableStreamsOptions extends Partial<HttpLimits> {
@@ -37,6 +38,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   sseMaxMs: 60_000,
   maxReadBytes: 1024 * 1024,
   maxBodyBytes: 6 * 1024 * 1024,
+  maxPendingBodyBytes: 64 * 1024 * 1024,
 };
 
 /** Serves requests under the base path; answers false for any other URL so the host can serve it. */
@@ -69,6 +71,7 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
   };
   const streams = new DurableStreams(resolve);
   const appends = new AppendGroups();
+  const bodies = new BodyBudget(limits.maxPendingBodyBytes);
 
   async function principalOf(request: IncomingMessage): Promise<Principal | undefined> {
     const authorization = header(request, "authorization");
@@ -98,7 +101,8 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
     response.once("close", () => abort.abort());
     // The gateway's own producer state (the same metadata keys as idempotent publish) is written by it alone.
     const client = createClient(createProducerWriterProvider(options.manager, principal === undefined ? {} : { principal }));
-    const context: RequestContext = { streams, appends, client, ref, request, response, url, limits, location: `http://${header(request, "host") ?? "localhost"}${basePath}/${rawName}`, signal: abort.signal };
+    const body = bodies.share();
+    const context: RequestContext = { streams, appends, client, ref, request, response, url, limits, body, location: `http://${header(request, "host") ?? "localhost"}${basePath}/${rawName}`, signal: abort.signal };
     try {
       switch (request.method) {
         case "PUT":
@@ -115,6 +119,7 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
           throw new HttpProblem(405, "method not allowed", { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" });
       }
     } finally {
+      body.release();
       await client.close();
     }
   }
