@@ -19,6 +19,8 @@ export interface HttpLimits {
   maxBodyBytes: number;
   /** Request body bytes held at once over all requests (twice a body while it is joined). */
   maxPendingBodyBytes: number;
+  /** Requests served at once (long-polls and SSE reads included); past it 503. */
+  maxRequests: number;
 }
 
 /** One request being served. */

@@ -39,6 +39,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxReadBytes: 1024 * 1024,
   maxBodyBytes: 6 * 1024 * 1024,
   maxPendingBodyBytes: 64 * 1024 * 1024,
+  maxRequests: 10_000,
 };
 
 /** Serves requests under the base path; answers false for any other URL so the host can serve it. */
@@ -72,6 +73,8 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
   const streams = new DurableStreams(resolve);
   const appends = new AppendGroups();
   const bodies = new BodyBudget(limits.maxPendingBodyBytes);
+  /** Requests being served: each holds a client and streams until it is answered (long-polls and SSE for long). */
+  let serving = 0;
 
   async function principalOf(request: IncomingMessage): Promise<Principal | undefined> {
     const authorization = header(request, "authorization");
@@ -132,8 +135,15 @@ export function createDurableStreamsHandler(options: DurableStreamsOptions): Dur
       answerPreflight(response);
       return true;
     }
+    if (serving >= limits.maxRequests) {
+      answerError(response, new HttpProblem(503, "the server is serving as many requests as it may; try again", { "retry-after": "1", connection: "close" }), silentLogger);
+      return true;
+    }
+    serving++;
     const rawName = url.pathname.slice(basePath.length + 1);
-    serve(request, response, url, rawName).catch((error: unknown) => answerError(response, error, logger));
+    void serve(request, response, url, rawName)
+      .catch((error: unknown) => answerError(response, error, logger))
+      .finally(() => serving--);
     return true;
   };
 }

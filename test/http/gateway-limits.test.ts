@@ -70,3 +70,41 @@ describe("request bodies the gateway holds", () => {
     expect(after.headers.get("stream-next-offset")).toBe("0000000000000000_0000000000000002");
   });
 });
+
+describe("requests the gateway serves at once", () => {
+  it("refuses a request past maxRequests with 503 while SSE reads hold the others, and serves again once one ends", async () => {
+    const http = await listen();
+    const manager = createNodeManager({ storeFactory: createMemoryStoreFactory(), idleEviction: false });
+    const gateway = attachDurableStreams(http.server, { manager, maxRequests: 2 });
+    cleanups.push(async () => {
+      gateway.close();
+      await manager.close();
+      await http.close();
+    });
+    const { port } = http.server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/v1/stream/held`;
+    expect((await fetch(url, { method: "PUT", headers: { "content-type": "text/plain" } })).status).toBe(201);
+
+    const readers = [new AbortController(), new AbortController()];
+    const reads = await Promise.all(readers.map((reader) => fetch(`${url}?offset=-1&live=sse`, { signal: reader.signal })));
+    expect(reads.map((read) => read.status)).toEqual([200, 200]);
+    const refused = await fetch(`${url}?offset=-1`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+
+    readers[0]?.abort();
+    // The server counts the read as ended once its response closes: a bounded retry sees the slot free.
+    const served = await bounded(
+      (async () => {
+        for (;;) {
+          const answer = await fetch(`${url}?offset=-1`);
+          if (answer.status !== 503) return answer.status;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })(),
+      "a request served after one SSE read ended",
+    );
+    expect(served).toBe(200);
+    readers[1]?.abort();
+  });
+});
