@@ -8,10 +8,10 @@ import { bounded } from "../support/waits.js";
 import { listen } from "../support/ws-raw-client.js";
 
 /**
- * The bytes of request bodies the HTTP gateway holds at once are bounded over all requests
- * (`maxPendingBodyBytes`, docs/limits.md): clients that send bodies and never finish them cannot make
- * the server hold more; past the budget a request gets 429 and its connection is closed, and what a
- * request held is given back once it is answered.
+ * What the HTTP gateway holds at once is bounded over all requests (docs/limits.md): the bytes of
+ * request bodies (`maxPendingBodyBytes`: clients that send bodies and never finish them cannot make
+ * the server hold more; past it 429) and the requests themselves (`maxRequests`: long-poll and SSE
+ * reads hold a client and streams; past it 503). What a request held is given back once it is answered.
  */
 const BUDGET = 1024 * 1024;
 const PART = 300 * 1024; // held twice while a body is joined: two requests' parts are over the budget
